@@ -1,0 +1,3 @@
+"""deckbuilder: flashcards written as YAML, compiled into Anki packages."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,248 @@
+"""Check loaded YAML against the card format and build the Deck model from it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from . import schema
+from .cloze import parse_cloze
+from .errors import Location, Problems
+from .model import Card, Deck, Section
+from .schema import Key
+from .source import DeckFiles, Node, SourceFile, load_yaml
+
+_ID = re.compile(schema.ID_PATTERN)
+_KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
+          "float": "a number", "bool": "a boolean", "null": "empty"}
+
+
+def check_deck(deck_dir: Path, files: DeckFiles, problems: Problems) -> Deck:
+    """Check every file of the deck, collecting all problems; return what could be read."""
+    checker = _Checker(problems)
+    head = checker.mapping(files.deck, schema.DECK_KEYS)
+    deck_id = checker.text(head, "id") or "deck"
+    vocabulary = checker.tags(head, "vocabulary", files.deck)
+    deck_tags = checker.tags(head, "tags", files.deck)
+    sections = []
+    for number, source in files.sections:
+        section = checker.section(source, number, deck_id, deck_tags, vocabulary)
+        if section is not None:
+            sections.append(section)
+    checker.unique_ids(sections)
+    html = head.get("html")
+    lint_node = head.get("lint")
+    return Deck(
+        name=checker.text(head, "deck") or "Deck",
+        id=deck_id,
+        description=checker.text(head, "description"),
+        html=bool(html is not None and html.value.lower() in ("true", "yes", "on")),
+        sections=tuple(sections),
+        path=str(deck_dir),
+        lint=checker.lint(lint_node, files.deck) if lint_node else {},
+    )
+
+
+class _Checker:
+    def __init__(self, problems: Problems) -> None:
+        self.problems = problems
+        self.source: SourceFile | None = None
+
+    def at(self, node: Node, source: SourceFile | None = None) -> Location:
+        return (source or self.source or SourceFile(Path(), "?")).node_at(node)
+
+    def mapping(self, source: SourceFile, keys: tuple[Key, ...]) -> dict[str, Node]:
+        """Load a file whose top level is a mapping with the given keys."""
+        self.source = source
+        if not source.path.is_file():
+            return {}
+        root = load_yaml(source, self.problems)
+        if root is None:
+            return {}
+        return self.fields(root, keys, what="this file")
+
+    def fields(self, node: Node, keys: tuple[Key, ...], what: str) -> dict[str, Node]:
+        """Check a mapping's keys and each value's type; return the valid values by key."""
+        if node.kind != "map":
+            self.problems.error(self.at(node), f"expected a mapping for {what}, found "
+                                f"{_KINDS[node.kind]}")
+            return {}
+        declared = {key.name: key for key in keys}
+        values: dict[str, Node] = {}
+        for name, value in node.value.items():  # type: ignore[attr-defined]
+            where = (self.source or SourceFile(Path(), "?")).at(*node.keys[name])
+            key = declared.get(name)
+            if key is None:
+                hint = schema.suggest(name, keys)
+                also = f"; did you mean '{hint}'?" if hint else ""
+                allowed = ", ".join(declared)
+                self.problems.error(where, f"unknown key '{name}'{also} (allowed: {allowed})")
+            elif self.value_ok(key, value):
+                values[name] = value
+        for key in keys:
+            if key.required and key.name not in node.value:  # type: ignore[operator]
+                self.problems.error(self.at(node), f"missing required key '{key.name}'")
+        return values
+
+    def value_ok(self, key: Key, node: Node) -> bool:
+        where = self.at(node)
+        if key.type in ("text", "id"):
+            if node.kind in ("map", "seq", "bool"):
+                quoted = " (quote it if you mean text)" if node.kind == "bool" else ""
+                self.problems.error(where, f"'{key.name}' must be text, found "
+                                    f"{_KINDS[node.kind]}{quoted}")
+                return False
+            if node.kind == "null" or not str(node.value).strip():
+                self.problems.error(where, f"'{key.name}' is empty")
+                return False
+            if key.type == "id" and not _ID.match(str(node.value)):
+                self.problems.error(where, f"'{key.name}' must use only a-z, 0-9 and '-', "
+                                    f"starting with a letter or digit: '{node.value}'")
+                return False
+            return True
+        if key.type == "flag" and node.kind != "bool":
+            self.problems.error(where, f"'{key.name}' must be true or false, found "
+                                f"{_KINDS[node.kind]}")
+            return False
+        if key.type in ("tags", "cards") and node.kind != "seq":
+            self.problems.error(where, f"'{key.name}' must be a list, found {_KINDS[node.kind]}")
+            return False
+        if key.type == "lint" and node.kind != "map":
+            self.problems.error(where, f"'{key.name}' must be a mapping, found "
+                                f"{_KINDS[node.kind]}")
+            return False
+        return True
+
+    @staticmethod
+    def text(values: dict[str, Node], name: str) -> str:
+        node = values.get(name)
+        return str(node.value).strip() if node is not None else ""
+
+    def tags(self, values: dict[str, Node], name: str, source: SourceFile,
+             vocabulary: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        node = values.get(name)
+        if node is None:
+            return ()
+        tags: list[str] = []
+        for item in node.value:  # type: ignore[attr-defined]
+            where = source.node_at(item)
+            tag = str(item.value)
+            problem = _tag_problem(item)
+            if problem:
+                self.problems.error(where, problem)
+            elif tag in tags:
+                self.problems.error(where, f"tag '{tag}' is listed twice")
+            elif vocabulary is not None and tag not in vocabulary:
+                hint = _closest(tag, vocabulary)
+                self.problems.error(where, f"tag '{tag}' is not in the deck's vocabulary{hint}")
+            else:
+                tags.append(tag)
+        return tuple(tags)
+
+    def lint(self, node: Node, source: SourceFile) -> dict[str, float]:
+        limits: dict[str, float] = {}
+        for name, value in node.value.items():  # type: ignore[attr-defined]
+            if value.kind in ("int", "float"):
+                limits[name] = float(value.value)
+            else:
+                self.problems.error(source.node_at(value), f"lint threshold '{name}' must be a "
+                                    "number")
+        return limits
+
+    def section(self, source: SourceFile, number: int, deck_id: str,
+                deck_tags: tuple[str, ...], vocabulary: tuple[str, ...] | None) -> Section | None:
+        head = self.mapping(source, schema.SECTION_KEYS)
+        if not head:
+            return None
+        vocab = vocabulary or None
+        section_tags = self.tags(head, "tags", source, vocab)
+        stem = source.path.stem
+        auto = f"{deck_id}::{stem}"
+        cards = []
+        for item in head["cards"].value if "cards" in head else ():  # type: ignore[attr-defined]
+            card = self.card(item, source, (*deck_tags, *section_tags, auto), vocab,
+                             self.text(head, "source"))
+            if card is not None:
+                cards.append(card)
+        if "cards" in head and not head["cards"].value:
+            self.problems.error(self.at(head["cards"]), "the section has no cards yet")
+        return Section(number, stem, self.text(head, "section"), self.text(head, "source"),
+                       source.display, tuple(cards), source.at(1, 1))
+
+    def card(self, node: Node, source: SourceFile, inherited: tuple[str, ...],
+             vocabulary: tuple[str, ...] | None, section_source: str) -> Card | None:
+        values = self.fields(node, schema.CARD_KEYS, what="a card")
+        if node.kind != "map":
+            return None
+        where = self.at(node)
+        has = {name for name in ("front", "back", "cloze") if name in node.value}  # type: ignore[operator]
+        kind = ""
+        if "cloze" in has and has & {"front", "back"}:
+            self.problems.error(where, "a card is either front/back or cloze, not both")
+        elif not has:
+            self.problems.error(where, "a card needs front and back, or cloze")
+        elif "cloze" in has:
+            kind = "cloze"
+            if "reverse" in node.value:  # type: ignore[operator]
+                self.problems.error(self.at(node.value["reverse"]),  # type: ignore[index]
+                                    "'reverse' applies to front/back cards, not cloze")
+            if "cloze" in values:
+                for message in parse_cloze(str(values["cloze"].value))[1]:
+                    self.problems.error(self.at(values["cloze"]), message)
+        else:
+            if len(has) == 1:
+                given = next(iter(has))
+                needed = "back" if given == "front" else "front"
+                self.problems.error(where, f"a card with '{given}' also needs '{needed}'")
+            reverse = values.get("reverse")
+            kind = "reverse" if reverse is not None and reverse.value.lower() in (
+                "true", "yes", "on") else "basic"
+        own = self.tags(values, "tags", source, vocabulary)
+        if not kind or "id" not in values:
+            return None
+        tags = tuple(dict.fromkeys((*inherited, *own)))
+        return Card(
+            id=str(values["id"].value),
+            kind=kind,
+            front=self.text(values, "cloze" if kind == "cloze" else "front"),
+            back=self.text(values, "back"),
+            extra=self.text(values, "extra"),
+            source=self.text(values, "source") or section_source,
+            tags=tags,
+            location=source.node_at(values["id"]),
+            fields_at={name: source.node_at(value) for name, value in values.items()},
+            lint_off=self.tags(values, "lint", source),
+        )
+
+    def unique_ids(self, sections: list[Section]) -> None:
+        first: dict[str, Location] = {}
+        for card in (card for section in sections for card in section.cards):
+            if card.id in first:
+                self.problems.error(card.location, f"duplicate card id '{card.id}' (also at "
+                                    f"{first[card.id]})")
+                self.problems.error(first[card.id], f"duplicate card id '{card.id}' (also at "
+                                    f"{card.location})")
+            else:
+                first[card.id] = card.location
+
+
+def _tag_problem(node: Node) -> str:
+    if node.kind not in ("str", "int", "float"):
+        return f"a tag must be text, found {_KINDS[node.kind]}"
+    tag = str(node.value)
+    if not tag.strip():
+        return "a tag must not be empty"
+    if re.search(r"\s", tag):
+        return f"tag '{tag}' contains a space; Anki tags are single words (use '-')"
+    if '"' in tag:
+        return f"tag '{tag}' contains a double quote"
+    if any(not part for part in tag.split("::")):
+        return f"tag '{tag}' has an empty level around '::'"
+    return ""
+
+
+def _closest(tag: str, vocabulary: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(tag, vocabulary, n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else " (add it to vocabulary in deck.yaml)"

@@ -1,0 +1,214 @@
+"""The lock: what each card and notetype looked like when it last changed, and when.
+
+Anki updates a note on import only when the package's ``mod`` is newer than its own,
+so an unchanged card must keep its old ``mod`` (a learner's edit on the phone wins)
+and a changed one must get a strictly newer one. The lock remembers both, one line
+per card, sorted, so that its diffs read like the deck's.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .anki import Note
+from .errors import InvalidDeck, Location, Problem, RefusedChange
+from .notetypes import NOTETYPES
+
+LOCK_NAME = "deck.lock"
+VERSION = "1"
+HEADER = (
+    "# deckbuilder lock: written by `deckbuilder build`, commit it beside the deck.\n"
+    "# It keeps each card's Anki mod time, so a rebuilt package updates exactly the\n"
+    "# cards that changed and never overwrites a learner's own edits. Do not edit.\n"
+)
+
+
+@dataclass(frozen=True)
+class CardEntry:
+    guid: str
+    note_id: int
+    kind: str
+    digest: str
+    mod: int
+    subdeck: str
+
+
+@dataclass(frozen=True)
+class NotetypeEntry:
+    digest: str
+    mod: int
+    fields: tuple[str, ...]
+
+
+@dataclass
+class Lock:
+    cards: dict[str, CardEntry] = field(default_factory=dict)
+    notetypes: dict[str, NotetypeEntry] = field(default_factory=dict)
+
+    def text(self) -> str:
+        lines = [HEADER, f"version\t{VERSION}\n"]
+        for key, nt in sorted(self.notetypes.items()):
+            lines.append(f"notetype\t{key}\t{nt.digest}\t{nt.mod}\t{','.join(nt.fields)}\n")
+        for card_id, c in sorted(self.cards.items()):
+            lines.append(f"card\t{card_id}\t{c.guid}\t{c.note_id}\t{c.kind}\t{c.digest}\t"
+                         f"{c.mod}\t{c.subdeck}\n")
+        return "".join(lines)
+
+
+def read_lock(path: Path, shown: str) -> Lock:
+    """The lock at ``path`` (empty when there is none); a damaged one is a located error."""
+    lock = Lock()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return lock
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InvalidDeck([Problem(Location(shown), f"cannot read the lock: {exc}")]) from exc
+    problems = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line or line.startswith("#"):
+            continue
+        parts = line.split("\t")
+        try:
+            _read_line(parts, lock)
+        except (ValueError, IndexError):
+            problems.append(Problem(Location(shown, number, 1),
+                                    "damaged lock line; restore deck.lock from version control, "
+                                    "or delete it to start over (every card then counts as "
+                                    "changed)"))
+    if problems:
+        raise InvalidDeck(problems)
+    return lock
+
+
+def _read_line(parts: list[str], lock: Lock) -> None:
+    kind = parts[0]
+    if kind == "version" and parts[1:] == [VERSION]:
+        return
+    if kind == "notetype" and len(parts) == 5:
+        lock.notetypes[parts[1]] = NotetypeEntry(parts[2], int(parts[3]),
+                                                 tuple(parts[4].split(",")))
+    elif kind == "card" and len(parts) == 8 and parts[4] in NOTETYPES:
+        lock.cards[parts[1]] = CardEntry(parts[2], int(parts[3]), parts[4], parts[5],
+                                         int(parts[6]), parts[7])
+    else:
+        raise ValueError(kind)
+
+
+def build_time() -> int:
+    """Now, or SOURCE_DATE_EPOCH for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    return int(epoch) if epoch.isdigit() else int(time.time())
+
+
+@dataclass
+class Changes:
+    """What a build changes against the lock: the change report."""
+
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[tuple[str, CardEntry]] = field(default_factory=list)
+    moved: list[tuple[str, str, str, int]] = field(default_factory=list)  # id, from, to, note id
+    renamed: list[tuple[str, str]] = field(default_factory=list)
+    kind_changed: list[tuple[str, str, str, int]] = field(default_factory=list)
+    notetypes: list[str] = field(default_factory=list)  # notetypes updated
+
+
+def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
+                allow_field_change: bool = False) -> tuple[Lock, Changes]:
+    """The new lock (mods included) and the changes since the old one."""
+    new = Lock()
+    changes = Changes()
+    for key, nt in sorted(NOTETYPES.items()):
+        before = old.notetypes.get(key)
+        if before and before.fields != nt.fields and not allow_field_change:
+            raise RefusedChange(
+                f"notetype '{key}' would change its fields from {', '.join(before.fields)} to "
+                f"{', '.join(nt.fields)}. Anki would then make a copy of the notetype and stop "
+                "updating the notes learners already have. Pass --allow-field-change to do it "
+                "anyway.")
+        digest = nt.digest(deck_id)
+        if before and before.digest == digest:
+            new.notetypes[key] = before
+        else:
+            new.notetypes[key] = NotetypeEntry(digest, _later(now, before), nt.fields)
+            if before:
+                changes.notetypes.append(key)
+    for note in notes:
+        before = old.cards.get(note.card_id)
+        if before is None:
+            changes.added.append(note.card_id)
+        elif before.digest == note.digest and before.guid == note.guid:
+            changes.unchanged.append(note.card_id)
+            new.cards[note.card_id] = before
+            continue
+        else:
+            changes.changed.append(note.card_id)
+            if before.subdeck != note.subdeck:
+                changes.moved.append((note.card_id, before.subdeck, note.subdeck, note.note_id))
+            if before.kind != note.notetype:
+                changes.kind_changed.append((note.card_id, before.kind, note.notetype,
+                                             before.note_id))
+        new.cards[note.card_id] = CardEntry(note.guid, note.note_id, note.notetype, note.digest,
+                                            _later(now, before), note.subdeck)
+    changes.removed = sorted((cid, e) for cid, e in old.cards.items() if cid not in new.cards)
+    changes.renamed = _renamed_sections(old, new)
+    renamed_from = {old_name for old_name, _ in changes.renamed}
+    changes.moved = [m for m in changes.moved if m[1] not in renamed_from]
+    return new, changes
+
+
+def _later(now: int, before: CardEntry | NotetypeEntry | None) -> int:
+    """A mod newer than any earlier one, even for two builds in the same second."""
+    return max(now, before.mod + 1) if before else now
+
+
+def _renamed_sections(old: Lock, new: Lock) -> list[tuple[str, str]]:
+    """Subdecks whose every remaining card now sits in one subdeck that did not exist."""
+    old_decks = {e.subdeck for e in old.cards.values()}
+    new_decks = {e.subdeck for e in new.cards.values()}
+    renamed = []
+    for gone in sorted(old_decks - new_decks):
+        targets = {new.cards[cid].subdeck for cid, e in old.cards.items()
+                   if e.subdeck == gone and cid in new.cards}
+        if len(targets) == 1 and (target := targets.pop()) not in old_decks:
+            renamed.append((gone, target))
+    return renamed
+
+
+def describe_changes(changes: Changes) -> list[str]:
+    """The change report, with the Anki searches for what an import cannot do by itself."""
+    if not (changes.changed or changes.unchanged or changes.removed):
+        return [f"first build: {len(changes.added)} cards added"]
+    counts = [(len(changes.added), "added"), (len(changes.changed), "changed"),
+              (len(changes.unchanged), "unchanged"), (len(changes.removed), "removed"),
+              (len(changes.moved), "moved")]
+    lines = ["changes since the last build: " + ", ".join(f"{n} {w}" for n, w in counts)]
+    if changes.added:
+        lines.append(f"  added: {', '.join(changes.added)}")
+    if changes.changed:
+        lines.append(f"  changed: {', '.join(changes.changed)}")
+    if changes.removed:
+        lines.append(f"  removed: {', '.join(cid for cid, _ in changes.removed)}")
+        nids = ",".join(str(e.note_id) for _, e in changes.removed)
+        lines.append("    Anki never deletes notes on import. To delete these, search the "
+                     f"browser for  nid:{nids}  and delete the notes.")
+    for card_id, old, new, note_id in changes.moved:
+        lines.append(f"  moved: {card_id} from '{old}' to '{new}'")
+        lines.append("    Anki leaves the existing cards in the old subdeck. Search  "
+                     f"nid:{note_id}  and use Change Deck to '{new}'.")
+    for old, new in changes.renamed:
+        lines.append(f"  section renamed: '{old}' -> '{new}'")
+        lines.append(f'    Anki keeps the old subdeck and its cards. Search  "deck:{old}"  , '
+                     f"select all, Change Deck to '{new}', then delete the empty subdeck.")
+    for card_id, old, new, note_id in changes.kind_changed:
+        lines.append(f"  kind changed: {card_id} from {old} to {new}")
+        lines.append("    An import never changes an existing note's type. Search  "
+                     f"nid:{note_id}  and use Notes > Change Note Type, or give the card a new id.")
+    if changes.notetypes:
+        lines.append(f"  notetypes updated (templates or style): {', '.join(changes.notetypes)}")
+    return lines

@@ -1,0 +1,54 @@
+"""Write files the safe way: reproducible package bytes, atomic replacement."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+
+from .errors import OutputError
+
+_EPOCH = (1980, 1, 1, 0, 0, 0)
+
+
+def package_bytes(collection: bytes, media: dict[str, Path]) -> bytes:
+    """The .apkg: same input, same bytes, whatever the clock, time zone or umask."""
+    buffer = io.BytesIO()
+    names = sorted(media)
+    with zipfile.ZipFile(buffer, "w") as archive:
+        _add(archive, "collection.anki2", collection)
+        _add(archive, "media", json.dumps({str(i): name for i, name in enumerate(names)},
+                                          separators=(",", ":")).encode())
+        for index, name in enumerate(names):
+            _add(archive, str(index), media[name].read_bytes())
+    return buffer.getvalue()
+
+
+def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
+    info = zipfile.ZipInfo(name, date_time=_EPOCH)
+    info.compress_type = zipfile.ZIP_DEFLATED
+    info.create_system = 3
+    info.external_attr = 0o100644 << 16
+    archive.writestr(info, data, compresslevel=6)
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` in one step: readers see the old file or the new one,
+    never a part, and a failure leaves the old file as it was."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except OSError as exc:
+        temporary.unlink(missing_ok=True)
+        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
