@@ -14,7 +14,7 @@ from .source import DeckFiles, Node, SourceFile, load_yaml
 
 _ID = re.compile(schema.ID_PATTERN)
 _KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
-          "float": "a number", "bool": "a boolean", "null": "empty"}
+          "float": "a number", "bool": "a boolean", "null": "empty", "bad": "an invalid value"}
 
 
 def check_deck(deck_dir: Path, files: DeckFiles, problems: Problems) -> Deck:
@@ -86,6 +86,8 @@ class _Checker:
 
     def value_ok(self, key: Key, node: Node) -> bool:
         where = self.at(node)
+        if node.kind == "bad":  # already reported by the loader
+            return False
         if key.type in ("text", "id"):
             if node.kind in ("map", "seq", "bool"):
                 quoted = " (quote it if you mean text)" if node.kind == "bool" else ""
@@ -217,7 +219,10 @@ class _Checker:
     def unique_ids(self, sections: list[Section]) -> None:
         first: dict[str, Location] = {}
         for card in (card for section in sections for card in section.cards):
-            if card.id in first:
+            if card.id in first and first[card.id] == card.location:
+                self.problems.error(card.location, f"card '{card.id}' is repeated through an "
+                                    "alias")
+            elif card.id in first:
                 self.problems.error(card.location, f"duplicate card id '{card.id}' (also at "
                                     f"{first[card.id]})")
                 self.problems.error(first[card.id], f"duplicate card id '{card.id}' (also at "

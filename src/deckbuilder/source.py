@@ -151,7 +151,14 @@ def load_yaml(source: SourceFile, problems: Problems) -> Node | None:
         context = f" ({exc.context})" if exc.context and exc.problem else ""
         problems.error(where, f"invalid YAML: {exc.problem or exc.context}{context}")
         return None
-    except yaml.YAMLError as exc:
+    except yaml.reader.ReaderError as exc:
+        line = text.count("\n", 0, exc.position) + 1
+        column = exc.position - text.rfind("\n", 0, exc.position)
+        character = exc.character if isinstance(exc.character, str) else chr(exc.character)
+        problems.error(source.at(line, column), f"invalid YAML: character U+{ord(character):04X} "
+                       "is not allowed in YAML (a control character)")
+        return None
+    except yaml.YAMLError as exc:  # pragma: no cover - libyaml marks every other error
         problems.error(source.at(), f"invalid YAML: {exc}")
         return None
     except _Abort:
@@ -166,11 +173,12 @@ class _Abort(Exception):
 
 
 class _Frame:
-    __slots__ = ("anchor", "key", "node", "skip")
+    __slots__ = ("anchor", "key", "mark", "node", "skip")
 
-    def __init__(self, node: Node, anchor: str | None) -> None:
+    def __init__(self, node: Node, anchor: str | None, mark: yaml.Mark) -> None:
         self.node = node
         self.anchor = anchor
+        self.mark = mark
         self.key: str | None = None
         self.skip = False  # the value of a rejected key is read and dropped
 
@@ -204,7 +212,7 @@ class _Builder:
     def handle(self, event: yaml.Event) -> None:
         mark = event.start_mark
         if isinstance(event, yaml.ScalarEvent):
-            self.add(self.scalar(event), event.anchor)
+            self.add(self.scalar(event), event.anchor, mark)
         elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
             if len(self.stack) >= MAX_DEPTH:
                 self.error(mark, f"nesting is deeper than {MAX_DEPTH} levels")
@@ -214,12 +222,12 @@ class _Builder:
             node = Node("map" if is_map else "seq", {} if is_map else [], *_position(mark))
             if event.anchor:
                 self.open_anchors.add(event.anchor)
-            self.stack.append(_Frame(node, event.anchor))
+            self.stack.append(_Frame(node, event.anchor, mark))
         elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
             frame = self.stack.pop()
             if frame.anchor:
                 self.open_anchors.discard(frame.anchor)
-            self.add(frame.node, frame.anchor)
+            self.add(frame.node, frame.anchor, frame.mark)
         elif isinstance(event, yaml.AliasEvent):
             self.alias(event)
         elif isinstance(event, yaml.DocumentStartEvent):
@@ -230,14 +238,13 @@ class _Builder:
 
     def alias(self, event: yaml.AliasEvent) -> None:
         name = event.anchor or ""
+        node = self.anchors.get(name)
         if name in self.open_anchors:
             self.error(event.start_mark, f"alias *{name} refers to the node that contains it")
-            raise _Abort
-        node = self.anchors.get(name)
-        if node is None:
+            node = None
+        elif node is None:
             self.error(event.start_mark, f"alias *{name} has no anchor &{name} before it")
-            raise _Abort
-        self.add(node, None)
+        self.add(node or Node("bad", None, *_position(event.start_mark)), None)
 
     def scalar(self, event: yaml.ScalarEvent) -> Node:
         tag = event.tag
@@ -252,10 +259,14 @@ class _Builder:
     def check_tag(self, tag: str | None, mark: yaml.Mark, *, container: bool) -> None:
         allowed = (None, "!") if container else (None, "!", *_PLAIN_TAGS)
         if tag not in allowed and tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-            self.error(mark, f"YAML tag {tag} is not allowed: deck files hold plain data")
+            shown = str(tag).replace("tag:yaml.org,2002:", "!!")
+            self.error(mark, f"YAML tag {shown} is not allowed: deck files hold plain data")
 
-    def add(self, node: Node, anchor: str | None) -> None:
+    def add(self, node: Node, anchor: str | None, mark: yaml.Mark | None = None) -> None:
         if anchor:
+            if anchor in self.anchors and mark is not None:
+                first = self.anchors[anchor].line
+                self.error(mark, f"anchor &{anchor} is defined twice (first at line {first})")
             self.anchors[anchor] = node
         if not self.stack:
             self.root = node

@@ -1,0 +1,97 @@
+"""Shared test helpers: decks in temporary folders, the CLI, and Anki itself."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from deckbuilder.cli import cli
+
+DATA = Path(__file__).parent / "data"
+SHARED = Path(__file__).resolve().parents[2] / "shared"
+
+
+def run(*args: str | os.PathLike[str]) -> Result:
+    """Run the deckbuilder CLI in-process, as a user would type it."""
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def write_deck(root: Path, files: dict[str, str]) -> Path:
+    """A deck folder under ``root`` with the given files (text is dedented)."""
+    root.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
+    return root
+
+
+DECK_YAML = """
+deck: Test Deck
+id: test-deck
+"""
+
+
+@pytest.fixture
+def example(tmp_path: Path) -> Path:
+    """A copy of tests/data/example: two sections, every kind of card, an image."""
+    target = tmp_path / "cards"
+    shutil.copytree(DATA / "example", target)
+    return target
+
+
+class AnkiImport:
+    """A fresh Anki collection, opened with the official library, that imports packages."""
+
+    def __init__(self, folder: Path) -> None:
+        from anki.collection import Collection
+
+        self.col = Collection(str(folder / "collection.anki2"))
+
+    def load(self, package: Path):  # type: ignore[no-untyped-def]
+        from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+        from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition as Update
+
+        response = self.col.import_anki_package(ImportAnkiPackageRequest(
+            package_path=str(package.resolve()),
+            options=ImportAnkiPackageOptions(
+                update_notes=Update.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+                update_notetypes=Update.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+                with_scheduling=False,
+            ),
+        ))
+        self.col.models._clear_cache()
+        return response.log
+
+    def deck_names(self) -> list[str]:
+        return [d.name for d in self.col.decks.all_names_and_ids() if d.name != "Default"]
+
+    def notes(self) -> dict[str, object]:
+        """Every note by its sort field's first 40 characters."""
+        return {self.col.get_note(nid).fields[0][:40]: self.col.get_note(nid)
+                for nid in self.col.find_notes("")}
+
+    def note_by_guid(self, guid: str):  # type: ignore[no-untyped-def]
+        for nid in self.col.find_notes(""):
+            note = self.col.get_note(nid)
+            if note.guid == guid:
+                return note
+        raise KeyError(guid)
+
+    def check_database(self) -> tuple[str, bool]:
+        return self.col.fix_integrity()  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def anki(tmp_path: Path) -> Iterator[AnkiImport]:
+    folder = tmp_path / "anki"
+    folder.mkdir()
+    collection = AnkiImport(folder)
+    yield collection
+    collection.col.close()
