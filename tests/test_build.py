@@ -58,7 +58,8 @@ def test_example_deck_through_anki(example: Path, tmp_path: Path, anki: AnkiImpo
     digest = hashlib.sha256((example / "media" / "outline.png").read_bytes()).hexdigest()[:10]
     flat = f"outline-{digest}.png"
     assert f'<img src="{flat}" alt="outline" />' in image["Front"]
-    assert (Path(col.media.dir()) / flat).read_bytes() == (example / "media/outline.png").read_bytes()
+    stored = Path(col.media.dir()) / flat
+    assert stored.read_bytes() == (example / "media/outline.png").read_bytes()
     assert col.media.check().missing == []
 
     assert anki.check_database() == (CLEAN, True)

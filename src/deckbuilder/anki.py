@@ -10,6 +10,7 @@ import hashlib
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .cloze import parse_cloze
 from .model import Deck
@@ -124,12 +125,12 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
         cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            card_rows)
         connection.commit()
-        return connection.serialize()
+        return bytes(connection.serialize())
     finally:
         connection.close()
 
 
-def _model(notetype: Notetype, deck_id: str, mod: int) -> object:
+def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
     import genanki
 
     class _Model(genanki.Model):  # type: ignore[misc]

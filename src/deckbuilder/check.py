@@ -36,7 +36,7 @@ def check_deck(deck_dir: Path, files: DeckFiles, problems: Problems) -> Deck:
         name=checker.text(head, "deck") or "Deck",
         id=deck_id,
         description=checker.text(head, "description"),
-        html=bool(html is not None and html.value.lower() in ("true", "yes", "on")),
+        html=bool(html is not None and str(html.value).lower() in ("true", "yes", "on")),
         sections=tuple(sections),
         path=str(deck_dir),
         lint=checker.lint(lint_node, files.deck) if lint_node else {},
@@ -197,7 +197,7 @@ class _Checker:
                 needed = "back" if given == "front" else "front"
                 self.problems.error(where, f"a card with '{given}' also needs '{needed}'")
             reverse = values.get("reverse")
-            kind = "reverse" if reverse is not None and reverse.value.lower() in (
+            kind = "reverse" if reverse is not None and str(reverse.value).lower() in (
                 "true", "yes", "on") else "basic"
         own = self.tags(values, "tags", source, vocabulary)
         if not kind or "id" not in values:

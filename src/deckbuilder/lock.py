@@ -124,19 +124,19 @@ def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
     new = Lock()
     changes = Changes()
     for key, nt in sorted(NOTETYPES.items()):
-        before = old.notetypes.get(key)
-        if before and before.fields != nt.fields and not allow_field_change:
+        prior = old.notetypes.get(key)
+        if prior and prior.fields != nt.fields and not allow_field_change:
             raise RefusedChange(
-                f"notetype '{key}' would change its fields from {', '.join(before.fields)} to "
+                f"notetype '{key}' would change its fields from {', '.join(prior.fields)} to "
                 f"{', '.join(nt.fields)}. Anki would then make a copy of the notetype and stop "
                 "updating the notes learners already have. Pass --allow-field-change to do it "
                 "anyway.")
         digest = nt.digest(deck_id)
-        if before and before.digest == digest:
-            new.notetypes[key] = before
+        if prior and prior.digest == digest:
+            new.notetypes[key] = prior
         else:
-            new.notetypes[key] = NotetypeEntry(digest, _later(now, before), nt.fields)
-            if before:
+            new.notetypes[key] = NotetypeEntry(digest, _later(now, prior), nt.fields)
+            if prior:
                 changes.notetypes.append(key)
     for note in notes:
         before = old.cards.get(note.card_id)

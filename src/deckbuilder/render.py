@@ -43,7 +43,7 @@ def render_deck(deck: Deck, problems: Problems) -> tuple[list[RenderedCard], dic
             texts = (card.front, card.back) if card.kind != "cloze" else (card.front,)
             names = ("front", "back") if card.kind != "cloze" else ("cloze",)
             fields = [renderer.field(text, card.fields_at.get(name, card.location))
-                      for text, name in zip(texts, names)]
+                      for text, name in zip(texts, names, strict=True)]
             fields.append(renderer.field(card.extra, card.fields_at.get("extra", card.location)))
             fields.append(renderer.field(card.source, card.fields_at.get("source",
                                                                          section.location)))

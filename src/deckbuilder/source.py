@@ -12,6 +12,7 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -175,7 +176,7 @@ class _Abort(Exception):
 class _Frame:
     __slots__ = ("anchor", "key", "mark", "node", "skip")
 
-    def __init__(self, node: Node, anchor: str | None, mark: yaml.Mark) -> None:
+    def __init__(self, node: Node, anchor: str | None, mark: Any) -> None:
         self.node = node
         self.anchor = anchor
         self.mark = mark
@@ -195,7 +196,7 @@ class _Builder:
         self.root: Node | None = None
         self.documents = 0
 
-    def error(self, mark: yaml.Mark, message: str) -> None:
+    def error(self, mark: Any, message: str) -> None:
         self.problems.error(self.source.at(mark.line + 1, mark.column + 1), message)
 
     def run(self, text: str) -> Node | None:
@@ -209,7 +210,7 @@ class _Builder:
         finally:
             loader.dispose()
 
-    def handle(self, event: yaml.Event) -> None:
+    def handle(self, event: Any) -> None:
         mark = event.start_mark
         if isinstance(event, yaml.ScalarEvent):
             self.add(self.scalar(event), event.anchor, mark)
@@ -236,7 +237,7 @@ class _Builder:
                 self.error(mark, "a deck file holds one YAML document; remove the second '---'")
                 raise _Abort
 
-    def alias(self, event: yaml.AliasEvent) -> None:
+    def alias(self, event: Any) -> None:
         name = event.anchor or ""
         node = self.anchors.get(name)
         if name in self.open_anchors:
@@ -246,23 +247,23 @@ class _Builder:
             self.error(event.start_mark, f"alias *{name} has no anchor &{name} before it")
         self.add(node or Node("bad", None, *_position(event.start_mark)), None)
 
-    def scalar(self, event: yaml.ScalarEvent) -> Node:
+    def scalar(self, event: Any) -> Node:
         tag = event.tag
         if tag in (None, "!"):
             plain = bool(event.implicit[0]) and event.style in (None, "")
-            tag = _resolver.resolve(yaml.ScalarNode, event.value, (plain, False))
+            tag = _resolver.resolve(yaml.ScalarNode, event.value, (plain, False))  # type: ignore[no-untyped-call]
         else:
             self.check_tag(tag, event.start_mark, container=False)
         kind = _PLAIN_TAGS.get(tag or "", "str")
         return Node(kind, event.value, *_position(event.start_mark))
 
-    def check_tag(self, tag: str | None, mark: yaml.Mark, *, container: bool) -> None:
+    def check_tag(self, tag: str | None, mark: Any, *, container: bool) -> None:
         allowed = (None, "!") if container else (None, "!", *_PLAIN_TAGS)
         if tag not in allowed and tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
             shown = str(tag).replace("tag:yaml.org,2002:", "!!")
             self.error(mark, f"YAML tag {shown} is not allowed: deck files hold plain data")
 
-    def add(self, node: Node, anchor: str | None, mark: yaml.Mark | None = None) -> None:
+    def add(self, node: Node, anchor: str | None, mark: Any = None) -> None:
         if anchor:
             if anchor in self.anchors and mark is not None:
                 first = self.anchors[anchor].line
@@ -287,7 +288,8 @@ class _Builder:
         parent = frame.node
         where = (key.line, key.column)
         if key.kind in ("map", "seq"):
-            self.problems.error(self.source.at(*where), "a key must be plain text, not a list or mapping")
+            self.problems.error(self.source.at(*where), "a key must be plain text, not a list or "
+                                "mapping")
             frame.skip = True
         elif key.value == "<<" and key.kind == "str":
             self.problems.error(self.source.at(*where), "merge keys (<<) are not supported")
@@ -303,5 +305,5 @@ class _Builder:
             parent.keys[frame.key] = where
 
 
-def _position(mark: yaml.Mark) -> tuple[int, int]:
+def _position(mark: Any) -> tuple[int, int]:
     return mark.line + 1, mark.column + 1

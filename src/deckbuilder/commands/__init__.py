@@ -1,0 +1,19 @@
+"""One module per command; ``register`` adds them all to the ``deckbuilder`` group.
+
+Each command module imports only click at import time: the library and its heavy
+dependencies are imported inside the command, so `deckbuilder --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import click
+
+
+def register(group: click.Group) -> None:
+    from . import build, validate
+
+    for command in (
+        validate.validate,
+        build.build,
+    ):
+        group.add_command(command)
