@@ -63,6 +63,8 @@ class _Checker:
 
     def fields(self, node: Node, keys: tuple[Key, ...], what: str) -> dict[str, Node]:
         """Check a mapping's keys and each value's type; return the valid values by key."""
+        if node.kind == "bad":  # already reported by the loader
+            return {}
         if node.kind != "map":
             self.problems.error(self.at(node), f"expected a mapping for {what}, found "
                                 f"{_KINDS[node.kind]}")

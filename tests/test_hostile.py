@@ -1,0 +1,195 @@
+"""Hostile and broken input: a located error, exit 1 (2 for usage), never a traceback or a hang.
+
+Each case is a deck made on the fly (some are too big or too odd to commit as files)
+with the exact report it must produce.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import DECK_YAML, run, write_deck
+
+CARD = "section: A\ncards:\n  - id: a\n    front: Capital of France?\n    back: Paris\n"
+
+
+def _alias_bomb(deck: Path) -> None:
+    lines = ['a0: &a0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 30):
+        lines.append(f"a{i}: &a{i} [" + ", ".join([f"*a{i - 1}"] * 9) + "]")
+    (deck / "01-a.yaml").write_text("\n".join(lines) + "\nsection: A\ncards: *a29\n")
+
+
+def _deep(deck: Path) -> None:
+    (deck / "01-a.yaml").write_text("section: A\ncards: " + "[" * 20000 + "]" * 20000 + "\n")
+
+
+def _deep_block(deck: Path) -> None:
+    lines = ["section: A", "cards:"] + [" " * (2 * i + 2) + f"k{i}:" for i in range(60)]
+    (deck / "01-a.yaml").write_text("\n".join(lines) + " x\n")
+
+
+def _huge(deck: Path) -> None:
+    with (deck / "01-a.yaml").open("w") as handle:
+        handle.write("section: A\ncards:\n")
+        chunk = "  - id: x\n    front: " + "word " * 2000 + "\n    back: y\n"
+        for _ in range(50 * 2**20 // len(chunk) + 1):
+            handle.write(chunk)
+
+
+def _symlink_out(deck: Path) -> None:
+    (deck.parent / "secret.png").write_bytes(b"\x89PNG secret")
+    (deck / "media").mkdir()
+    (deck / "media" / "leak.png").symlink_to(deck.parent / "secret.png")
+    (deck / "01-a.yaml").write_text(
+        "section: A\ncards:\n  - id: a\n    front: \"Flag? ![f](media/leak.png)\"\n    back: x\n")
+
+
+def _huge_media(deck: Path) -> None:
+    (deck / "media").mkdir()
+    with (deck / "media" / "big.png").open("wb") as handle:
+        handle.truncate(101 * 2**20)  # sparse: costs no disk
+    (deck / "01-a.yaml").write_text(
+        "section: A\ncards:\n  - id: a\n    front: \"Flag? ![f](media/big.png)\"\n    back: x\n")
+
+
+def _files(**files: str | bytes) -> Callable[[Path], None]:
+    def make(deck: Path) -> None:
+        for name, content in files.items():
+            path = deck / name.replace("__", ".").replace("_", "-")
+            if isinstance(content, bytes):
+                path.write_bytes(content)
+            else:
+                path.write_text(content, encoding="utf-8")
+    return make
+
+
+CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
+    "alias-bomb": (_alias_bomb, [
+        *(f"cards/01-a.yaml:{i + 1}:1: unknown key 'a{i}' (allowed: section, source, tags, cards)"
+          for i in range(30)),
+        "cards/01-a.yaml:29:6: expected a mapping for a card, found a list"]),
+    "nesting-20000-levels": (_deep, [
+        "cards/01-a.yaml:2:1007: invalid YAML: exceeded maximum nesting depth (while increasing "
+        "flow level)"]),
+    "block-nesting-60-levels": (_deep_block, [
+        "cards/01-a.yaml:52:101: nesting is deeper than 50 levels"]),
+    "file-of-50-mb": (_huge, [
+        "cards/01-a.yaml: file is 50.0 MiB; a deck file may hold at most 20 MiB (split it "
+        "into sections)"]),
+    "tab-indentation": (_files(**{"01_a__yaml": "section: A\ncards:\n\t- id: a\n"}), [
+        "cards/01-a.yaml:3:1: invalid YAML: found character that cannot start any token "
+        "(while scanning for the next token)"]),
+    "non-utf8-bytes": (_files(**{"01_a__yaml": b"section: caf\xe9\ncards: []\n"}), [
+        "cards/01-a.yaml:1:13: file is not UTF-8: byte 0xe9 cannot be decoded"]),
+    "utf16-file": (_files(**{"01_a__yaml": CARD.encode("utf-16")}), [
+        "cards/01-a.yaml:1:1: file is not UTF-8: byte 0xff cannot be decoded"]),
+    "duplicate-keys-at-every-level": (_files(
+        deck__yaml="deck: A\ndeck: B\nid: test-deck\n",
+        **{"01_a__yaml": "section: A\nsection: B\ncards:\n  - id: a\n    id: b\n"
+                         "    front: Q one?\n    back: A\n    tags: [x]\n    tags: [y]\n"}), [
+        "cards/01-a.yaml:2:1: duplicate key 'section' (first at line 1)",
+        "cards/01-a.yaml:5:5: duplicate key 'id' (first at line 4)",
+        "cards/01-a.yaml:9:5: duplicate key 'tags' (first at line 8)",
+        "cards/deck.yaml:2:1: duplicate key 'deck' (first at line 1)"]),
+    "mapping-where-list-belongs": (_files(**{"01_a__yaml": "section: A\ncards:\n  a: b\n"}), [
+        "cards/01-a.yaml:3:3: 'cards' must be a list, found a mapping"]),
+    "list-where-text-belongs": (_files(**{"01_a__yaml": "section: [A, B]\ncards:\n  - id: a\n"
+                                                         "    front: {q: x}\n    back: y\n"}), [
+        "cards/01-a.yaml:1:10: 'section' must be text, found a list",
+        "cards/01-a.yaml:4:12: 'front' must be text, found a mapping"]),
+    "unicode-and-colon-tags": (_files(**{"01_a__yaml": CARD + "    tags: [größe, 'a::b::c', "
+                                                              "'::lead', 'trail::', 'a::::b']\n"}), [
+        "cards/01-a.yaml:6:30: tag '::lead' has an empty level around '::'",
+        "cards/01-a.yaml:6:40: tag 'trail::' has an empty level around '::'",
+        "cards/01-a.yaml:6:51: tag 'a::::b' has an empty level around '::'"]),
+    "symlink-leaving-the-deck": (_symlink_out, [
+        "cards/01-a.yaml:4:12: media 'media/leak.png' is outside the deck folder"]),
+    "huge-media": (_huge_media, [
+        "cards/01-a.yaml:4:12: media 'media/big.png' is 101 MiB; the limit is 100 MiB"]),
+    "key-that-is-a-list": (_files(**{"01_a__yaml": "section: A\n? [a, b]\n: c\ncards: []\n"}), [
+        "cards/01-a.yaml:2:3: a key must be plain text, not a list or mapping",
+        "cards/01-a.yaml:4:8: the section has no cards yet"]),
+    "two-documents": (_files(**{"01_a__yaml": CARD + "---\n" + CARD}), [
+        "cards/01-a.yaml:6:1: a deck file holds one YAML document; remove the second '---'"]),
+    "recursive-alias": (_files(**{"01_a__yaml": "section: A\ncards: &c\n  - *c\n"}), [
+        "cards/01-a.yaml:3:5: alias *c refers to the node that contains it"]),
+    "only-a-comment": (_files(**{"01_a__yaml": "# nothing yet\n"}), [
+        "cards/01-a.yaml:1:1: file is empty"]),
+    "binary-garbage": (_files(**{"01_a__yaml": bytes(range(256))}), [
+        "cards/01-a.yaml:2:118: file is not UTF-8: byte 0x80 cannot be decoded"]),
+    "control-character": (_files(**{"01_a__yaml": "section: A\x00\ncards: []\n"}), [
+        "cards/01-a.yaml:1:11: invalid YAML: character U+0000 is not allowed in YAML (a control "
+        "character)"]),
+    "deck-yaml-is-a-list": (_files(deck__yaml="- deck: A\n", **{"01_a__yaml": CARD}), [
+        "cards/deck.yaml:1:1: expected a mapping for this file, found a list"]),
+    "python-object-tag": (_files(**{"01_a__yaml": "section: !!python/object/apply:os.system "
+                                                  "[echo hi]\ncards: []\n"}), [
+        "cards/01-a.yaml:1:10: YAML tag !!python/object/apply:os.system is not allowed: deck "
+        "files hold plain data",
+        "cards/01-a.yaml:1:10: 'section' must be text, found a list",
+        "cards/01-a.yaml:2:8: the section has no cards yet"]),
+}
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_hostile_deck(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    make, expected = CASES[case]
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML, "01-a.yaml": CARD})
+    make(deck)
+    monkeypatch.chdir(tmp_path)
+    started = time.perf_counter()
+    result = run("validate", "cards")
+    assert time.perf_counter() - started < 20  # generous: a hang would take forever
+    lines = result.output.splitlines()
+    assert result.exit_code == 1, result.output
+    assert sorted(lines[:-1]) == sorted(expected), result.output
+    assert lines[-1] == f"{len(expected)} error{'s' if len(expected) > 1 else ''} in " \
+                        f"{len({line.split(':')[0] for line in expected})} file" + \
+                        ("s" if len({line.split(':')[0] for line in expected}) > 1 else "")
+
+
+def test_bom_is_accepted(tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML})
+    (deck / "01-a.yaml").write_bytes(b"\xef\xbb\xbf" + CARD.encode())
+    result = run("validate", deck)
+    assert result.exit_code == 0, result.output
+
+
+def test_missing_deck_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run("validate", "nowhere")
+    assert (result.exit_code, result.output) == (1, "nowhere: deck folder not found\n"
+                                                    "1 error in 1 file\n")
+    assert run("build", "nowhere").exit_code == 1
+
+
+def test_unknown_option_is_usage_error() -> None:
+    result = run("validate", "--no-such-option")
+    assert result.exit_code == 2
+    assert "No such option '--no-such-option'" in result.output
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes anywhere")
+def test_unwritable_output_folder_as_user(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "ro"
+    out.mkdir()
+    out.chmod(0o500)
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 1
+    assert f"error: cannot write {out}/example-deck.apkg: Permission denied" in result.output
+
+
+def test_output_that_cannot_be_a_folder(example: Path, tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("I am a file")
+    result = run("build", example, "--out", blocker / "out")
+    assert result.exit_code == 1
+    assert result.output == f"error: cannot write {blocker}/out/example-deck.apkg: Not a " \
+                            "directory\n"
+    assert blocker.read_text() == "I am a file"
+    assert not (example / "deck.lock").exists()
