@@ -1,0 +1,94 @@
+"""Nothing lost, nothing live: concurrent builds, watch mode, and HTML in card texts."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from conftest import DECK_YAML, AnkiImport, run, write_deck
+
+from deckbuilder.anki import note_guid
+from deckbuilder.lock import read_lock
+
+HOSTILE = """
+section: A
+cards:
+  - id: xss
+    front: "Hello <script>alert(1)</script> <img src=x onerror=alert(2)>?"
+    back: "[click](javascript:alert(3))"
+"""
+
+
+def test_script_and_event_handlers_never_reach_anki_live(tmp_path: Path,
+                                                         anki: AnkiImport) -> None:
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML, "01-a.yaml": HOSTILE})
+    assert run("build", deck, "--out", tmp_path / "out").exit_code == 0
+    anki.load(tmp_path / "out" / "test-deck.apkg")
+    note = anki.note_by_guid(note_guid("test-deck", "xss"))
+    assert note["Front"] == ("Hello &lt;script&gt;alert(1)&lt;/script&gt; &lt;img src=x "
+                             "onerror=alert(2)&gt;?")
+    assert note["Back"] == "[click](javascript:alert(3))"  # not a link
+
+
+def test_raw_html_only_when_the_deck_opts_in(tmp_path: Path, anki: AnkiImport) -> None:
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML + "html: true\n",
+                                           "01-a.yaml": HOSTILE.replace(
+                                               " <img src=x onerror=alert(2)>", "")})
+    assert run("build", deck, "--out", tmp_path / "out").exit_code == 0
+    anki.load(tmp_path / "out" / "test-deck.apkg")
+    note = anki.note_by_guid(note_guid("test-deck", "xss"))
+    assert note["Front"] == "Hello <script>alert(1)</script>?"
+
+
+def _deckbuilder(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "deckbuilder", *args], text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+
+
+def test_two_builds_at_once_both_finish_cleanly(example: Path, tmp_path: Path,
+                                                anki: AnkiImport) -> None:
+    out = tmp_path / "out"
+    builds = [_deckbuilder("build", str(example), "--out", str(out)) for _ in range(2)]
+    outputs = [b.communicate(timeout=60)[0] for b in builds]
+    assert [b.returncode for b in builds] == [0, 0], outputs
+    assert sorted(o.splitlines()[1] for o in outputs) == [
+        "changes since the last build: 0 added, 0 changed, 6 unchanged, 0 removed, 0 moved",
+        "first build: 6 cards added"]
+    assert len(read_lock(example / "deck.lock", "deck.lock").cards) == 6
+    assert sorted(p.name for p in out.iterdir()) == ["example-deck.apkg"]
+    assert len(anki.load(out / "example-deck.apkg").new) == 6
+
+
+def _wait_for(path: Path, text: str, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        content = path.read_text()
+        if text in content:
+            return content
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} never appeared in:\n{path.read_text()}")
+
+
+def test_watch_rebuilds_and_survives_invalid_saves(example: Path, tmp_path: Path) -> None:
+    log = tmp_path / "watch.log"
+    out = tmp_path / "out"
+    with log.open("w") as handle:
+        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(example),
+                                    "--out", str(out), "--watch"], stdout=handle,
+                                   stderr=subprocess.STDOUT, env={**os.environ,
+                                                                  "PYTHONUNBUFFERED": "1"})
+    try:
+        _wait_for(log, "watching")
+        basics = example / "01-basics.yaml"
+        good = basics.read_text()
+        basics.write_text(good.replace("back: Paris", "bak: Paris"))
+        _wait_for(log, "unknown key 'bak'; did you mean 'back'?")
+        basics.write_text(good.replace("back: Paris", "back: Paris, France"))
+        _wait_for(log, "  changed: capital-france")
+        assert watcher.poll() is None  # still running
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
