@@ -188,4 +188,4 @@ def test_builds_are_byte_identical_across_time_zones_umasks_and_folders(
     assert digest[0] == digest[1]
     assert (copy / "deck.lock").read_bytes() == lock
     assert list(temp.iterdir()) == []  # no temporary file left behind
-    assert sorted(p.name for p in first_out.iterdir()) == ["example-deck.apkg"]
+    assert sorted(p.name for p in first_out.iterdir()) == [".cache", "example-deck.apkg"]

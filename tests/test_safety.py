@@ -58,7 +58,7 @@ def test_two_builds_at_once_both_finish_cleanly(example: Path, tmp_path: Path,
         "changes since the last build: 0 added, 0 changed, 6 unchanged, 0 removed, 0 moved",
         "first build: 6 cards added"]
     assert len(read_lock(example / "deck.lock", "deck.lock").cards) == 6
-    assert sorted(p.name for p in out.iterdir()) == ["example-deck.apkg"]
+    assert sorted(p.name for p in out.iterdir()) == [".cache", "example-deck.apkg"]
     assert len(anki.load(out / "example-deck.apkg").new) == 6
 
 

@@ -6,19 +6,16 @@ compiles to the same collection; ``mod`` times come from the lock.
 
 from __future__ import annotations
 
+import base64
 import hashlib
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from .cloze import parse_cloze
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
 from .render import RenderedCard, render_markdown
 
-_BASE91 = ("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
-           "!#$%&()*+,-./:;<=>?@[]^_`{|}~")
 # Ids look like Anki's own (milliseconds since 2008 or so), derived from a hash.
 _ID_BASE = 1_200_000_000_000
 _ID_SPAN = 1 << 40
@@ -38,26 +35,24 @@ class Note:
 
 
 def note_guid(deck_id: str, card_id: str) -> str:
-    """The note's GUID: from the deck id and the card id only, so edits keep the note."""
-    number = int.from_bytes(_sha(f"deckbuilder/note/{deck_id}/{card_id}")[:8], "big")
-    digits = ""
-    while True:
-        number, digit = divmod(number, 91)
-        digits = _BASE91[digit] + digits
-        if not number:
-            return digits
+    """The note's GUID: from the deck id and the card id only, so edits keep the note.
+
+    Ten base-85 characters of a SHA-256 (64 bits; no spaces or quotes). Never change
+    this: a new GUID is a new note, and learners would lose their history.
+    """
+    return base64.b85encode(_sha(f"deckbuilder/note/{deck_id}/{card_id}")[:8]).decode()
 
 
 def derived_id(*names: str) -> int:
     return _ID_BASE + int.from_bytes(_sha("/".join(names))[:8], "big") % _ID_SPAN
 
 
-def unique_ids(keys: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
-    """Derived ids, with the rare collision moved to the next free number in a fixed order."""
+def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
+    """Give each key its wanted id; the rare collision moves to the next free number,
+    in a fixed order, so the result depends only on the set of keys."""
     taken: set[int] = set()
     ids = {}
-    for key in sorted(set(keys)):
-        number = derived_id(*key)
+    for key, number in sorted(wanted):
         while number in taken:
             number += 1
         taken.add(number)
@@ -66,22 +61,23 @@ def unique_ids(keys: Iterable[tuple[str, ...]]) -> dict[tuple[str, ...], int]:
 
 
 def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
+    subdeck = {card.id: deck.subdeck(section) for section in deck.sections
+               for card in section.cards}
     guids = {item.card.id: note_guid(deck.id, item.card.id) for item in rendered}
-    note_ids = unique_ids((deck.id, "note", guid) for guid in guids.values())
+    note_ids = unique_ids((guid, derived_id(deck.id, "note", guid)) for guid in guids.values())
     notes = []
     for item in rendered:
         card = item.card
         if card.kind == "cloze":
-            numbers = sorted({d.number for d in parse_cloze(card.front)[0]})
-            ords = tuple(n - 1 for n in numbers)
+            ords = tuple(n - 1 for n in card.cloze_numbers)
         else:
             ords = (0, 1) if card.kind == "reverse" else (0,)
         tags = tuple(sorted(card.tags))
-        content = [card.kind, item.fields, tags, item.subdeck]
-        digest = hashlib.sha256(json.dumps(content).encode()).hexdigest()[:16]
+        content = "\x1f".join((card.kind, *item.fields, " ".join(tags), subdeck[card.id]))
+        digest = hashlib.sha256(content.encode()).hexdigest()[:16]
         guid = guids[card.id]
-        notes.append(Note(card.id, guid, note_ids[(deck.id, "note", guid)], card.kind,
-                          item.fields, tags, item.subdeck, ords, digest))
+        notes.append(Note(card.id, guid, note_ids[guid], card.kind, item.fields, tags,
+                          subdeck[card.id], ords, digest))
     return notes
 
 
@@ -97,33 +93,42 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
 
     import genanki
 
-    deck_ids = unique_ids((deck.id, "deck", name) for name in subdecks(deck))
-    decks = [genanki.Deck(deck_ids[(deck.id, "deck", name)], name,
-                          render_markdown(deck.description, deck.html) if i == 0 else "")
-             for i, name in enumerate(subdecks(deck))]
+    names = subdecks(deck)
+    deck_ids = unique_ids((name, derived_id(deck.id, "deck", name)) for name in names)
+    description = render_markdown(deck.description, deck.html)
+    used = {deck.name, *(note.subdeck for note in notes)}  # a one-section package has one
+    decks = [genanki.Deck(deck_ids[name], name, description if name == deck.name else "")
+             for name in names if name in used]
     models = {key: _model(nt, deck.id, notetype_mods[key]) for key, nt in NOTETYPES.items()}
     for model in models.values():
         decks[0].add_model(model)
-    card_ids = unique_ids((deck.id, "card", note.guid, str(o)) for note in notes for o in note.ords)
+    # A card's id follows its note's; the rare clash moves on to a free number.
+    card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
+                          for note in notes for o in note.ords)
+    model_ids = {key: model.model_id for key, model in models.items()}
     note_rows, card_rows = [], []
     for position, note in enumerate(notes, start=1):
-        note_id = note.note_id
         mod = note_mods[note.guid]
-        note_rows.append((note_id, note.guid, models[note.notetype].model_id, mod, -1,
+        note_rows.append((note.note_id, note.guid, model_ids[note.notetype], mod, -1,
                           f" {' '.join(note.tags)} ", "\x1f".join(note.fields), note.fields[0],
                           0, 0, ""))
-        deck_id = deck_ids[(deck.id, "deck", note.subdeck)]
-        for ord_ in note.ords:
-            card_id = card_ids[(deck.id, "card", note.guid, str(ord_))]
-            card_rows.append((card_id, note_id, deck_id, ord_, mod, -1, 0, 0, position,
-                              0, 0, 0, 0, 0, 0, 0, 0, ""))
+        deck_id = deck_ids[note.subdeck]
+        card_rows.extend((card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_id, o, mod, -1, 0,
+                          0, position, 0, 0, 0, 0, 0, 0, 0, 0, "") for o in note.ords)
     connection = sqlite3.connect(":memory:")
     try:
         cursor = connection.cursor()
         genanki.Package(decks).write_to_db(cursor, 0, itertools.count(1))
+        # Filling the tables before building their indexes is faster and gives the same schema.
+        indexes = cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                                 "sql IS NOT NULL ORDER BY name").fetchall()
+        for name, _ in indexes:
+            cursor.execute(f'DROP INDEX "{name}"')
         cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
         cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                            card_rows)
+        for _, sql in indexes:
+            cursor.execute(sql)
         connection.commit()
         return bytes(connection.serialize())
     finally:

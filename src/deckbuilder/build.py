@@ -10,13 +10,16 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .anki import Note, collection_bytes, compile_notes
-from .check import check_deck
+from .cache import SectionCache
+from .check import check_head, check_section, check_unique_ids
 from .errors import InvalidDeck, Problem, Problems
 from .lock import LOCK_NAME, Changes, read_lock, update_lock
 from .model import Deck
 from .package import package_bytes, write_atomic
-from .render import RenderedCard, render_deck
-from .source import find_deck_files
+from .render import RenderedCard, Renderer
+from .source import find_deck_files, read_bytes
+
+CACHE_DIR = ".cache"
 
 
 @dataclass(frozen=True)
@@ -36,30 +39,63 @@ class BuildResult:
     notes: list[Note]
     changes: Changes
     stale: list[str]  # with check=True: why the files on disk are not what a build writes
+    parts: tuple[Path, ...] = ()  # with split=True: the one-section packages
 
     @property
     def card_count(self) -> int:
         return sum(len(note.ords) for note in self.notes)
 
 
-def load_deck(deck_dir: Path) -> Checked:
-    """Read and check the whole deck; raise InvalidDeck with every error found."""
+def load_deck(deck_dir: Path, cache_dir: Path | None = None,
+              write_cache: bool = False) -> Checked:
+    """Read and check the whole deck; raise InvalidDeck with every error found.
+
+    With ``cache_dir``, sections whose files have not changed come from the cache
+    (and, with ``write_cache``, checked sections are stored there).
+    """
     problems = Problems()
     files = find_deck_files(deck_dir, problems)
     if files is None:
         raise InvalidDeck(problems.errors)
-    deck = check_deck(deck_dir, files, problems)
-    rendered, media = render_deck(deck, problems)
+    deck_yaml = read_bytes(files.deck, problems) if files.deck.path.is_file() else None
+    head = check_head(files.deck, problems, deck_yaml)
+    cache = SectionCache(cache_dir, deck_dir, deck_yaml or b"", write_cache)
+    renderer = Renderer(deck_dir, head.html, problems)
+    sections, rendered, media = [], [], {}
+    for number, source in files.sections:
+        data = read_bytes(source, problems)
+        if data is None:
+            continue
+        name = source.path.name
+        hit = cache.get(name, data)
+        if hit is None:
+            errors_before = len(problems.errors)
+            section = check_section(source, number, head, problems, data)
+            if section is None:
+                continue
+            renderer.media = {}
+            cards = renderer.section(section)
+            if len(problems.errors) == errors_before:
+                cache.put(name, data, section, cards, renderer.media)
+            hit = (section, cards, renderer.media)
+        sections.append(hit[0])
+        rendered.extend(hit[1])
+        media.update(hit[2])
+    check_unique_ids(sections, problems)
     if problems.errors:
         raise InvalidDeck(problems.errors)
+    deck = Deck(head.name, head.id, head.description, head.html, tuple(sections),
+                str(deck_dir), head.lint)
     return Checked(deck, rendered, media, problems.warnings)
 
 
 def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
-               allow_field_change: bool = False) -> BuildResult:
-    """Build ``out_dir/<deck id>.apkg`` and the lock; with ``check``, only compare."""
+               allow_field_change: bool = False, split: bool = False) -> BuildResult:
+    """Build ``out_dir/<deck id>.apkg`` and the lock; with ``check``, only compare.
+
+    With ``split``, also ``out_dir/<deck id>--<section file stem>.apkg`` per section."""
     with _exclusive(deck_dir):
-        checked = load_deck(deck_dir)
+        checked = load_deck(deck_dir, out_dir / CACHE_DIR, write_cache=not check)
         deck = checked.deck
         lock_path = deck_dir / LOCK_NAME
         old_lock = read_lock(lock_path, os.path.join(str(deck_dir), LOCK_NAME))
@@ -72,16 +108,36 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         package = package_bytes(collection, checked.media)
         path = out_dir / f"{deck.id}.apkg"
         lock_text = lock.text().encode()
+        parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
+                                  checked.media) if split else []
         if check:
             stale = [f"{shown} is not what a build writes now"
                      for shown, file, data in ((str(path), path, package),
+                                               *((str(p), p, d) for p, d in parts),
                                                (str(lock_path), lock_path, lock_text))
                      if _read(file) != data]
             return BuildResult(path, deck, notes, changes, stale)
+        for part, data in parts:
+            write_atomic(part, data)
         write_atomic(path, package)
         if _read(lock_path) != lock_text:
             write_atomic(lock_path, lock_text)
-        return BuildResult(path, deck, notes, changes, [])
+        return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts))
+
+
+def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: dict[str, int],
+                      notetype_mods: dict[str, int], media: dict[str, Path]
+                      ) -> list[tuple[Path, bytes]]:
+    """One package per section, compiled like the whole deck: same GUIDs, ids, mods."""
+    parts = []
+    for section in deck.sections:
+        chosen = [note for note in notes if note.subdeck == deck.subdeck(section)]
+        used = {name: file for name, file in media.items()
+                if any(name in field for note in chosen for field in note.fields)}
+        collection = collection_bytes(deck, chosen, note_mods, notetype_mods)
+        parts.append((out_dir / f"{deck.id}--{section.stem}.apkg",
+                      package_bytes(collection, used)))
+    return parts
 
 
 def _read(path: Path) -> bytes | None:

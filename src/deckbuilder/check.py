@@ -8,39 +8,41 @@ from pathlib import Path
 from . import schema
 from .cloze import parse_cloze
 from .errors import Location, Problems
-from .model import Card, Deck, Section
+from .model import Card, DeckHead, Section
 from .schema import Key
-from .source import DeckFiles, Node, SourceFile, load_yaml
+from .source import Node, SourceFile, load_yaml
 
 _ID = re.compile(schema.ID_PATTERN)
 _KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
           "float": "a number", "bool": "a boolean", "null": "empty", "bad": "an invalid value"}
 
 
-def check_deck(deck_dir: Path, files: DeckFiles, problems: Problems) -> Deck:
-    """Check every file of the deck, collecting all problems; return what could be read."""
+def check_head(source: SourceFile, problems: Problems, data: bytes | None) -> DeckHead:
+    """Check deck.yaml: the deck's name, id, shared tags, vocabulary and options."""
     checker = _Checker(problems)
-    head = checker.mapping(files.deck, schema.DECK_KEYS)
-    deck_id = checker.text(head, "id") or "deck"
-    vocabulary = checker.tags(head, "vocabulary", files.deck)
-    deck_tags = checker.tags(head, "tags", files.deck)
-    sections = []
-    for number, source in files.sections:
-        section = checker.section(source, number, deck_id, deck_tags, vocabulary)
-        if section is not None:
-            sections.append(section)
-    checker.unique_ids(sections)
+    head = checker.mapping(source, schema.DECK_KEYS, data) if data is not None else {}
     html = head.get("html")
     lint_node = head.get("lint")
-    return Deck(
+    vocabulary = checker.tags(head, "vocabulary", source) if "vocabulary" in head else None
+    return DeckHead(
         name=checker.text(head, "deck") or "Deck",
-        id=deck_id,
+        id=checker.text(head, "id") or "deck",
         description=checker.text(head, "description"),
         html=bool(html is not None and str(html.value).lower() in ("true", "yes", "on")),
-        sections=tuple(sections),
-        path=str(deck_dir),
-        lint=checker.lint(lint_node, files.deck) if lint_node else {},
+        tags=checker.tags(head, "tags", source),
+        vocabulary=vocabulary,
+        lint=checker.lint(lint_node, source) if lint_node else {},
     )
+
+
+def check_section(source: SourceFile, number: int, head: DeckHead, problems: Problems,
+                  data: bytes) -> Section | None:
+    """Check one section file (its bytes already read); None when nothing usable is in it."""
+    return _Checker(problems).section(source, number, head, data)
+
+
+def check_unique_ids(sections: list[Section], problems: Problems) -> None:
+    _Checker(problems).unique_ids(sections)
 
 
 class _Checker:
@@ -51,12 +53,10 @@ class _Checker:
     def at(self, node: Node, source: SourceFile | None = None) -> Location:
         return (source or self.source or SourceFile(Path(), "?")).node_at(node)
 
-    def mapping(self, source: SourceFile, keys: tuple[Key, ...]) -> dict[str, Node]:
+    def mapping(self, source: SourceFile, keys: tuple[Key, ...], data: bytes) -> dict[str, Node]:
         """Load a file whose top level is a mapping with the given keys."""
         self.source = source
-        if not source.path.is_file():
-            return {}
-        root = load_yaml(source, self.problems)
+        root = load_yaml(source, self.problems, data)
         if root is None:
             return {}
         return self.fields(root, keys, what="this file")
@@ -108,7 +108,7 @@ class _Checker:
             self.problems.error(where, f"'{key.name}' must be true or false, found "
                                 f"{_KINDS[node.kind]}")
             return False
-        if key.type in ("tags", "cards") and node.kind != "seq":
+        if key.type in ("tags", "cards", "rules") and node.kind != "seq":
             self.problems.error(where, f"'{key.name}' must be a list, found {_KINDS[node.kind]}")
             return False
         if key.type == "lint" and node.kind != "map":
@@ -146,25 +146,39 @@ class _Checker:
     def lint(self, node: Node, source: SourceFile) -> dict[str, float]:
         limits: dict[str, float] = {}
         for name, value in node.value.items():  # type: ignore[attr-defined]
-            if value.kind in ("int", "float"):
-                limits[name] = float(value.value)
+            if name not in schema.LINT_RULE_IDS:
+                self.problems.error(source.at(*node.keys[name]), schema.unknown_rule(name))
+            elif (number := _number(value)) is not None:
+                problem = schema.threshold_problem(name, number)
+                if problem:
+                    self.problems.error(source.node_at(value), problem)
+                else:
+                    limits[name] = number
             else:
                 self.problems.error(source.node_at(value), f"lint threshold '{name}' must be a "
                                     "number")
         return limits
 
-    def section(self, source: SourceFile, number: int, deck_id: str,
-                deck_tags: tuple[str, ...], vocabulary: tuple[str, ...] | None) -> Section | None:
-        head = self.mapping(source, schema.SECTION_KEYS)
+    def rule_ids(self, values: dict[str, Node], source: SourceFile) -> tuple[str, ...]:
+        """A card's `lint` list: rule ids to silence, each one a rule that exists."""
+        rules = self.tags(values, "lint", source)
+        for item in values["lint"].value if rules else ():  # type: ignore[attr-defined]
+            if str(item.value) not in schema.LINT_RULE_IDS:
+                self.problems.error(source.node_at(item), schema.unknown_rule(str(item.value)))
+        return tuple(rule for rule in rules if rule in schema.LINT_RULE_IDS)
+
+    def section(self, source: SourceFile, number: int, deck: DeckHead,
+                data: bytes) -> Section | None:
+        head = self.mapping(source, schema.SECTION_KEYS, data)
         if not head:
             return None
-        vocab = vocabulary or None
+        vocab = deck.vocabulary
         section_tags = self.tags(head, "tags", source, vocab)
         stem = source.path.stem
-        auto = f"{deck_id}::{stem}"
+        auto = f"{deck.id}::{stem}"
         cards = []
         for item in head["cards"].value if "cards" in head else ():  # type: ignore[attr-defined]
-            card = self.card(item, source, (*deck_tags, *section_tags, auto), vocab,
+            card = self.card(item, source, (*deck.tags, *section_tags, auto), vocab,
                              self.text(head, "source"))
             if card is not None:
                 cards.append(card)
@@ -181,6 +195,7 @@ class _Checker:
         where = self.at(node)
         has = {name for name in ("front", "back", "cloze") if name in node.value}  # type: ignore[operator]
         kind = ""
+        numbers: tuple[int, ...] = ()
         if "cloze" in has and has & {"front", "back"}:
             self.problems.error(where, "a card is either front/back or cloze, not both")
         elif not has:
@@ -191,7 +206,9 @@ class _Checker:
                 self.problems.error(self.at(node.value["reverse"]),  # type: ignore[index]
                                     "'reverse' applies to front/back cards, not cloze")
             if "cloze" in values:
-                for message in parse_cloze(str(values["cloze"].value))[1]:
+                deletions, messages = parse_cloze(str(values["cloze"].value))
+                numbers = tuple(sorted({d.number for d in deletions}))
+                for message in messages:
                     self.problems.error(self.at(values["cloze"]), message)
         else:
             if len(has) == 1:
@@ -214,8 +231,9 @@ class _Checker:
             source=self.text(values, "source") or section_source,
             tags=tags,
             location=source.node_at(values["id"]),
-            fields_at={name: source.node_at(value) for name, value in values.items()},
-            lint_off=self.tags(values, "lint", source),
+            positions={name: (value.line, value.column) for name, value in values.items()},
+            lint_off=self.rule_ids(values, source),
+            cloze_numbers=numbers,
         )
 
     def unique_ids(self, sections: list[Section]) -> None:
@@ -246,6 +264,15 @@ def _tag_problem(node: Node) -> str:
     if any(not part for part in tag.split("::")):
         return f"tag '{tag}' has an empty level around '::'"
     return ""
+
+
+def _number(node: Node) -> float | None:
+    if node.kind not in ("int", "float"):
+        return None
+    try:  # YAML also has 0x1f, 0o17 and .inf: not thresholds anyone means
+        return float(str(node.value).replace("_", ""))
+    except ValueError:
+        return None
 
 
 def _closest(tag: str, vocabulary: tuple[str, ...]) -> str:

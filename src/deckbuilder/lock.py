@@ -189,11 +189,11 @@ def describe_changes(changes: Changes) -> list[str]:
               (len(changes.moved), "moved")]
     lines = ["changes since the last build: " + ", ".join(f"{n} {w}" for n, w in counts)]
     if changes.added:
-        lines.append(f"  added: {', '.join(changes.added)}")
+        lines.append(f"  added: {_some(changes.added)}")
     if changes.changed:
-        lines.append(f"  changed: {', '.join(changes.changed)}")
+        lines.append(f"  changed: {_some(changes.changed)}")
     if changes.removed:
-        lines.append(f"  removed: {', '.join(cid for cid, _ in changes.removed)}")
+        lines.append(f"  removed: {_some([cid for cid, _ in changes.removed])}")
         nids = ",".join(str(e.note_id) for _, e in changes.removed)
         lines.append("    Anki never deletes notes on import. To delete these, search the "
                      f"browser for  nid:{nids}  and delete the notes.")
@@ -212,3 +212,8 @@ def describe_changes(changes: Changes) -> list[str]:
     if changes.notetypes:
         lines.append(f"  notetypes updated (templates or style): {', '.join(changes.notetypes)}")
     return lines
+
+
+def _some(ids: list[str], most: int = 20) -> str:
+    shown = ", ".join(ids[:most])
+    return shown if len(ids) <= most else f"{shown} and {len(ids) - most} more"

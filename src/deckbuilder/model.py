@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from .errors import Location
 
@@ -17,8 +18,21 @@ class Card:
     source: str
     tags: tuple[str, ...]  # every tag: deck, section, automatic section tag and the card's own
     location: Location
-    fields_at: dict[str, Location] = field(default_factory=dict, compare=False, hash=False)
+    positions: dict[str, tuple[int, int]] = field(default_factory=dict, compare=False,
+                                                  hash=False)  # key -> (line, column)
     lint_off: tuple[str, ...] = ()
+    cloze_numbers: tuple[int, ...] = ()  # a cloze card's deletion numbers, c1 = 1, sorted
+
+    def at(self, key: str, default: Location | None = None) -> Location:
+        """Where the card's ``key`` is written (else ``default``, else the card's id)."""
+        position = self.positions.get(key)
+        if position is None:
+            return default or self.location
+        return Location(self.location.path, *position)
+
+    @property
+    def fields_at(self) -> dict[str, Location]:
+        return {key: self.at(key) for key in self.positions}
 
 
 @dataclass(frozen=True)
@@ -30,6 +44,19 @@ class Section:
     path: str
     cards: tuple[Card, ...]
     location: Location
+
+
+@dataclass(frozen=True)
+class DeckHead:
+    """What deck.yaml says."""
+
+    name: str
+    id: str
+    description: str
+    html: bool
+    tags: tuple[str, ...]
+    vocabulary: tuple[str, ...] | None
+    lint: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
 
 
 @dataclass(frozen=True)
@@ -46,10 +73,13 @@ class Deck:
     def cards(self) -> list[Card]:
         return [card for section in self.sections for card in section.cards]
 
+    @cached_property
+    def _number_width(self) -> int:
+        return max(2, len(str(max((s.number for s in self.sections), default=0))))
+
     def subdeck(self, section: Section) -> str:
         """The section's deck name in Anki; the padded number keeps Anki's list in file order."""
-        width = max(2, len(str(max(s.number for s in self.sections))))
-        return f"{self.name}::{section.number:0{width}d} {section.title}"
+        return f"{self.name}::{section.number:0{self._number_width}d} {section.title}"
 
     def section_tag(self, section: Section) -> str:
         return f"{self.id}::{section.stem}"

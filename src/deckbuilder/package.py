@@ -32,7 +32,7 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     info.compress_type = zipfile.ZIP_DEFLATED
     info.create_system = 3
     info.external_attr = 0o100644 << 16
-    archive.writestr(info, data, compresslevel=6)
+    archive.writestr(info, data, compresslevel=1)  # 3x faster than 6, a few % larger
 
 
 def write_atomic(path: Path, data: bytes) -> None:

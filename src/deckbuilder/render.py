@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .errors import Location, Problems
-from .model import Card, Deck
+from .model import Card, Section
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -29,26 +29,7 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 @dataclass(frozen=True)
 class RenderedCard:
     card: Card
-    subdeck: str
     fields: tuple[str, ...]  # Front, Back, Extra, Source; or Text, Extra, Source for cloze
-
-
-def render_deck(deck: Deck, problems: Problems) -> tuple[list[RenderedCard], dict[str, Path]]:
-    """Every card's fields as HTML, and the media they use (flat name -> file)."""
-    renderer = Renderer(Path(deck.path), deck.html, problems)
-    rendered = []
-    for section in deck.sections:
-        subdeck = deck.subdeck(section)
-        for card in section.cards:
-            texts = (card.front, card.back) if card.kind != "cloze" else (card.front,)
-            names = ("front", "back") if card.kind != "cloze" else ("cloze",)
-            fields = [renderer.field(text, card.fields_at.get(name, card.location))
-                      for text, name in zip(texts, names, strict=True)]
-            fields.append(renderer.field(card.extra, card.fields_at.get("extra", card.location)))
-            fields.append(renderer.field(card.source, card.fields_at.get("source",
-                                                                         section.location)))
-            rendered.append(RenderedCard(card, subdeck, tuple(fields)))
-    return rendered, renderer.media
 
 
 class Renderer:
@@ -58,8 +39,21 @@ class Renderer:
         self.allow_html = allow_html
         self.problems = problems
         self.media: dict[str, Path] = {}
-        self._names: dict[str, str] = {}  # the source reference -> flat name
+        self._names: dict[str, tuple[str, Path | None]] = {}  # reference -> flat name, file
         self._md: MarkdownIt | None = None
+
+    def section(self, section: Section) -> list[RenderedCard]:
+        """Every card's fields as HTML; media found on the way are added to ``self.media``."""
+        rendered = []
+        for card in section.cards:
+            texts = (card.front, card.back) if card.kind != "cloze" else (card.front,)
+            names = ("front", "back") if card.kind != "cloze" else ("cloze",)
+            fields = [self.field(text, card.at(name))
+                      for text, name in zip(texts, names, strict=True)]
+            fields.append(self.field(card.extra, card.at("extra")))
+            fields.append(self.field(card.source, card.at("source", section.location)))
+            rendered.append(RenderedCard(card, tuple(fields)))
+        return rendered
 
     @property
     def md(self) -> MarkdownIt:
@@ -95,21 +89,21 @@ class Renderer:
 
     def media_name(self, src: str, where: Location) -> str:
         """Check a referenced file and return its flat name in the package."""
-        if src in self._names:
-            return self._names[src]
-        reference = html.unescape(src)
-        parts = urlsplit(reference)
-        if parts.scheme or parts.netloc:
-            self.problems.error(where, f"image '{reference}' is not a local file; phones review "
-                                "offline, so put it in the deck folder")
-            self._names[src] = src
-            return src
-        relative = unquote(parts.path)
-        name = self._check_media(relative, where)
-        self._names[src] = name or src
-        return self._names[src]
+        if src not in self._names:
+            reference = html.unescape(src)
+            parts = urlsplit(reference)
+            if parts.scheme or parts.netloc:
+                self.problems.error(where, f"image '{reference}' is not a local file; phones "
+                                    "review offline, so put it in the deck folder")
+                self._names[src] = (src, None)
+            else:
+                self._names[src] = self._check_media(unquote(parts.path), where) or (src, None)
+        name, path = self._names[src]
+        if path is not None:
+            self.media[name] = path
+        return name
 
-    def _check_media(self, relative: str, where: Location) -> str | None:
+    def _check_media(self, relative: str, where: Location) -> tuple[str, Path] | None:
         if os.path.isabs(relative):
             self.problems.error(where, f"media path '{relative}' is absolute; use a path inside "
                                 "the deck folder")
@@ -129,9 +123,7 @@ class Renderer:
         digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
         stem = _UNSAFE_NAME.sub("_", path.stem)[:80] or "media"
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
-        name = f"{stem}-{digest}{suffix}"
-        self.media[name] = path
-        return name
+        return f"{stem}-{digest}{suffix}", path
 
 
 def render_markdown(text: str, allow_html: bool = False) -> str:

@@ -35,6 +35,7 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:null": "null",
 }
 _resolver = yaml.resolver.Resolver()
+_IMPLICIT_FIRST = frozenset(k for k in _resolver.yaml_implicit_resolvers if k)
 
 
 class Node:
@@ -109,8 +110,8 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
     return DeckFiles(deck, tuple(sections))
 
 
-def read_text(source: SourceFile, problems: Problems) -> str | None:
-    """The file's text: UTF-8, an optional byte-order mark dropped, size bounded."""
+def read_bytes(source: SourceFile, problems: Problems) -> bytes | None:
+    """The file's bytes, or None (with the reason) when it is too big or unreadable."""
     try:
         size = source.path.stat().st_size
         if size > MAX_FILE_BYTES:
@@ -120,10 +121,14 @@ def read_text(source: SourceFile, problems: Problems) -> str | None:
                 f"{MAX_FILE_BYTES // 2**20} MiB (split it into sections)",
             )
             return None
-        data = source.path.read_bytes()
+        return source.path.read_bytes()
     except OSError as exc:
         problems.error(source.at(), f"cannot read file: {exc.strerror or exc}")
         return None
+
+
+def decode(source: SourceFile, data: bytes, problems: Problems) -> str | None:
+    """The file's text: UTF-8, an optional byte-order mark dropped."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     try:
@@ -139,9 +144,9 @@ def read_text(source: SourceFile, problems: Problems) -> str | None:
         return None
 
 
-def load_yaml(source: SourceFile, problems: Problems) -> Node | None:
-    """Load one file into Nodes, or None when it cannot be read at all."""
-    text = read_text(source, problems)
+def load_yaml(source: SourceFile, problems: Problems, data: bytes) -> Node | None:
+    """Load one file's bytes into Nodes, or None when it cannot be read at all."""
+    text = decode(source, data, problems)
     if text is None:
         return None
     try:
@@ -201,41 +206,52 @@ class _Builder:
 
     def run(self, text: str) -> Node | None:
         loader = _Loader(text)
+        handlers = {
+            yaml.ScalarEvent: self.scalar,
+            yaml.MappingStartEvent: self.start,
+            yaml.SequenceStartEvent: self.start,
+            yaml.MappingEndEvent: self.end,
+            yaml.SequenceEndEvent: self.end,
+            yaml.AliasEvent: self.alias,
+            yaml.DocumentStartEvent: self.document,
+        }
         try:
             while True:
                 event = loader.get_event()
-                if isinstance(event, yaml.StreamEndEvent):
+                handler = handlers.get(type(event))
+                if handler is not None:
+                    handler(event)
+                elif isinstance(event, yaml.StreamEndEvent):
                     return self.root
-                self.handle(event)
         finally:
             loader.dispose()
 
-    def handle(self, event: Any) -> None:
+    def document(self, event: Any) -> None:
+        self.documents += 1
+        if self.documents > 1:
+            self.error(event.start_mark, "a deck file holds one YAML document; remove the "
+                       "second '---'")
+            raise _Abort
+
+    def start(self, event: Any) -> None:
         mark = event.start_mark
-        if isinstance(event, yaml.ScalarEvent):
-            self.add(self.scalar(event), event.anchor, mark)
-        elif isinstance(event, (yaml.MappingStartEvent, yaml.SequenceStartEvent)):
-            if len(self.stack) >= MAX_DEPTH:
-                self.error(mark, f"nesting is deeper than {MAX_DEPTH} levels")
-                raise _Abort
+        if len(self.stack) >= MAX_DEPTH:
+            self.error(mark, f"nesting is deeper than {MAX_DEPTH} levels")
+            raise _Abort
+        if event.tag is not None:
             self.check_tag(event.tag, mark, container=True)
-            is_map = isinstance(event, yaml.MappingStartEvent)
-            node = Node("map" if is_map else "seq", {} if is_map else [], *_position(mark))
-            if event.anchor:
-                self.open_anchors.add(event.anchor)
-            self.stack.append(_Frame(node, event.anchor, mark))
-        elif isinstance(event, (yaml.MappingEndEvent, yaml.SequenceEndEvent)):
-            frame = self.stack.pop()
-            if frame.anchor:
-                self.open_anchors.discard(frame.anchor)
-            self.add(frame.node, frame.anchor, frame.mark)
-        elif isinstance(event, yaml.AliasEvent):
-            self.alias(event)
-        elif isinstance(event, yaml.DocumentStartEvent):
-            self.documents += 1
-            if self.documents > 1:
-                self.error(mark, "a deck file holds one YAML document; remove the second '---'")
-                raise _Abort
+        is_map = type(event) is yaml.MappingStartEvent
+        node = Node("map" if is_map else "seq", {} if is_map else [], mark.line + 1,
+                    mark.column + 1)
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+        self.stack.append(_Frame(node, event.anchor, mark))
+
+    def end(self, event: Any) -> None:
+        frame = self.stack.pop()
+        if frame.anchor:
+            self.open_anchors.discard(frame.anchor)
+        self.add(frame.node, frame.anchor, frame.mark)
 
     def alias(self, event: Any) -> None:
         name = event.anchor or ""
@@ -245,17 +261,22 @@ class _Builder:
             node = None
         elif node is None:
             self.error(event.start_mark, f"alias *{name} has no anchor &{name} before it")
-        self.add(node or Node("bad", None, *_position(event.start_mark)), None)
+        mark = event.start_mark
+        self.add(node or Node("bad", None, mark.line + 1, mark.column + 1), None)
 
-    def scalar(self, event: Any) -> Node:
-        tag = event.tag
-        if tag in (None, "!"):
-            plain = bool(event.implicit[0]) and event.style in (None, "")
-            tag = _resolver.resolve(yaml.ScalarNode, event.value, (plain, False))  # type: ignore[no-untyped-call]
+    def scalar(self, event: Any) -> None:
+        value, tag, mark = event.value, event.tag, event.start_mark
+        if tag is not None and tag != "!":
+            self.check_tag(tag, mark, container=False)
+            kind = _PLAIN_TAGS.get(tag, "str")
+        elif event.style or not event.implicit[0]:
+            kind = "str"  # quoted or block text is always text
+        elif value and value[0] not in _IMPLICIT_FIRST:
+            kind = "str"  # no implicit type starts with this character
         else:
-            self.check_tag(tag, event.start_mark, container=False)
-        kind = _PLAIN_TAGS.get(tag or "", "str")
-        return Node(kind, event.value, *_position(event.start_mark))
+            resolved = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+            kind = _PLAIN_TAGS.get(resolved, "str")
+        self.add(Node(kind, value, mark.line + 1, mark.column + 1), event.anchor, mark)
 
     def check_tag(self, tag: str | None, mark: Any, *, container: bool) -> None:
         allowed = (None, "!") if container else (None, "!", *_PLAIN_TAGS)
@@ -305,5 +326,3 @@ class _Builder:
             parent.keys[frame.key] = where
 
 
-def _position(mark: Any) -> tuple[int, int]:
-    return mark.line + 1, mark.column + 1

@@ -1,0 +1,64 @@
+"""The per-section cache: a hit gives exactly what checking again gives; damage is a miss."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from conftest import run
+
+from deckbuilder.build import CACHE_DIR, load_deck
+
+
+def _digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_cached_build_equals_a_fresh_one(example: Path, tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    fresh = _digest(out / "example-deck.apkg")
+    entries = sorted((out / CACHE_DIR).iterdir())
+    assert len(entries) == 2  # one per section file
+    assert run("build", example, "--out", out).exit_code == 0
+    assert _digest(out / "example-deck.apkg") == fresh
+    assert load_deck(example, out / CACHE_DIR) == load_deck(example)
+
+
+def test_damaged_cache_entries_are_misses(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    for entry in (out / CACHE_DIR).iterdir():
+        entry.write_text('{"number": "garbage"')
+    assert load_deck(example, out / CACHE_DIR) == load_deck(example)
+    for entry in (out / CACHE_DIR).iterdir():
+        entry.write_text('{"number": 1, "cards": [[1, 2]], "media": {}}')
+    assert load_deck(example, out / CACHE_DIR) == load_deck(example)
+
+
+def test_changed_media_is_never_served_from_the_cache(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    image = example / "media" / "outline.png"
+    image.write_bytes(image.read_bytes() + b"changed")
+    checked = load_deck(example, out / CACHE_DIR)
+    (name,) = checked.media
+    assert hashlib.sha256(image.read_bytes()).hexdigest()[:10] in name
+    image.unlink()
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 1
+    assert "media file not found: media/outline.png" in result.output
+
+
+def test_errors_are_reported_even_when_other_sections_are_cached(example: Path,
+                                                                 tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    maths = example / "02-maths.yaml"
+    maths.write_text(maths.read_text().replace("id: quadratic", "id: capital-france"))
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 1
+    assert f"{example}/01-basics.yaml:5:9: duplicate card id 'capital-france'" in result.output
