@@ -49,8 +49,39 @@ CARD_KEYS = (
     Key("extra", "text", "Shown on the answer side of any kind of card (Markdown)."),
     Key("tags", "tags", "Tags of this card, merged with the section's and the deck's."),
     Key("source", "text", "Overrides the section's source for this card."),
-    Key("lint", "tags", "Lint rule ids silenced for this card."),
+    Key("lint", "rules", "Lint rule ids silenced for this card."),
 )
+
+
+@dataclass(frozen=True)
+class LintRule:
+    """A `deckbuilder lint` rule: its threshold's default and meaning; 0 turns it off.
+
+    ``kind`` says what the threshold is: a count (a whole number), a ratio (0 to 1)
+    or a switch (1 on, 0 off).
+    """
+
+    id: str
+    default: float
+    doc: str
+    kind: str = "count"
+
+
+LINT_RULES = (
+    LintRule("answer-too-long", 15, "Most words an answer may have."),
+    LintRule("list-too-long", 4, "Most list items an answer may have."),
+    LintRule("multiple-questions", 1, "Most question marks a prompt may have."),
+    LintRule("yes-no", 1, "Flag prompts phrased as yes/no questions (Is, Does, Can, ...).",
+             "switch"),
+    LintRule("restates-question", 0.7, "Largest share of an answer's content words that may "
+             "also be in its prompt.", "ratio"),
+    LintRule("cloze-too-many", 3, "Most deletions a cloze card may have."),
+    LintRule("cloze-trivial", 1, "Flag deletions that hide only function words.", "switch"),
+    LintRule("near-duplicate", 0.8, "Similarity (shared content words, Jaccard) from which "
+             "two prompts count as near-duplicates.", "ratio"),
+    LintRule("prompt-too-short", 3, "Fewest words a prompt may have (reverse cards exempt)."),
+)
+LINT_RULE_IDS = tuple(rule.id for rule in LINT_RULES)
 
 # Names people reach for, mapped to the key they mean.
 SYNONYMS = {
@@ -77,6 +108,25 @@ def suggest(key: str, keys: tuple[Key, ...]) -> str | None:
     return SYNONYMS.get(close[0], close[0])
 
 
+def unknown_rule(name: str) -> str:
+    """The message for a lint rule id that does not exist."""
+    close = difflib.get_close_matches(name, LINT_RULE_IDS, n=1, cutoff=0.6)
+    hint = f"did you mean '{close[0]}'?" if close else f"rules: {', '.join(LINT_RULE_IDS)}"
+    return f"unknown lint rule '{name}'; {hint}"
+
+
+def threshold_problem(name: str, value: float) -> str:
+    """What is wrong with ``value`` as the threshold of rule ``name``, or ''."""
+    kind = next(rule.kind for rule in LINT_RULES if rule.id == name)
+    if kind == "count" and (value < 0 or value != int(value)):
+        return f"lint threshold '{name}' must be a whole number, 0 or more (0 turns it off)"
+    if kind == "ratio" and not 0 <= value <= 1:
+        return f"lint threshold '{name}' must be between 0 and 1 (0 turns it off)"
+    if kind == "switch" and value not in (0, 1):
+        return f"lint threshold '{name}' must be 1 (on) or 0 (off)"
+    return ""
+
+
 def json_schema(which: str) -> dict[str, Any]:
     """JSON Schema (draft 2020-12) for a section file (``section``) or deck.yaml (``deck``)."""
     if which == "deck":
@@ -94,7 +144,17 @@ _TYPES: dict[str, dict[str, Any]] = {
     "id": {"type": "string", "pattern": ID_PATTERN},
     "flag": {"type": "boolean"},
     "tags": {"type": "array", "items": _TAG, "uniqueItems": True},
-    "lint": {"type": "object", "additionalProperties": {"type": "number"}},
+    "lint": {
+        "type": "object",
+        "properties": {
+            rule.id: {"type": "integer" if rule.kind == "count" else "number", "minimum": 0,
+                      **({"maximum": 1} if rule.kind != "count" else {}),
+                      "default": rule.default, "description": rule.doc}
+            for rule in LINT_RULES
+        },
+        "additionalProperties": False,
+    },
+    "rules": {"type": "array", "items": {"enum": list(LINT_RULE_IDS)}, "uniqueItems": True},
 }
 
 
