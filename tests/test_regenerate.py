@@ -189,3 +189,37 @@ def test_builds_are_byte_identical_across_time_zones_umasks_and_folders(
     assert (copy / "deck.lock").read_bytes() == lock
     assert list(temp.iterdir()) == []  # no temporary file left behind
     assert sorted(p.name for p in first_out.iterdir()) == [".cache", "example-deck.apkg"]
+
+
+def test_renamed_section_and_changed_kind_are_reported(example: Path, tmp_path: Path,
+                                                       anki: AnkiImport,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    build(example, out, V1, monkeypatch)
+    anki.load(out / "example-deck.apkg")
+    edit(example / "02-maths.yaml", "section: Maths & history", "section: Maths and history")
+    edit(example / "01-basics.yaml", "    reverse: true\n", "")
+    result = build(example, out, V2, monkeypatch)
+    assert ("  section renamed: 'Example Deck::02 Maths & history' -> 'Example Deck::02 Maths "
+            "and history'\n") in result.output
+    assert "  kind changed: haus from reverse to basic\n" in result.output
+    haus = anki.note_by_guid(note_guid("example-deck", "haus"))
+    assert f"Search  nid:{haus.id}  and use Notes > Change Note Type" in result.output
+    assert "moved:" not in result.output
+    anki.load(out / "example-deck.apkg")
+    # What the report warns about is what Anki does: the old subdeck keeps its cards.
+    assert "Example Deck::02 Maths & history" in anki.deck_names()
+    assert len(anki.col.find_cards('"deck:Example Deck::02 Maths & history"')) == 4
+
+
+def test_large_reports_stay_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from conftest import DECK_YAML, write_deck
+
+    cards = "".join(f"  - id: c{i}\n    front: Question {i}?\n    back: A\n" for i in range(30))
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML,
+                                           "01-a.yaml": "section: A\ncards:\n" + cards})
+    build(deck, tmp_path / "out", V1, monkeypatch)
+    (deck / "01-a.yaml").write_text("section: A\ncards:\n" + cards.replace("back: A", "back: B"))
+    result = build(deck, tmp_path / "out", V2, monkeypatch)
+    assert ("  changed: c0, c1, c2, c3, c4, c5, c6, c7, c8, c9, c10, c11, c12, c13, c14, c15, "
+            "c16, c17, c18, c19 and 10 more\n") in result.output
