@@ -47,7 +47,7 @@ def test_example_deck_through_anki(example: Path, tmp_path: Path, anki: AnkiImpo
 
     quadratic = anki.note_by_guid(note_guid("example-deck", "quadratic"))
     assert quadratic["Text"] == ("The roots of \\(ax^2+bx+c\\) are "
-                                 "{{c1::\\(x = \\frac{-b \\pm \\sqrt{b^2-4ac}}{2a}\\)}}.")
+                                 "{{c1::\\(x = \\frac{-b \\pm \\sqrt{b^2-4ac} }{2a}\\)}}.")
 
     listing = anki.note_by_guid(note_guid("example-deck", "list-card"))
     assert listing["Front"] == ("Name the first <code>three</code> primes, with "

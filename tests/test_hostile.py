@@ -103,7 +103,7 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
         "cards/01-a.yaml:1:10: 'section' must be text, found a list",
         "cards/01-a.yaml:4:12: 'front' must be text, found a mapping"]),
     "unicode-and-colon-tags": (_files(**{"01_a__yaml": CARD + "    tags: [größe, 'a::b::c', "
-                                                              "'::lead', 'trail::', 'a::::b']\n"}), [
+                                         "'::lead', 'trail::', 'a::::b']\n"}), [
         "cards/01-a.yaml:6:30: tag '::lead' has an empty level around '::'",
         "cards/01-a.yaml:6:40: tag 'trail::' has an empty level around '::'",
         "cards/01-a.yaml:6:51: tag 'a::::b' has an empty level around '::'"]),

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 import shutil
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import yaml
@@ -79,7 +80,7 @@ def test_valid_decks_build_and_reach_anki_intact(texts: list[tuple[str, str]],
             assert note["Front"] == render_markdown(front.strip())
             assert note["Back"] == render_markdown(back.strip())
             if not set(front) & set("\\`*_[]<>&!#~|") and "\n" not in front:
-                assert html.unescape(note["Front"]) == front.strip()
+                assert html.unescape(note["Front"]) == unicodedata.normalize("NFC", front.strip())
         assert anki.check_database() == ("Database rebuilt and optimized.", True)
     finally:
         anki.col.close()

@@ -106,7 +106,8 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
                           for note in notes for o in note.ords)
     model_ids = {key: model.model_id for key, model in models.items()}
-    note_rows, card_rows = [], []
+    note_rows: list[tuple[object, ...]] = []
+    card_rows: list[tuple[object, ...]] = []
     for position, note in enumerate(notes, start=1):
         mod = note_mods[note.guid]
         note_rows.append((note.note_id, note.guid, model_ids[note.notetype], mod, -1,

@@ -8,6 +8,7 @@ elsewhere) and safe to delete at any time.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -58,10 +59,9 @@ class SectionCache:
         path = self._path(name, data)
         if path is None or not self.writable:
             return
-        try:
+        # The cache only saves time; the package write reports any real problem.
+        with contextlib.suppress(OutputError):
             write_atomic(path, json.dumps(_section_to_json(section, rendered, media)).encode())
-        except OutputError:
-            pass  # the cache only saves time; the package write reports a real problem
 
 
 def _media_stamp(path: Path) -> list[Any]:

@@ -40,6 +40,9 @@ def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
             problems.append("cloze numbers start at c1, not c0")
         if not answer.strip():
             problems.append(f"cloze deletion c{number} is empty")
+        elif answer.count("{") > answer.count("}"):
+            problems.append(f"cloze deletion c{number} ends at the first '}}}}', which is inside "
+                            "braces here; in maths write '} }' with a space")
         deletions.append(Deletion(number, answer, hint))
         pos = end + 2
     if not deletions and not problems:

@@ -109,3 +109,7 @@ class OutputError(DeckbuilderError):
 
 class RefusedChange(DeckbuilderError):
     """Raised when a build would change a notetype's fields without the user's consent."""
+
+
+class CannotCreate(DeckbuilderError):
+    """Raised when `deckbuilder new` cannot create a section file; it never overwrites one."""

@@ -6,6 +6,7 @@ import hashlib
 import html
 import os
 import re
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -65,7 +66,10 @@ class Renderer:
         return self._md
 
     def field(self, text: str, where: Location) -> str:
-        """One field's HTML. Text without Markdown syntax skips the renderer."""
+        """One field's HTML, in Unicode NFC as Anki stores it. Text without Markdown syntax
+        skips the renderer."""
+        if not unicodedata.is_normalized("NFC", text):
+            text = unicodedata.normalize("NFC", text)
         if not text:
             return ""
         if not _NEEDS_MARKDOWN.search(text):

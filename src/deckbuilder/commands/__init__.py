@@ -10,10 +10,16 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from . import build, validate
+    from . import build, export, lint, new, preview, schema, stats, validate
 
     for command in (
         validate.validate,
         build.build,
+        preview.preview,
+        lint.lint,
+        schema.schema_command,
+        export.export,
+        stats.stats,
+        new.new,
     ):
         group.add_command(command)

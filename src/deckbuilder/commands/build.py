@@ -24,16 +24,18 @@ from .common import DECK_DIR, QUIET, echo, print_problems
 @click.option("--allow-field-change", is_flag=True,
               help="Allow a notetype's fields to change (Anki then copies the notetype and "
                    "stops updating existing notes).")
+@click.option("--split", is_flag=True,
+              help="Also write one package per section: OUT/<deck id>--<section file>.apkg.")
 @QUIET
 def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_change: bool,
-          quiet: bool) -> None:
+          split: bool, quiet: bool) -> None:
     """Validate DECK_DIR and, when clean, write OUT/<deck id>.apkg and DECK_DIR/deck.lock.
 
     Prints what it wrote and what changed since the last build, with the Anki
     searches for what an import cannot do by itself (removed and moved cards).
     """
     def once() -> bool:
-        return _build_once(deck_dir, out_dir, check, allow_field_change, quiet)
+        return _build_once(deck_dir, out_dir, check, allow_field_change, quiet, split)
 
     if not watch:
         sys.exit(0 if once() else 1)
@@ -55,13 +57,13 @@ def _deck_source_changed(change: object, path: str) -> bool:
 
 
 def _build_once(deck_dir: Path, out_dir: Path, check: bool, allow_field_change: bool,
-                quiet: bool) -> bool:
+                quiet: bool, split: bool = False) -> bool:
     from ..build import build_deck
     from ..lock import build_time, describe_changes
 
     try:
         result = build_deck(deck_dir, out_dir, check=check, now=build_time(),
-                            allow_field_change=allow_field_change)
+                            allow_field_change=allow_field_change, split=split)
     except InvalidDeck as exc:
         print_problems(exc.problems, "text", err=True)
         return False
@@ -78,6 +80,9 @@ def _build_once(deck_dir: Path, out_dir: Path, check: bool, allow_field_change: 
         deck = result.deck
         echo(f"wrote {result.path}: {len(deck.sections)} sections, {len(result.notes)} notes, "
              f"{result.card_count} cards", fg="green")
+        if result.parts:
+            echo(f"wrote {len(result.parts)} section packages: "
+                 f"{out_dir / (deck.id + '--*.apkg')}", fg="green")
         for line in describe_changes(result.changes):
             echo(line)
     return True

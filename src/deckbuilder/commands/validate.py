@@ -14,21 +14,31 @@ from .common import DECK_DIR, FORMAT, echo, print_problems
 @click.command()
 @DECK_DIR
 @FORMAT
-def validate(deck_dir: Path, fmt: str) -> None:
+@click.option("--strict", is_flag=True,
+              help="Also run `deckbuilder lint`; exit 1 on any warning as on an error.")
+def validate(deck_dir: Path, fmt: str, strict: bool) -> None:
     """Check DECK_DIR (default: cards) and report every problem as path:line:column.
 
-    Exits 0 when the deck is clean, 1 when it has errors. Writes nothing.
+    Exits 0 when the deck is clean, 1 when it has errors. Writes nothing; files
+    unchanged since the last build are read from the cache it left in build/.cache.
     """
-    from ..build import load_deck
+    from ..build import CACHE_DIR, load_deck
 
     try:
-        checked = load_deck(deck_dir)
+        checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
     except InvalidDeck as exc:
         print_problems(exc.problems, fmt)
         sys.exit(1)
-    if fmt == "json":
-        print_problems(checked.warnings, fmt)
-    else:
+    warnings = checked.warnings
+    if strict:
+        from ..lint import lint_deck
+
+        warnings = sorted({*warnings, *lint_deck(checked.deck)})
+    if fmt == "json" or warnings:
+        print_problems(warnings, fmt)
+    if fmt == "text" and not (strict and warnings):
         cards = len(checked.deck.cards)
         echo(f"{deck_dir}: {len(checked.deck.sections)} sections, {cards} cards, no errors",
              fg="green")
+    if strict and warnings:
+        sys.exit(1)

@@ -1,0 +1,186 @@
+"""deckbuilder against a plain genanki script, on generated decks; see README.md.
+
+Every command runs as a fresh process, all of them in turn each round (the order
+reversed every other round), and the table shows the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from functools import partial
+from pathlib import Path
+
+from deckgen import write_deck
+
+DECKBUILDER = str(Path(sys.executable).with_name("deckbuilder"))
+PLAIN_GENANKI = [sys.executable, str(Path(__file__).with_name("plain_genanki.py"))]
+GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
+_EDITS = itertools.count(1)
+
+
+@dataclass(frozen=True)
+class Sample:
+    seconds: float
+    mib: float  # peak resident memory
+
+
+@dataclass
+class Job:
+    """One command timed every round, compared with ``baseline`` (or in seconds without one)."""
+
+    name: str
+    argv: list[str]
+    prepare: Callable[[], None] = lambda: None
+    baseline: Job | None = None
+    target: float = 0.0
+    memory_target: float | None = None  # peak memory against the baseline's
+    samples: list[Sample] = field(default_factory=list)
+
+    def median(self, what: str) -> float:
+        return statistics.median(getattr(sample, what) for sample in self.samples)
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """A generated deck and where each tool writes its package."""
+
+    size: int
+    deck: Path
+    notes: Path  # the same notes as JSON, for plain_genanki.py
+    out: Path  # deckbuilder's --out
+    package: Path  # what plain_genanki.py writes
+
+    @property
+    def label(self) -> str:
+        return f"{self.size // 1000}k" if self.size % 1000 == 0 else str(self.size)
+
+    @property
+    def build(self) -> list[str]:
+        return [DECKBUILDER, "build", str(self.deck), "--out", str(self.out)]
+
+
+def measure(argv: list[str]) -> Sample:
+    """Run ``argv`` as a fresh process; its wall time and peak resident memory."""
+    with tempfile.TemporaryDirectory() as scratch:
+        report, errors = Path(scratch, "time"), Path(scratch, "stderr")
+        prefix = [GNU_TIME, "-f", "%M", "-o", str(report)] if GNU_TIME else []
+        with errors.open("wb") as stderr:
+            start = time.perf_counter()
+            child = subprocess.Popen([*prefix, *argv], stdout=subprocess.DEVNULL, stderr=stderr)
+            _, status, usage = os.wait4(child.pid, 0)
+            seconds = time.perf_counter() - start
+            child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
+        if child.returncode:
+            sys.exit(f"{' '.join(argv)} failed:\n{errors.read_text()}")
+        kib = int(report.read_text().split()[-1]) if GNU_TIME else usage.ru_maxrss
+    return Sample(seconds, kib / 1024)
+
+
+def forget_build(ws: Workspace) -> None:
+    """A cold build: no lock, no output folder (nor anything cached in it)."""
+    (ws.deck / "deck.lock").unlink(missing_ok=True)
+    shutil.rmtree(ws.out, ignore_errors=True)
+
+
+def edit_one_card(ws: Workspace) -> None:
+    """Change one card's back in the first section, after a build that wrote the lock."""
+    if not (ws.deck / "deck.lock").exists():
+        measure(ws.build)
+    section = min(ws.deck.glob("[0-9]*.yaml"))
+    text = section.read_text(encoding="utf-8")
+    edited = re.sub(r"(?m)^(    back: ).*$", rf"\g<1>Edited {next(_EDITS)} times", text, count=1)
+    section.write_text(edited, encoding="utf-8")
+
+
+def jobs_for(ws: Workspace, large: bool) -> list[Job]:
+    plain = Job(f"genanki {ws.label}", [*PLAIN_GENANKI, str(ws.notes), str(ws.package)])
+    cold = partial(forget_build, ws)
+    if large:
+        return [plain, Job(f"build {ws.label} cold", ws.build, cold, plain, 1.0, 1.5)]
+    return [
+        plain,
+        Job(f"build {ws.label} cold", ws.build, cold, plain, 0.7),
+        Job(f"rebuild {ws.label}, one card edited", ws.build, partial(edit_one_card, ws), plain,
+            0.3),
+        Job(f"validate {ws.label}", [DECKBUILDER, "validate", str(ws.deck)], baseline=plain,
+            target=0.4),
+    ]
+
+
+def table(jobs: list[Job]) -> list[str]:
+    """One row per timed scenario, plus one for each memory target; peak memory throughout."""
+    rows = [("scenario", "deckbuilder", "genanki", "ratio", "target", "result", "peak MB")]
+    for job in jobs:
+        base = job.baseline
+        peak = f"{job.median('mib'):.0f}" + (f" / {base.median('mib'):.0f}" if base else "")
+        if base is None and job.target:
+            ours = job.median("seconds")
+            rows.append((job.name, f"{ours:.3f} s", "-", "-", f"< {job.target:g} s",
+                         _verdict(ours < job.target), peak))
+        elif base is not None:
+            ours, theirs = job.median("seconds"), base.median("seconds")
+            rows.append((job.name, f"{ours:.2f} s", f"{theirs:.2f} s", f"{ours / theirs:.2f}x",
+                         f"<= {job.target:g}x", _verdict(ours / theirs <= job.target), peak))
+        if base is not None and job.memory_target:
+            ours, theirs = job.median("mib"), base.median("mib")
+            rows.append((f"{job.name}: peak memory", f"{ours:.0f} MB", f"{theirs:.0f} MB",
+                         f"{ours / theirs:.2f}x", f"<= {job.memory_target:g}x",
+                         _verdict(ours / theirs <= job.memory_target), peak))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                      for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+            for row in rows]
+
+
+def _verdict(ok: bool) -> str:
+    return "PASS" if ok else "FAIL"
+
+
+def machine() -> str:
+    cpu = next((line.split(":", 1)[1].strip()
+                for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor() or "unknown CPU")
+    return (f"{len(os.sched_getaffinity(0))} CPUs ({cpu}), {platform.system()}, "
+            f"Python {platform.python_version()}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=5, help="runs of each command (5)")
+    parser.add_argument("--sizes", default="10000,100000",
+                        help="card counts: the first for the cold build, rebuild and validate "
+                             "scenarios, any further ones for the large cold build "
+                             "(10000,100000)")
+    args = parser.parse_args()
+    sizes = [int(size) for size in args.sizes.split(",")]
+    print(f"machine: {machine()}")
+    with tempfile.TemporaryDirectory(prefix="deckbuilder-bench-") as scratch:
+        jobs = [Job("deckbuilder --help", [DECKBUILDER, "--help"], target=0.1)]
+        for index, size in enumerate(sizes):
+            deck = Path(scratch, f"deck-{size}")
+            ws = Workspace(size, deck, write_deck(size, deck), Path(scratch, f"out-{size}"),
+                           Path(scratch, f"genanki-{size}.apkg"))
+            jobs += jobs_for(ws, large=index > 0)
+        for round_ in range(args.rounds):
+            print(f"round {round_ + 1} of {args.rounds}", file=sys.stderr)
+            for job in jobs if round_ % 2 == 0 else reversed(jobs):
+                job.prepare()
+                job.samples.append(measure(job.argv))
+    print(f"medians of {args.rounds} rounds")
+    print("\n".join(table(jobs)))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""`deckbuilder export`: the deck as a file for Anki's own text import."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import DeckbuilderError, InvalidDeck
+from .common import DECK_DIR, QUIET, echo, print_problems
+
+
+@click.command()
+@DECK_DIR
+@click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True,
+              help="csv: tab-separated text for Anki's File > Import, with header lines.")
+@click.option("--out", "out_dir", default="build", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that receives <deck id>.csv (and <deck id>-media/).")
+@QUIET
+def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
+    """Write DECK_DIR as OUT/<deck id>.csv for Anki's own import (File > Import).
+
+    It uses the notetypes every Anki profile has (Basic, Basic (and reversed card),
+    Cloze), keeps the package's GUIDs (importing again updates, never duplicates) and
+    puts extra and source under the answer. Images go to OUT/<deck id>-media/, to be
+    copied into Anki's collection.media folder. For learners without deckbuilder's
+    notetypes; the .apkg from `build` is still the better way to ship a deck.
+    """
+    del fmt  # one format so far
+    from ..build import load_deck
+    from ..export import export_csv
+
+    try:
+        result = export_csv(load_deck(deck_dir), out_dir)
+    except InvalidDeck as exc:
+        print_problems(exc.problems, "text", err=True)
+        sys.exit(1)
+    except DeckbuilderError as exc:
+        echo(f"error: {exc}", err=True, fg="red")
+        sys.exit(1)
+    for notice in result.notices:
+        echo(f"note: {notice}", err=True, fg="yellow")
+    if not quiet:
+        echo(f"wrote {result.path}: {result.notes} notes", fg="green")
+        if result.media_dir:
+            echo(f"copy the files in {result.media_dir} into the collection.media folder of "
+                 "the Anki profile (images cannot travel in a text import)")

@@ -1,0 +1,40 @@
+"""`deckbuilder preview`: a static HTML page showing every card as Anki renders it."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import DeckbuilderError, InvalidDeck
+from .common import DECK_DIR, echo, print_problems
+
+
+@click.command()
+@DECK_DIR
+@click.option("--out", "out_dir", default="build/preview", show_default=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Folder that receives index.html and the images the cards show.")
+def preview(deck_dir: Path, out_dir: Path) -> None:
+    """Validate DECK_DIR and write OUT/index.html: every card, question and answer.
+
+    Cards are rendered through the package's own templates and CSS (one card per
+    cloze deletion and per reverse side), grouped by section, with a tag filter, a
+    night-mode switch and a summary. The page opens from disk and loads nothing
+    from the network.
+    """
+    from ..preview import write_preview
+
+    try:
+        result = write_preview(deck_dir, out_dir)
+    except InvalidDeck as exc:
+        print_problems(exc.problems, "text", err=True)
+        sys.exit(1)
+    except DeckbuilderError as exc:
+        echo(f"error: {exc}", err=True, fg="red")
+        sys.exit(1)
+    media = f", {result.media} media file{'' if result.media == 1 else 's'}" if result.media else ""
+    echo(f"wrote {result.path}: {result.sections} sections, {result.notes} notes, "
+         f"{result.cards} cards{media} ({result.size / 1024:.0f} KiB)", fg="green")
+    echo(f"open {result.path.resolve().as_uri()}")

@@ -1,0 +1,44 @@
+"""`deckbuilder stats`: notes and cards per section, per kind and per tag."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from ..errors import InvalidDeck
+from .common import DECK_DIR, echo, print_problems
+
+
+@click.command()
+@DECK_DIR
+def stats(deck_dir: Path) -> None:
+    """Print tables of DECK_DIR's notes and Anki cards per section, per kind
+    (basic, reverse, cloze) and per tag, most used tag first.
+
+    A note is one card entry in the YAML; Anki makes two cards from a reverse note
+    and one per cloze number.
+    """
+    from ..build import CACHE_DIR, load_deck
+    from ..stats import deck_stats
+
+    try:
+        checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
+    except InvalidDeck as exc:
+        print_problems(exc.problems, "text", err=True)
+        sys.exit(1)
+    figures = deck_stats(checked.deck)
+    for title, rows in (("section", [*figures.sections, figures.total]),
+                        ("kind", figures.kinds), ("tag", figures.tags)):
+        if title != "section":
+            echo()
+        for line in _table(title, [(r.name, r.notes, r.cards) for r in rows]):
+            echo(line)
+
+
+def _table(title: str, rows: list[tuple[str, int, int]]) -> list[str]:
+    width = max([len(title), *(len(name) for name, _, _ in rows)])
+    lines = [f"{title:<{width}}  notes  cards"]
+    lines += [f"{name:<{width}}  {notes:>5}  {cards:>5}" for name, notes, cards in rows]
+    return lines
