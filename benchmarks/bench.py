@@ -25,6 +25,8 @@ from pathlib import Path
 from deckgen import write_deck
 
 DECKBUILDER = str(Path(sys.executable).with_name("deckbuilder"))
+BUILD = [DECKBUILDER, "build", "cards", "--out", "build"]  # run in a Workspace's root
+VALIDATE = [DECKBUILDER, "validate", "cards"]
 PLAIN_GENANKI = [sys.executable, str(Path(__file__).with_name("plain_genanki.py"))]
 GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 _EDITS = itertools.count(1)
@@ -42,6 +44,7 @@ class Job:
 
     name: str
     argv: list[str]
+    cwd: Path | None = None
     prepare: Callable[[], None] = lambda: None
     baseline: Job | None = None
     target: float = 0.0
@@ -49,36 +52,41 @@ class Job:
     samples: list[Sample] = field(default_factory=list)
 
     def median(self, what: str) -> float:
-        return statistics.median(getattr(sample, what) for sample in self.samples)
+        return float(statistics.median(getattr(sample, what) for sample in self.samples))
 
 
 @dataclass(frozen=True)
 class Workspace:
-    """A generated deck and where each tool writes its package."""
+    """A generated deck in the README's layout: ROOT/cards, built into ROOT/build.
+
+    Commands run in ROOT, so ``validate`` sees the build folder where it would by default.
+    """
 
     size: int
-    deck: Path
-    notes: Path  # the same notes as JSON, for plain_genanki.py
-    out: Path  # deckbuilder's --out
-    package: Path  # what plain_genanki.py writes
+    root: Path
+
+    @property
+    def deck(self) -> Path:
+        return self.root / "cards"
+
+    @property
+    def out(self) -> Path:
+        return self.root / "build"
 
     @property
     def label(self) -> str:
         return f"{self.size // 1000}k" if self.size % 1000 == 0 else str(self.size)
 
-    @property
-    def build(self) -> list[str]:
-        return [DECKBUILDER, "build", str(self.deck), "--out", str(self.out)]
 
-
-def measure(argv: list[str]) -> Sample:
-    """Run ``argv`` as a fresh process; its wall time and peak resident memory."""
+def measure(argv: list[str], cwd: Path | None = None) -> Sample:
+    """Run ``argv`` in ``cwd`` as a fresh process; its wall time and peak resident memory."""
     with tempfile.TemporaryDirectory() as scratch:
         report, errors = Path(scratch, "time"), Path(scratch, "stderr")
         prefix = [GNU_TIME, "-f", "%M", "-o", str(report)] if GNU_TIME else []
         with errors.open("wb") as stderr:
             start = time.perf_counter()
-            child = subprocess.Popen([*prefix, *argv], stdout=subprocess.DEVNULL, stderr=stderr)
+            child = subprocess.Popen([*prefix, *argv], cwd=cwd, stdout=subprocess.DEVNULL,
+                                     stderr=stderr)
             _, status, usage = os.wait4(child.pid, 0)
             seconds = time.perf_counter() - start
             child.returncode = os.waitstatus_to_exitcode(status)  # reaped here, not by Popen
@@ -97,7 +105,7 @@ def forget_build(ws: Workspace) -> None:
 def edit_one_card(ws: Workspace) -> None:
     """Change one card's back in the first section, after a build that wrote the lock."""
     if not (ws.deck / "deck.lock").exists():
-        measure(ws.build)
+        measure(BUILD, ws.root)
     section = min(ws.deck.glob("[0-9]*.yaml"))
     text = section.read_text(encoding="utf-8")
     edited = re.sub(r"(?m)^(    back: ).*$", rf"\g<1>Edited {next(_EDITS)} times", text, count=1)
@@ -105,17 +113,18 @@ def edit_one_card(ws: Workspace) -> None:
 
 
 def jobs_for(ws: Workspace, large: bool) -> list[Job]:
-    plain = Job(f"genanki {ws.label}", [*PLAIN_GENANKI, str(ws.notes), str(ws.package)])
+    """The genanki baseline and the deckbuilder scenarios on one generated deck."""
+    notes = write_deck(ws.size, ws.deck)
+    plain = Job(f"genanki {ws.label}", [*PLAIN_GENANKI, str(notes), "genanki.apkg"], ws.root)
     cold = partial(forget_build, ws)
     if large:
-        return [plain, Job(f"build {ws.label} cold", ws.build, cold, plain, 1.0, 1.5)]
+        return [plain, Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, 1.0, 1.5)]
     return [
         plain,
-        Job(f"build {ws.label} cold", ws.build, cold, plain, 0.7),
-        Job(f"rebuild {ws.label}, one card edited", ws.build, partial(edit_one_card, ws), plain,
-            0.3),
-        Job(f"validate {ws.label}", [DECKBUILDER, "validate", str(ws.deck)], baseline=plain,
-            target=0.4),
+        Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, 0.7),
+        Job(f"rebuild {ws.label}, one card edited", BUILD, ws.root, partial(edit_one_card, ws),
+            plain, 0.3),
+        Job(f"validate {ws.label}", VALIDATE, ws.root, baseline=plain, target=0.4),
     ]
 
 
@@ -169,15 +178,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="deckbuilder-bench-") as scratch:
         jobs = [Job("deckbuilder --help", [DECKBUILDER, "--help"], target=0.1)]
         for index, size in enumerate(sizes):
-            deck = Path(scratch, f"deck-{size}")
-            ws = Workspace(size, deck, write_deck(size, deck), Path(scratch, f"out-{size}"),
-                           Path(scratch, f"genanki-{size}.apkg"))
-            jobs += jobs_for(ws, large=index > 0)
+            jobs += jobs_for(Workspace(size, Path(scratch, str(size))), large=index > 0)
         for round_ in range(args.rounds):
             print(f"round {round_ + 1} of {args.rounds}", file=sys.stderr)
             for job in jobs if round_ % 2 == 0 else reversed(jobs):
                 job.prepare()
-                job.samples.append(measure(job.argv))
+                job.samples.append(measure(job.argv, job.cwd))
     print(f"medians of {args.rounds} rounds")
     print("\n".join(table(jobs)))
 

@@ -45,7 +45,8 @@ def test_every_rule_located_with_its_fix(tmp_path: Path) -> None:
     deck = deck_with(tmp_path, """
         - id: long
           front: What does the North Atlantic Treaty oblige the Allies to do?
-          back: To consult together whenever any of them considers that its territory or its security is threatened
+          back: To consult together whenever any of them considers that its territory or its
+            security is threatened
         - id: list
           front: Which states founded NATO with the United States besides Canada?
           back: |
@@ -64,7 +65,8 @@ def test_every_rule_located_with_its_fix(tmp_path: Path) -> None:
           front: Was the founding treaty signed in Washington or in London?
           back: In Washington
         - id: crowded
-          cloze: "{{c1::Twelve}} states signed in {{c2::Washington}} on {{c3::4 April}} {{c4::1949}}."
+          cloze: "{{c1::Twelve}} states signed in {{c2::Washington}} on {{c3::4 April}}
+            {{c4::1949}}."
         - id: trivial
           cloze: "An attack on one Ally is {{c1::not}} an attack on {{c2::every Ally}}."
         - id: short
@@ -83,22 +85,22 @@ def test_every_rule_located_with_its_fix(tmp_path: Path) -> None:
     assert result.output.splitlines() == [
         f"{path}:5:11: warning: the answer has 16 words (more than 15): keep the answer minimal "
         "and move the explanation to `extra` [answer-too-long]",
-        f"{path}:8:11: warning: the answer lists 5 items (more than 4): keep one card for the "
+        f"{path}:9:11: warning: the answer lists 5 items (more than 4): keep one card for the "
         "enumeration and ask each item in its own card or cloze [list-too-long]",
-        f"{path}:15:12: warning: the prompt has 2 question marks: ask one question per card "
+        f"{path}:16:12: warning: the prompt has 2 question marks: ask one question per card "
         "[multiple-questions]",
-        f"{path}:18:12: warning: a yes/no question is answered by guessing half the time: ask "
+        f"{path}:19:12: warning: a yes/no question is answered by guessing half the time: ask "
         "for the fact itself (what, which, who, when, why) [yes-no]",
-        f"{path}:22:11: warning: the answer repeats the prompt (1/1 content words): ask for "
+        f"{path}:23:11: warning: the answer repeats the prompt (1/1 content words): ask for "
         "what the learner must recall, not for a choice or an echo of the question "
         "[restates-question]",
-        f"{path}:24:12: warning: the cloze has 4 deletions (more than 3): split it into shorter "
+        f"{path}:25:12: warning: the cloze has 4 deletions (more than 3): split it into shorter "
         "sentences, one fact each [cloze-too-many]",
-        f"{path}:26:12: warning: deletion c1 'not' hides only function words: delete the fact "
+        f"{path}:28:12: warning: deletion c1 'not' hides only function words: delete the fact "
         "itself (a name, number or term) [cloze-trivial]",
-        f"{path}:28:12: warning: the prompt has 2 words (fewer than 3): give enough context that "
+        f"{path}:30:12: warning: the prompt has 2 words (fewer than 3): give enough context that "
         "only one answer fits, or make it a term card with reverse: true [prompt-too-short]",
-        f"{path}:34:12: warning: the prompt nearly repeats card 'twin' ({path}:31:12): merge the "
+        f"{path}:36:12: warning: the prompt nearly repeats card 'twin' ({path}:33:12): merge the "
         "two cards, or make the difference explicit in both prompts [near-duplicate]",
         "9 warnings in 1 file",
     ]

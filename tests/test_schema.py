@@ -56,6 +56,8 @@ def test_real_decks_pass_the_schema(folder: Path) -> None:
 @pytest.mark.parametrize("which, data, word", [
     ("deck", {"deck": "D", "id": "d", "lint": {"answer-too-lng": 3}}, "answer-too-lng"),
     ("deck", {"deck": "D", "id": "d", "lint": {"near-duplicate": 2}}, "maximum"),
+    ("deck", {"deck": "D", "id": "d", "lint": {"yes-no": 2}}, "is not one of"),
+    ("deck", {"deck": "D", "id": "d", "lint": {"list-too-long": 2.5}}, "is not of type"),
     ("deck", {"deck": "D", "id": "D!"}, "does not match"),
     ("section", {"section": "S", "cards": []}, "should be non-empty"),
     ("section", {"section": "S", "cards": [{"id": "a", "front": "Q"}]}, "is not valid under"),

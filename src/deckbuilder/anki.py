@@ -96,9 +96,8 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     names = subdecks(deck)
     deck_ids = unique_ids((name, derived_id(deck.id, "deck", name)) for name in names)
     description = render_markdown(deck.description, deck.html)
-    used = {deck.name, *(note.subdeck for note in notes)}  # a one-section package has one
     decks = [genanki.Deck(deck_ids[name], name, description if name == deck.name else "")
-             for name in names if name in used]
+             for name in names]
     models = {key: _model(nt, deck.id, notetype_mods[key]) for key, nt in NOTETYPES.items()}
     for model in models.values():
         decks[0].add_model(model)

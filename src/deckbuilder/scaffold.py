@@ -20,7 +20,8 @@ MAX_SLUG = 40
 
 def slug(title: str) -> str:
     """'Baltic air policing (2004-)' -> 'baltic-air-policing-2004'."""
-    ascii_title = unicodedata.normalize("NFKD", title).encode("ascii", "ignore").decode()
+    spaced = "".join(c if c.isalnum() else " " for c in title.casefold())  # ß -> ss
+    ascii_title = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", ascii_title.lower())
     text = ""
     for word in words:

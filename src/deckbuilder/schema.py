@@ -139,6 +139,11 @@ def json_schema(which: str) -> dict[str, Any]:
 
 
 _TAG = {"type": "string", "pattern": r"^[^\s\"]+$"}
+_THRESHOLDS: dict[str, dict[str, Any]] = {
+    "count": {"type": "integer", "minimum": 0},
+    "ratio": {"type": "number", "minimum": 0, "maximum": 1},
+    "switch": {"enum": [0, 1]},
+}
 _TYPES: dict[str, dict[str, Any]] = {
     "text": {"type": ["string", "number"], "minLength": 1},
     "id": {"type": "string", "pattern": ID_PATTERN},
@@ -147,9 +152,7 @@ _TYPES: dict[str, dict[str, Any]] = {
     "lint": {
         "type": "object",
         "properties": {
-            rule.id: {"type": "integer" if rule.kind == "count" else "number", "minimum": 0,
-                      **({"maximum": 1} if rule.kind != "count" else {}),
-                      "default": rule.default, "description": rule.doc}
+            rule.id: {**_THRESHOLDS[rule.kind], "default": rule.default, "description": rule.doc}
             for rule in LINT_RULES
         },
         "additionalProperties": False,

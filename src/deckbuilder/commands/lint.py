@@ -38,9 +38,7 @@ def lint(deck_dir: Path, strict: bool, fmt: str, quiet: bool, verbose: bool) -> 
         print_problems(exc.problems, fmt)
         sys.exit(1)
     warnings = sorted({*checked.warnings, *lint_deck(checked.deck)})
-    if fmt == "json":
-        print_problems(warnings, fmt)
-    elif warnings:
+    if fmt == "json" or warnings:
         print_problems(warnings, fmt)
     elif not quiet:
         echo(f"{deck_dir}: {len(checked.deck.cards)} cards, no lint warnings", fg="green")

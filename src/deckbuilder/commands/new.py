@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from ..errors import DeckbuilderError
-from .common import DECK_DIR, QUIET, echo
+from .common import DECK_DIR, echo
 
 
 @click.command()
@@ -16,7 +16,7 @@ from .common import DECK_DIR, QUIET, echo
 @DECK_DIR
 @click.option("--number", type=click.IntRange(min=0),
               help="Use this section number instead of the next free one.")
-@QUIET
+@click.option("-q", "--quiet", is_flag=True, help="Print only the new file's path.")
 def new(title: str, deck_dir: Path, number: int | None, quiet: bool) -> None:
     """Create the next numbered section file in DECK_DIR, named after TITLE
     (e.g. 18-baltic-air-policing.yaml), with a commented example card.
