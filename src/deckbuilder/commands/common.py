@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
-from ..errors import Problem, summary
+from ..errors import DeckbuilderError, InvalidDeck, Problem, summary
 
 DECK_DIR = click.argument("deck_dir", default="cards", type=click.Path(path_type=Path))
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -34,3 +37,16 @@ def print_problems(problems: list[Problem], fmt: str, err: bool = False) -> None
         echo(str(problem), err=err, fg=color)
     if problems:
         echo(summary(problems), err=err, bold=True)
+
+
+@contextlib.contextmanager
+def reporting(fmt: str = "text", err: bool = True) -> Iterator[None]:
+    """Turn the library's exceptions into printed problems and exit status 1."""
+    try:
+        yield
+    except InvalidDeck as exc:
+        print_problems(exc.problems, fmt, err=err)
+        sys.exit(1)
+    except DeckbuilderError as exc:
+        echo(f"error: {exc}", err=True, fg="red")
+        sys.exit(1)

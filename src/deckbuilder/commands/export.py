@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from ..errors import DeckbuilderError, InvalidDeck
-from .common import DECK_DIR, QUIET, echo, print_problems
+from .common import DECK_DIR, QUIET, echo, reporting
 
 
 @click.command()
@@ -32,14 +30,8 @@ def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
     from ..build import load_deck
     from ..export import export_csv
 
-    try:
+    with reporting():
         result = export_csv(load_deck(deck_dir), out_dir)
-    except InvalidDeck as exc:
-        print_problems(exc.problems, "text", err=True)
-        sys.exit(1)
-    except DeckbuilderError as exc:
-        echo(f"error: {exc}", err=True, fg="red")
-        sys.exit(1)
     for notice in result.notices:
         echo(f"note: {notice}", err=True, fg="yellow")
     if not quiet:

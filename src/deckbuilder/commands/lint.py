@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import InvalidDeck
-from .common import DECK_DIR, FORMAT, QUIET, echo, print_problems
+from .common import DECK_DIR, FORMAT, QUIET, echo, print_problems, reporting
 
 
 @click.command()
@@ -32,11 +31,8 @@ def lint(deck_dir: Path, strict: bool, fmt: str, quiet: bool, verbose: bool) -> 
     from ..lint import lint_deck
     from ..schema import LINT_RULES
 
-    try:
+    with reporting(fmt, err=False):
         checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
-    except InvalidDeck as exc:
-        print_problems(exc.problems, fmt)
-        sys.exit(1)
     warnings = sorted({*checked.warnings, *lint_deck(checked.deck)})
     if fmt == "json" or warnings:
         print_problems(warnings, fmt)

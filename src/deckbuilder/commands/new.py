@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from ..errors import DeckbuilderError
-from .common import DECK_DIR, echo
+from .common import DECK_DIR, echo, reporting
 
 
 @click.command()
@@ -27,11 +25,8 @@ def new(title: str, deck_dir: Path, number: int | None, quiet: bool) -> None:
     """
     from ..scaffold import new_section
 
-    try:
+    with reporting():
         path = new_section(deck_dir, title, number)
-    except DeckbuilderError as exc:
-        echo(f"error: {exc}", err=True, fg="red")
-        sys.exit(1)
     if not quiet:
         echo(f"created {path}", fg="green")
         echo("next: replace `cards: []` with its cards (the file shows an example). Until "

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from ..errors import DeckbuilderError, InvalidDeck
-from .common import DECK_DIR, echo, print_problems
+from .common import DECK_DIR, echo, reporting
 
 
 @click.command()
@@ -26,14 +24,8 @@ def preview(deck_dir: Path, out_dir: Path) -> None:
     """
     from ..preview import write_preview
 
-    try:
+    with reporting():
         result = write_preview(deck_dir, out_dir)
-    except InvalidDeck as exc:
-        print_problems(exc.problems, "text", err=True)
-        sys.exit(1)
-    except DeckbuilderError as exc:
-        echo(f"error: {exc}", err=True, fg="red")
-        sys.exit(1)
     media = f", {result.media} media file{'' if result.media == 1 else 's'}" if result.media else ""
     echo(f"wrote {result.path}: {result.sections} sections, {result.notes} notes, "
          f"{result.cards} cards{media} ({result.size / 1024:.0f} KiB)", fg="green")

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from ..errors import InvalidDeck
-from .common import DECK_DIR, echo, print_problems
+from .common import DECK_DIR, echo, reporting
 
 
 @click.command()
@@ -23,11 +21,8 @@ def stats(deck_dir: Path) -> None:
     from ..build import CACHE_DIR, load_deck
     from ..stats import deck_stats
 
-    try:
+    with reporting():
         checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
-    except InvalidDeck as exc:
-        print_problems(exc.problems, "text", err=True)
-        sys.exit(1)
     figures = deck_stats(checked.deck)
     for title, rows in (("section", [*figures.sections, figures.total]),
                         ("kind", figures.kinds), ("tag", figures.tags)):

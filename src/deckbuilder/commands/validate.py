@@ -7,8 +7,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import InvalidDeck
-from .common import DECK_DIR, FORMAT, echo, print_problems
+from .common import DECK_DIR, FORMAT, echo, print_problems, reporting
 
 
 @click.command()
@@ -24,11 +23,8 @@ def validate(deck_dir: Path, fmt: str, strict: bool) -> None:
     """
     from ..build import CACHE_DIR, load_deck
 
-    try:
+    with reporting(fmt, err=False):
         checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
-    except InvalidDeck as exc:
-        print_problems(exc.problems, fmt)
-        sys.exit(1)
     warnings = checked.warnings
     if strict:
         from ..lint import lint_deck
