@@ -62,3 +62,22 @@ def test_errors_are_reported_even_when_other_sections_are_cached(example: Path,
     result = run("build", example, "--out", out)
     assert result.exit_code == 1
     assert f"{example}/01-basics.yaml:5:9: duplicate card id 'capital-france'" in result.output
+
+
+def test_checking_on_every_core_gives_the_same_deck(example: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    from deckbuilder import build
+
+    serial = load_deck(example, parallel=False)
+    monkeypatch.setattr(build, "PARALLEL_BYTES", 0)
+    assert load_deck(example, parallel=True) == serial
+    (example / "02-maths.yaml").write_text("section: [broken\n")
+    with pytest.raises(build.InvalidDeck) as parallel_errors:
+        load_deck(example, parallel=True)
+    monkeypatch.setattr(build, "PARALLEL_BYTES", 1 << 40)
+    with pytest.raises(build.InvalidDeck) as serial_errors:
+        load_deck(example, parallel=True)
+    assert parallel_errors.value.problems == serial_errors.value.problems
+    assert [str(p) for p in serial_errors.value.problems] == [
+        f"{example}/02-maths.yaml:2:1: invalid YAML: did not find expected ',' or ']' "
+        "(while parsing a flow sequence)"]

@@ -21,7 +21,7 @@ _ID_BASE = 1_200_000_000_000
 _ID_SPAN = 1 << 40
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Note:
     card_id: str  # the author's id
     guid: str
@@ -105,16 +105,12 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
                           for note in notes for o in note.ords)
     model_ids = {key: model.model_id for key, model in models.items()}
-    note_rows: list[tuple[object, ...]] = []
-    card_rows: list[tuple[object, ...]] = []
-    for position, note in enumerate(notes, start=1):
-        mod = note_mods[note.guid]
-        note_rows.append((note.note_id, note.guid, model_ids[note.notetype], mod, -1,
-                          f" {' '.join(note.tags)} ", "\x1f".join(note.fields), note.fields[0],
-                          0, 0, ""))
-        deck_id = deck_ids[note.subdeck]
-        card_rows.extend((card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_id, o, mod, -1, 0,
-                          0, position, 0, 0, 0, 0, 0, 0, 0, 0, "") for o in note.ords)
+    note_rows = ((note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid], -1,
+                  f" {' '.join(note.tags)} ", "\x1f".join(note.fields), note.fields[0], 0, 0, "")
+                 for note in notes)
+    card_rows = ((card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
+                  note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                 for position, note in enumerate(notes, start=1) for o in note.ords)
     connection = sqlite3.connect(":memory:")
     try:
         cursor = connection.cursor()

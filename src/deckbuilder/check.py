@@ -72,9 +72,9 @@ class _Checker:
         declared = {key.name: key for key in keys}
         values: dict[str, Node] = {}
         for name, value in node.value.items():  # type: ignore[attr-defined]
-            where = (self.source or SourceFile(Path(), "?")).at(*node.keys[name])
             key = declared.get(name)
             if key is None:
+                where = (self.source or SourceFile(Path(), "?")).at(*node.keys[name])
                 hint = schema.suggest(name, keys)
                 also = f"; did you mean '{hint}'?" if hint else ""
                 allowed = ", ".join(declared)
@@ -87,32 +87,32 @@ class _Checker:
         return values
 
     def value_ok(self, key: Key, node: Node) -> bool:
-        where = self.at(node)
         if node.kind == "bad":  # already reported by the loader
             return False
         if key.type in ("text", "id"):
             if node.kind in ("map", "seq", "bool"):
                 quoted = " (quote it if you mean text)" if node.kind == "bool" else ""
-                self.problems.error(where, f"'{key.name}' must be text, found "
+                self.problems.error(self.at(node), f"'{key.name}' must be text, found "
                                     f"{_KINDS[node.kind]}{quoted}")
                 return False
             if node.kind == "null" or not str(node.value).strip():
-                self.problems.error(where, f"'{key.name}' is empty")
+                self.problems.error(self.at(node), f"'{key.name}' is empty")
                 return False
             if key.type == "id" and not _ID.match(str(node.value)):
-                self.problems.error(where, f"'{key.name}' must use only a-z, 0-9 and '-', "
+                self.problems.error(self.at(node), f"'{key.name}' must use only a-z, 0-9 and '-', "
                                     f"starting with a letter or digit: '{node.value}'")
                 return False
             return True
         if key.type == "flag" and node.kind != "bool":
-            self.problems.error(where, f"'{key.name}' must be true or false, found "
+            self.problems.error(self.at(node), f"'{key.name}' must be true or false, found "
                                 f"{_KINDS[node.kind]}")
             return False
         if key.type in ("tags", "cards", "rules") and node.kind != "seq":
-            self.problems.error(where, f"'{key.name}' must be a list, found {_KINDS[node.kind]}")
+            self.problems.error(self.at(node), f"'{key.name}' must be a list, found "
+                                f"{_KINDS[node.kind]}")
             return False
         if key.type == "lint" and node.kind != "map":
-            self.problems.error(where, f"'{key.name}' must be a mapping, found "
+            self.problems.error(self.at(node), f"'{key.name}' must be a mapping, found "
                                 f"{_KINDS[node.kind]}")
             return False
         return True
@@ -129,16 +129,16 @@ class _Checker:
             return ()
         tags: list[str] = []
         for item in node.value:  # type: ignore[attr-defined]
-            where = source.node_at(item)
             tag = str(item.value)
             problem = _tag_problem(item)
             if problem:
-                self.problems.error(where, problem)
+                self.problems.error(source.node_at(item), problem)
             elif tag in tags:
-                self.problems.error(where, f"tag '{tag}' is listed twice")
+                self.problems.error(source.node_at(item), f"tag '{tag}' is listed twice")
             elif vocabulary is not None and tag not in vocabulary:
                 hint = _closest(tag, vocabulary)
-                self.problems.error(where, f"tag '{tag}' is not in the deck's vocabulary{hint}")
+                self.problems.error(source.node_at(item),
+                                    f"tag '{tag}' is not in the deck's vocabulary{hint}")
             else:
                 tags.append(tag)
         return tuple(tags)
@@ -192,14 +192,13 @@ class _Checker:
         values = self.fields(node, schema.CARD_KEYS, what="a card")
         if node.kind != "map":
             return None
-        where = self.at(node)
         has = {name for name in ("front", "back", "cloze") if name in node.value}  # type: ignore[operator]
         kind = ""
         numbers: tuple[int, ...] = ()
         if "cloze" in has and has & {"front", "back"}:
-            self.problems.error(where, "a card is either front/back or cloze, not both")
+            self.problems.error(self.at(node), "a card is either front/back or cloze, not both")
         elif not has:
-            self.problems.error(where, "a card needs front and back, or cloze")
+            self.problems.error(self.at(node), "a card needs front and back, or cloze")
         elif "cloze" in has:
             kind = "cloze"
             if "reverse" in node.value:  # type: ignore[operator]
@@ -214,7 +213,7 @@ class _Checker:
             if len(has) == 1:
                 given = next(iter(has))
                 needed = "back" if given == "front" else "front"
-                self.problems.error(where, f"a card with '{given}' also needs '{needed}'")
+                self.problems.error(self.at(node), f"a card with '{given}' also needs '{needed}'")
             reverse = values.get("reverse")
             kind = "reverse" if reverse is not None and str(reverse.value).lower() in (
                 "true", "yes", "on") else "basic"

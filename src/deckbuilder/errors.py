@@ -12,7 +12,7 @@ from typing import Literal
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Location:
     """A place in a deck file; line and column are 1-based, 0 when unknown."""
 
@@ -26,7 +26,7 @@ class Location:
         return self.path
 
 
-@dataclass(frozen=True, order=True)
+@dataclass(frozen=True, order=True, slots=True)
 class Problem:
     """One located finding: an error breaks the build, a warning only advises."""
 

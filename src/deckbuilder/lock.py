@@ -26,7 +26,7 @@ HEADER = (
 )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CardEntry:
     guid: str
     note_id: int

@@ -8,7 +8,7 @@ from functools import cached_property
 from .errors import Location
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Card:
     id: str
     kind: str  # "basic", "reverse" or "cloze"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import html
 import os
@@ -27,7 +28,7 @@ _SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.IGNORECASE)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RenderedCard:
     card: Card
     fields: tuple[str, ...]  # Front, Back, Extra, Source; or Text, Extra, Source for cloze
@@ -41,7 +42,6 @@ class Renderer:
         self.problems = problems
         self.media: dict[str, Path] = {}
         self._names: dict[str, tuple[str, Path | None]] = {}  # reference -> flat name, file
-        self._md: MarkdownIt | None = None
 
     def section(self, section: Section) -> list[RenderedCard]:
         """Every card's fields as HTML; media found on the way are added to ``self.media``."""
@@ -58,12 +58,7 @@ class Renderer:
 
     @property
     def md(self) -> MarkdownIt:
-        if self._md is None:
-            from markdown_it import MarkdownIt
-
-            self._md = MarkdownIt("commonmark", {"html": self.allow_html}).enable(
-                ["table", "strikethrough"])
-        return self._md
+        return _markdown(self.allow_html)
 
     def field(self, text: str, where: Location) -> str:
         """One field's HTML, in Unicode NFC as Anki stores it. Text without Markdown syntax
@@ -128,6 +123,13 @@ class Renderer:
         stem = _UNSAFE_NAME.sub("_", path.stem)[:80] or "media"
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
         return f"{stem}-{digest}{suffix}", path
+
+
+@functools.cache
+def _markdown(allow_html: bool) -> MarkdownIt:
+    from markdown_it import MarkdownIt
+
+    return MarkdownIt("commonmark", {"html": allow_html}).enable(["table", "strikethrough"])
 
 
 def render_markdown(text: str, allow_html: bool = False) -> str:

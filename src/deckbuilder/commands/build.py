@@ -35,7 +35,9 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
     searches for what an import cannot do by itself (removed and moved cards).
     """
     def once() -> bool:
-        return _build_once(deck_dir, out_dir, check, allow_field_change, quiet, split)
+        # Watching keeps a file-watcher thread alive: no forked workers then.
+        return _build_once(deck_dir, out_dir, quiet, check=check, split=split,
+                           allow_field_change=allow_field_change, parallel=not watch)
 
     if not watch:
         sys.exit(0 if once() else 1)
@@ -56,14 +58,13 @@ def _deck_source_changed(change: object, path: str) -> bool:
     return not name.startswith(".") and name != "deck.lock"
 
 
-def _build_once(deck_dir: Path, out_dir: Path, check: bool, allow_field_change: bool,
-                quiet: bool, split: bool = False) -> bool:
+def _build_once(deck_dir: Path, out_dir: Path, quiet: bool, **options: bool) -> bool:
     from ..build import build_deck
     from ..lock import build_time, describe_changes
 
+    check = options["check"]
     try:
-        result = build_deck(deck_dir, out_dir, check=check, now=build_time(),
-                            allow_field_change=allow_field_change, split=split)
+        result = build_deck(deck_dir, out_dir, now=build_time(), **options)
     except InvalidDeck as exc:
         print_problems(exc.problems, "text", err=True)
         return False
