@@ -7,7 +7,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import SHARED, AnkiImport, run
+from conftest import SHARED, AnkiImport, needs_shared, run
 
 from deckbuilder.build import load_deck
 
@@ -24,6 +24,7 @@ def checked():  # type: ignore[no-untyped-def]
 
 def _headings() -> list[str]:
     """The article's section headings: short lines followed by a paragraph, minus leftovers."""
+    needs_shared()
     lines = [line.strip() for line in ARTICLE.read_text(encoding="utf-8").splitlines()]
     headings = [line for line in lines[1:] if line and len(line) < 110
                 and not line.endswith((".", ":")) and not line.startswith(("See also", "⚠"))]
@@ -52,6 +53,7 @@ def _words(text: str) -> list[str]:
 
 
 def test_no_run_of_eight_words_from_the_article(checked) -> None:  # type: ignore[no-untyped-def]
+    needs_shared()
     article = _words(ARTICLE.read_text(encoding="utf-8"))
     runs = {tuple(article[i:i + 8]) for i in range(len(article) - 7)}
     for card in checked.deck.cards:

@@ -197,9 +197,14 @@ def test_renamed_section_and_changed_kind_are_reported(example: Path, tmp_path: 
     out = tmp_path / "out"
     build(example, out, V1, monkeypatch)
     anki.load(out / "example-deck.apkg")
+    treaty = anki.note_by_guid(note_guid("example-deck", "treaty"))
+    treaty["Extra"] = "learner's own note"
+    anki.col.update_note(treaty)
     edit(example / "02-maths.yaml", "section: Maths & history", "section: Maths and history")
     edit(example / "01-basics.yaml", "    reverse: true\n", "")
     result = build(example, out, V2, monkeypatch)
+    # A renamed section changes no note: mods stay, so the learner's edit survives.
+    assert "0 added, 1 changed, 5 unchanged, 0 removed, 0 moved" in result.output
     assert ("  section renamed: 'Example Deck::02 Maths & history' -> 'Example Deck::02 Maths "
             "and history'\n") in result.output
     assert "  kind changed: haus from reverse to basic\n" in result.output
@@ -210,6 +215,7 @@ def test_renamed_section_and_changed_kind_are_reported(example: Path, tmp_path: 
     # What the report warns about is what Anki does: the old subdeck keeps its cards.
     assert "Example Deck::02 Maths & history" in anki.deck_names()
     assert len(anki.col.find_cards('"deck:Example Deck::02 Maths & history"')) == 4
+    assert anki.note_by_guid(note_guid("example-deck", "treaty"))["Extra"] == "learner's own note"
 
 
 def test_large_reports_stay_readable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -31,7 +31,7 @@ class Note:
     tags: tuple[str, ...]
     subdeck: str
     ords: tuple[int, ...]  # the card ordinals Anki makes from this note
-    digest: str  # a hash of all of the above that reaches Anki
+    digest: str  # a hash of what an import updates: kind, fields and tags (not the subdeck)
 
 
 def note_guid(deck_id: str, card_id: str) -> str:
@@ -73,7 +73,9 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
         else:
             ords = (0, 1) if card.kind == "reverse" else (0,)
         tags = tuple(sorted(card.tags))
-        content = "\x1f".join((card.kind, *item.fields, " ".join(tags), subdeck[card.id]))
+        # The subdeck stays out: an import never moves existing cards, so a newer mod for
+        # a move would only overwrite the learner's own edits of the note.
+        content = "\x1f".join((card.kind, *item.fields, " ".join(tags)))
         digest = hashlib.sha256(content.encode()).hexdigest()[:16]
         guid = guids[card.id]
         notes.append(Note(card.id, guid, note_ids[guid], card.kind, item.fields, tags,

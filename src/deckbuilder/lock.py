@@ -140,21 +140,22 @@ def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
                 changes.notetypes.append(key)
     for note in notes:
         before = old.cards.get(note.card_id)
+        same = before is not None and (before.digest, before.guid) == (note.digest, note.guid)
         if before is None:
             changes.added.append(note.card_id)
-        elif before.digest == note.digest and before.guid == note.guid:
+        elif same:
             changes.unchanged.append(note.card_id)
-            new.cards[note.card_id] = before
-            continue
         else:
             changes.changed.append(note.card_id)
-            if before.subdeck != note.subdeck:
-                changes.moved.append((note.card_id, before.subdeck, note.subdeck, note.note_id))
             if before.kind != note.notetype:
                 changes.kind_changed.append((note.card_id, before.kind, note.notetype,
                                              before.note_id))
+        if before is not None and before.subdeck != note.subdeck:
+            changes.moved.append((note.card_id, before.subdeck, note.subdeck, note.note_id))
+        # An unchanged note keeps its mod, so a learner's own edits of it survive.
+        mod = before.mod if same and before else _later(now, before)
         new.cards[note.card_id] = CardEntry(note.guid, note.note_id, note.notetype, note.digest,
-                                            _later(now, before), note.subdeck)
+                                            mod, note.subdeck)
     changes.removed = sorted((cid, e) for cid, e in old.cards.items() if cid not in new.cards)
     changes.renamed = _renamed_sections(old, new)
     renamed_from = {old_name for old_name, _ in changes.renamed}
