@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .anki import Note, collection_bytes, compile_notes
 from .cache import SectionCache
-from .check import check_head, check_section, check_unique_ids
+from .check import check_across_sections, check_head, check_section
 from .errors import InvalidDeck, Problem, Problems
 from .lock import LOCK_NAME, Changes, read_lock, update_lock
 from .model import Deck, DeckHead, Section
@@ -82,7 +82,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
             loaded[index] = item
     done = [item for item in loaded if item is not None]
     sections = [item.section for item in done if item.section]
-    check_unique_ids(sections, problems)
+    check_across_sections(sections, problems)
     if problems.errors:
         raise InvalidDeck(problems.errors)
     deck = Deck(head.name, head.id, head.description, head.html, tuple(sections),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 from pathlib import Path
 
@@ -41,8 +42,15 @@ def check_section(source: SourceFile, number: int, head: DeckHead, problems: Pro
     return _Checker(problems).section(source, number, head, data)
 
 
-def check_unique_ids(sections: list[Section], problems: Problems) -> None:
+def check_across_sections(sections: list[Section], problems: Problems) -> None:
+    """What no single file shows: card ids used twice, subdecks Anki would list out of order."""
     _Checker(problems).unique_ids(sections)
+    by_name = sorted(sections, key=lambda s: s.label)
+    for before, after in itertools.pairwise(by_name):
+        if before.number > after.number:
+            problems.error(Location(before.path), f"Anki lists subdecks by name, so "
+                           f"'{before.label}' would come before '{after.label}': write every "
+                           "section number with the same number of digits")
 
 
 class _Checker:
@@ -184,6 +192,9 @@ class _Checker:
                 cards.append(card)
         if "cards" in head and not head["cards"].value:
             self.problems.error(self.at(head["cards"]), "the section has no cards yet")
+        if "::" in self.text(head, "section"):
+            self.problems.error(self.at(head["section"]), "a section title cannot contain '::' "
+                                "(Anki would nest it as another subdeck level)")
         return Section(number, stem, self.text(head, "section"), self.text(head, "source"),
                        source.display, tuple(cards), source.at(1, 1))
 

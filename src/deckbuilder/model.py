@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 
 from .errors import Location
 
@@ -45,6 +44,13 @@ class Section:
     cards: tuple[Card, ...]
     location: Location
 
+    @property
+    def label(self) -> str:
+        """The number as the file name writes it, at least two digits: Anki sorts deck
+        names as text, and each label depends on its own file alone, so adding a section
+        never renames the others."""
+        return self.stem.split("-", 1)[0].rjust(2, "0")
+
 
 @dataclass(frozen=True)
 class DeckHead:
@@ -73,13 +79,9 @@ class Deck:
     def cards(self) -> list[Card]:
         return [card for section in self.sections for card in section.cards]
 
-    @cached_property
-    def _number_width(self) -> int:
-        return max(2, len(str(max((s.number for s in self.sections), default=0))))
-
     def subdeck(self, section: Section) -> str:
-        """The section's deck name in Anki; the padded number keeps Anki's list in file order."""
-        return f"{self.name}::{section.number:0{self._number_width}d} {section.title}"
+        """The section's deck name in Anki, ``Deck::01 Title``."""
+        return f"{self.name}::{section.label} {section.title}"
 
     def section_tag(self, section: Section) -> str:
         return f"{self.id}::{section.stem}"

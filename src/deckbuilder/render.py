@@ -41,7 +41,7 @@ class Renderer:
         self.allow_html = allow_html
         self.problems = problems
         self.media: dict[str, Path] = {}
-        self._names: dict[str, tuple[str, Path | None]] = {}  # reference -> flat name, file
+        self._names: dict[str, tuple[str, Path] | str] = {}  # reference -> (name, file) or error
 
     def section(self, section: Section) -> list[RenderedCard]:
         """Every card's fields as HTML; media found on the way are added to ``self.media``."""
@@ -87,39 +87,40 @@ class Renderer:
         return out
 
     def media_name(self, src: str, where: Location) -> str:
-        """Check a referenced file and return its flat name in the package."""
+        """Check a referenced file and return its flat name in the package; a problem is
+        reported at every place that uses the file."""
         if src not in self._names:
-            reference = html.unescape(src)
-            parts = urlsplit(reference)
-            if parts.scheme or parts.netloc:
-                self.problems.error(where, f"image '{reference}' is not a local file; phones "
-                                    "review offline, so put it in the deck folder")
-                self._names[src] = (src, None)
-            else:
-                self._names[src] = self._check_media(unquote(parts.path), where) or (src, None)
-        name, path = self._names[src]
-        if path is not None:
-            self.media[name] = path
+            self._names[src] = self._media(html.unescape(src))
+        found = self._names[src]
+        if isinstance(found, str):
+            self.problems.error(where, found)
+            return src
+        name, path = found
+        self.media[name] = path
         return name
 
-    def _check_media(self, relative: str, where: Location) -> tuple[str, Path] | None:
+    def _media(self, reference: str) -> tuple[str, Path] | str:
+        """(flat name, file), or what is wrong with the reference."""
+        parts = urlsplit(reference)
+        if parts.scheme or parts.netloc:
+            return (f"image '{reference}' is not a local file; phones review offline, so put "
+                    "it in the deck folder")
+        relative = unquote(parts.path)
         if os.path.isabs(relative):
-            self.problems.error(where, f"media path '{relative}' is absolute; use a path inside "
-                                "the deck folder")
-            return None
-        path = (self.deck_dir / relative).resolve()
-        if not path.is_relative_to(self.root):
-            self.problems.error(where, f"media '{relative}' is outside the deck folder")
-            return None
-        if not path.is_file():
-            self.problems.error(where, f"media file not found: {relative}")
-            return None
-        size = path.stat().st_size
-        if size > MAX_MEDIA_BYTES:
-            self.problems.error(where, f"media '{relative}' is {size / 2**20:.0f} MiB; the limit "
-                                f"is {MAX_MEDIA_BYTES // 2**20} MiB")
-            return None
-        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+            return f"media path '{relative}' is absolute; use a path inside the deck folder"
+        try:
+            path = (self.deck_dir / relative).resolve()
+            if not path.is_relative_to(self.root):
+                return f"media '{relative}' is outside the deck folder"
+            if not path.is_file():
+                return f"media file not found: {relative}"
+            size = path.stat().st_size
+            if size > MAX_MEDIA_BYTES:
+                return (f"media '{relative}' is {size / 2**20:.0f} MiB; the limit is "
+                        f"{MAX_MEDIA_BYTES // 2**20} MiB")
+            digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
+        except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
+            return f"media '{relative}' cannot be read: {exc}"
         stem = _UNSAFE_NAME.sub("_", path.stem)[:80] or "media"
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
         return f"{stem}-{digest}{suffix}", path

@@ -26,7 +26,8 @@ except ImportError:  # pragma: no cover - depends on how PyYAML was built
 DECK_FILE = "deck.yaml"
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 50
-_SECTION_NAME = re.compile(r"^(\d+)-[^/]*\.ya?ml$")
+# The name after the number becomes part of a tag, so it is a single word.
+_SECTION_NAME = re.compile(r"^(\d+)-[A-Za-z0-9][A-Za-z0-9_-]*\.ya?ml$")
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str": "str",
     "tag:yaml.org,2002:int": "int",
@@ -93,7 +94,8 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
         match = _SECTION_NAME.match(entry)
         if not match:
             problems.error(
-                source.at(), "section file names start with their number, like 01-basics.yaml"
+                source.at(), "section file names are a number, '-' and a name of letters, "
+                "digits, '-' or '_', like 01-basics.yaml (the name becomes a tag)"
             )
             continue
         number = int(match.group(1))
