@@ -46,6 +46,19 @@ def test_split_packages_are_checked_too(example: Path, tmp_path: Path) -> None:
     (out / "example-deck--02-maths.apkg").unlink()
     result = run("build", example, "--out", out, "--split", "--check")
     assert result.exit_code == 1
-    assert f"out of date: {out / 'example-deck--02-maths.apkg'} is not what" in result.output
+    assert (f"out of date: {out / 'example-deck--02-maths.apkg'} is missing; run `deckbuilder "
+            "build --split`") in result.output
     assert run("build", example, "--out", out, "--split").exit_code == 0
     assert {p.name: p.read_bytes() for p in out.glob("*.apkg")} == first  # reproducible
+
+
+def test_split_packages_of_removed_sections_are_removed(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out, "--split").exit_code == 0
+    (example / "02-maths.yaml").rename(example / "03-maths.yaml")
+    result = run("build", example, "--out", out, "--split", "--check")
+    assert f"{out / 'example-deck--02-maths.apkg'} is left from a section that no longer " \
+           "exists" in result.output
+    assert run("build", example, "--out", out, "--split").exit_code == 0
+    assert sorted(p.name for p in out.glob("*.apkg")) == [
+        "example-deck--01-basics.apkg", "example-deck--03-maths.apkg", "example-deck.apkg"]

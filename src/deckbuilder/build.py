@@ -159,15 +159,19 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media) if split else []
+        # One-section packages of sections that are gone would mislead learners.
+        leftovers = sorted(set(out_dir.glob(f"{deck.id}--*.apkg")) - {p for p, _ in parts})
         if check:
-            stale = [f"{shown} is not what a build writes now"
-                     for shown, file, data in ((str(path), path, package),
-                                               *((str(p), p, d) for p, d in parts),
-                                               (str(lock_path), lock_path, lock_text))
+            stale = [f"{file} is {_difference(_read(file), data)}"
+                     for file, data in ((path, package), *parts, (lock_path, lock_text))
                      if _read(file) != data]
+            stale += [f"{file} is left from a section that no longer exists"
+                      for file in leftovers if split]
             return BuildResult(path, deck, notes, changes, stale)
         for part, data in parts:
             write_atomic(part, data)
+        for file in leftovers if split else ():
+            file.unlink()
         write_atomic(path, package)
         if _read(lock_path) != lock_text:
             write_atomic(lock_path, lock_text)
@@ -187,6 +191,10 @@ def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: d
         parts.append((out_dir / f"{deck.id}--{section.stem}.apkg",
                       package_bytes(collection, used)))
     return parts
+
+
+def _difference(found: bytes | None, wanted: bytes) -> str:
+    return "missing" if found is None else "not what a build writes now"
 
 
 def _read(path: Path) -> bytes | None:

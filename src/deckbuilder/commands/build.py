@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from ..errors import DeckbuilderError, InvalidDeck
-from .common import DECK_DIR, QUIET, echo, print_problems
+from .common import DECK_DIR, QUIET, echo, reporting
 
 
 @click.command()
@@ -64,16 +63,14 @@ def _build_once(deck_dir: Path, out_dir: Path, quiet: bool, **options: bool) -> 
 
     check = options["check"]
     try:
-        result = build_deck(deck_dir, out_dir, now=build_time(), **options)
-    except InvalidDeck as exc:
-        print_problems(exc.problems, "text", err=True)
-        return False
-    except DeckbuilderError as exc:
-        echo(f"error: {exc}", err=True, fg="red")
-        return False
+        with reporting():
+            result = build_deck(deck_dir, out_dir, now=build_time(), **options)
+    except SystemExit:
+        return False  # reported; --watch goes on
     if check:
+        again = "deckbuilder build --split" if options["split"] else "deckbuilder build"
         for reason in result.stale:
-            echo(f"out of date: {reason}; run `deckbuilder build`", err=True, fg="red")
+            echo(f"out of date: {reason}; run `{again}`", err=True, fg="red")
         if not result.stale and not quiet:
             echo(f"{result.path} and the lock are up to date")
         return not result.stale
