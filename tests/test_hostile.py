@@ -91,7 +91,7 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
         "into sections)"]),
     "tab-indentation": (_files(**{"01_a__yaml": "section: A\ncards:\n\t- id: a\n"}), [
         "cards/01-a.yaml:3:1: invalid YAML: found character that cannot start any token "
-        "(while scanning for the next token)"]),
+        "(while scanning for the next token); indent with spaces, not tabs"]),
     "non-utf8-bytes": (_files(**{"01_a__yaml": b"section: caf\xe9\ncards: []\n"}), [
         "cards/01-a.yaml:1:13: file is not UTF-8: byte 0xe9 cannot be decoded"]),
     "utf16-file": (_files(**{"01_a__yaml": CARD.encode("utf-16")}), [
@@ -123,7 +123,8 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "huge-media": (_huge_media, [
         "cards/01-a.yaml:4:12: media 'media/big.png' is 101 MiB; the limit is 100 MiB"]),
     "key-that-is-a-list": (_files(**{"01_a__yaml": "section: A\n? [a, b]\n: c\ncards: []\n"}), [
-        "cards/01-a.yaml:2:3: a key must be plain text, not a list or mapping",
+        "cards/01-a.yaml:2:3: a key must be plain text, not a list or mapping (text that "
+        "starts with '{' or '[' must be quoted)",
         "cards/01-a.yaml:4:8: the section has no cards yet"]),
     "two-documents": (_files(**{"01_a__yaml": CARD + "---\n" + CARD}), [
         "cards/01-a.yaml:6:1: a deck file holds one YAML document; remove the second '---'"]),
@@ -204,3 +205,12 @@ def test_output_that_cannot_be_a_folder(example: Path, tmp_path: Path) -> None:
                             "directory\n"
     assert blocker.read_text() == "I am a file"
     assert not (example / "deck.lock").exists()
+
+
+def test_validate_inside_a_deck_folder_says_to_use_dot(example: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(example)
+    result = run("validate")
+    assert result.output == "cards: deck folder not found (this folder is a deck: use '.')\n" \
+                            "1 error in 1 file\n"
+    assert run("validate", ".").exit_code == 0

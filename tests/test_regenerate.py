@@ -66,8 +66,8 @@ def test_edits_update_notes_and_keep_history(example: Path, tmp_path: Path, anki
         result.output)
     assert "  added: new-card\n" in result.output
     assert "  removed: list-card\n" in result.output
-    assert "  moved: map-image from 'Example Deck::01 Basics' to 'Example Deck::02 Maths & " \
-           "history'\n" in result.output
+    assert "  moved from 'Example Deck::01 Basics' to 'Example Deck::02 Maths & history': " \
+           "map-image\n" in result.output
     removed_nid = next(n for n in col.find_notes("") if col.get_note(n).guid == guid)
     assert f"nid:{removed_nid}" in result.output
 
@@ -209,12 +209,16 @@ def test_renamed_section_and_changed_kind_are_reported(example: Path, tmp_path: 
             "and history'\n") in result.output
     assert "  kind changed: haus from reverse to basic\n" in result.output
     haus = anki.note_by_guid(note_guid("example-deck", "haus"))
-    assert f"Search  nid:{haus.id}  and use Notes > Change Note Type" in result.output
+    assert f"use Notes > Change Note Type, or give the card a new id:\n      nid:{haus.id}\n" \
+        in result.output
     assert "moved:" not in result.output
     anki.load(out / "example-deck.apkg")
     # What the report warns about is what Anki does: the old subdeck keeps its cards.
     assert "Example Deck::02 Maths & history" in anki.deck_names()
-    assert len(anki.col.find_cards('"deck:Example Deck::02 Maths & history"')) == 4
+    search = result.output.split("delete the empty subdeck:\n", 1)[1].splitlines()[0].strip()
+    old_deck = anki.col.decks.id_for_name("Example Deck::02 Maths & history")
+    found = anki.col.find_cards(search)
+    assert len(found) == 4 and {anki.col.get_card(c).did for c in found} == {old_deck}
     assert anki.note_by_guid(note_guid("example-deck", "treaty"))["Extra"] == "learner's own note"
 
 

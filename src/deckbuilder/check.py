@@ -104,7 +104,8 @@ class _Checker:
                                     f"{_KINDS[node.kind]}{quoted}")
                 return False
             if node.kind == "null" or not str(node.value).strip():
-                self.problems.error(self.at(node), f"'{key.name}' is empty")
+                written = f" (YAML reads '{node.value}' as nothing)" if node.value else ""
+                self.problems.error(self.at(node), f"'{key.name}' is empty{written}")
                 return False
             if key.type == "id" and not _ID.match(str(node.value)):
                 self.problems.error(self.at(node), f"'{key.name}' must use only a-z, 0-9 and '-', "

@@ -83,11 +83,12 @@ def summary(problems: list[Problem]) -> str:
     errors = sum(p.severity == "error" for p in problems)
     warnings = len(problems) - errors
     files = len({p.location.path for p in problems})
-    parts = [_plural(n, word) for n, word in ((errors, "error"), (warnings, "warning")) if n]
-    return f"{' and '.join(parts) or 'no problems'} in {_plural(files, 'file')}"
+    parts = [plural(n, word) for n, word in ((errors, "error"), (warnings, "warning")) if n]
+    return f"{' and '.join(parts) or 'no problems'} in {plural(files, 'file')}"
 
 
-def _plural(n: int, word: str) -> str:
+def plural(n: int, word: str) -> str:
+    """'1 card', '2 cards'."""
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .anki import Note
-from .errors import InvalidDeck, Location, Problem, RefusedChange
+from .errors import InvalidDeck, Location, Problem, RefusedChange, plural
 from .notetypes import NOTETYPES
 
 LOCK_NAME = "deck.lock"
@@ -184,7 +184,7 @@ def _renamed_sections(old: Lock, new: Lock) -> list[tuple[str, str]]:
 def describe_changes(changes: Changes) -> list[str]:
     """The change report, with the Anki searches for what an import cannot do by itself."""
     if not (changes.changed or changes.unchanged or changes.removed):
-        return [f"first build: {len(changes.added)} cards added"]
+        return [f"first build: {plural(len(changes.added), 'card')} added"]
     counts = [(len(changes.added), "added"), (len(changes.changed), "changed"),
               (len(changes.unchanged), "unchanged"), (len(changes.removed), "removed"),
               (len(changes.moved), "moved")]
@@ -194,25 +194,37 @@ def describe_changes(changes: Changes) -> list[str]:
     if changes.changed:
         lines.append(f"  changed: {_some(changes.changed)}")
     if changes.removed:
-        lines.append(f"  removed: {_some([cid for cid, _ in changes.removed])}")
-        nids = ",".join(str(e.note_id) for _, e in changes.removed)
-        lines.append("    Anki never deletes notes on import. To delete these, search the "
-                     f"browser for  nid:{nids}  and delete the notes.")
+        lines += [f"  removed: {_some([cid for cid, _ in changes.removed])}",
+                  "    Anki never deletes notes on import. To delete them, search the browser "
+                  "for this and delete the notes:",
+                  f"      nid:{','.join(str(e.note_id) for _, e in changes.removed)}"]
+    moves: dict[tuple[str, str], list[tuple[str, int]]] = {}
     for card_id, old, new, note_id in changes.moved:
-        lines.append(f"  moved: {card_id} from '{old}' to '{new}'")
-        lines.append("    Anki leaves the existing cards in the old subdeck. Search  "
-                     f"nid:{note_id}  and use Change Deck to '{new}'.")
+        moves.setdefault((old, new), []).append((card_id, note_id))
+    for (old, new), cards in moves.items():
+        lines += [f"  moved from '{old}' to '{new}': {_some([cid for cid, _ in cards])}",
+                  f"    Anki leaves their cards in the old subdeck. Search for this, select "
+                  f"all and use Change Deck to '{new}':",
+                  f"      nid:{','.join(str(nid) for _, nid in cards)}"]
     for old, new in changes.renamed:
-        lines.append(f"  section renamed: '{old}' -> '{new}'")
-        lines.append(f'    Anki keeps the old subdeck and its cards. Search  "deck:{old}"  , '
-                     f"select all, Change Deck to '{new}', then delete the empty subdeck.")
+        lines += [f"  section renamed: '{old}' -> '{new}'",
+                  f"    Anki keeps the old subdeck and its cards. Search for this, select all, "
+                  f"use Change Deck to '{new}', then delete the empty subdeck:",
+                  f"      {_deck_search(old)}"]
     for card_id, old, new, note_id in changes.kind_changed:
-        lines.append(f"  kind changed: {card_id} from {old} to {new}")
-        lines.append("    An import never changes an existing note's type. Search  "
-                     f"nid:{note_id}  and use Notes > Change Note Type, or give the card a new id.")
+        lines += [f"  kind changed: {card_id} from {old} to {new}",
+                  "    An import never changes an existing note's type. Search for this and "
+                  "use Notes > Change Note Type, or give the card a new id:",
+                  f"      nid:{note_id}"]
     if changes.notetypes:
         lines.append(f"  notetypes updated (templates or style): {', '.join(changes.notetypes)}")
     return lines
+
+
+def _deck_search(name: str) -> str:
+    """Anki's browser search for exactly this deck (quotes, wildcards and _ escaped)."""
+    escaped = "".join("\\" + c if c in '\\"*_' else c for c in name)
+    return f'"deck:{escaped}" -"deck:{escaped}::*"'
 
 
 def _some(ids: list[str], most: int = 20) -> str:

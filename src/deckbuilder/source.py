@@ -80,7 +80,8 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
     """List deck.yaml and the numbered section files, in number order."""
     shown = str(deck_dir)
     if not deck_dir.is_dir():
-        problems.error(Location(shown), "deck folder not found")
+        here = " (this folder is a deck: use '.')" if Path(DECK_FILE).is_file() else ""
+        problems.error(Location(shown), f"deck folder not found{here}")
         return None
     deck = SourceFile(deck_dir / DECK_FILE, os.path.join(shown, DECK_FILE))
     if not deck.path.is_file():
@@ -157,7 +158,10 @@ def load_yaml(source: SourceFile, problems: Problems, data: bytes) -> Node | Non
         mark = exc.problem_mark or exc.context_mark
         where = source.at(mark.line + 1, mark.column + 1) if mark else source.at()
         context = f" ({exc.context})" if exc.context and exc.problem else ""
-        problems.error(where, f"invalid YAML: {exc.problem or exc.context}{context}")
+        problem = exc.problem or exc.context or ""
+        at_tab = mark is not None and text[mark.index : mark.index + 1] == "\t"
+        hint = "; indent with spaces, not tabs" if at_tab else _hint(problem)
+        problems.error(where, f"invalid YAML: {problem}{context}{hint}")
         return None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
@@ -312,7 +316,7 @@ class _Builder:
         where = (key.line, key.column)
         if key.kind in ("map", "seq"):
             self.problems.error(self.source.at(*where), "a key must be plain text, not a list or "
-                                "mapping")
+                                "mapping (text that starts with '{' or '[' must be quoted)")
             frame.skip = True
         elif key.value == "<<" and key.kind == "str":
             self.problems.error(self.source.at(*where), "merge keys (<<) are not supported")
@@ -328,3 +332,16 @@ class _Builder:
             parent.keys[frame.key] = where
 
 
+
+
+_HINTS = (
+    ("mapping values are not allowed", "; a text containing ': ' must be quoted"),
+    ("tab", "; indent with spaces, not tabs"),
+    ("did not find expected key", "; check the indentation, and quote a text that starts "
+     "with '{' or '['"),
+)
+
+
+def _hint(problem: str) -> str:
+    """How to fix the YAML mistakes deck authors make most."""
+    return next((hint for words, hint in _HINTS if words in problem), "")
