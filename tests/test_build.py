@@ -97,5 +97,5 @@ def test_validate_writes_nothing(example: Path) -> None:
     before = {p: p.read_bytes() for p in example.rglob("*")if p.is_file()}
     result = run("validate", example)
     assert result.exit_code == 0
-    assert result.output == f"{example}: 2 sections, 6 cards, no errors\n"
+    assert result.output == f"{example}: 2 sections, 6 notes, 8 cards, no errors\n"
     assert {p: p.read_bytes() for p in example.rglob("*") if p.is_file()} == before

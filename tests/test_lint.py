@@ -263,7 +263,7 @@ def test_validate_strict_includes_lint(tmp_path: Path) -> None:
     deck = deck_with(tmp_path, "\n- id: s\n  front: Article 5?\n  back: Collective defence\n")
     plain = run("validate", deck)
     assert plain.exit_code == 0
-    assert plain.output == f"{deck}: 1 sections, 1 cards, no errors\n"
+    assert plain.output == f"{deck}: 1 section, 1 note, 1 card, no errors\n"
     strict = run("validate", deck, "--strict")
     assert strict.exit_code == 1
     assert strict.output.splitlines() == [

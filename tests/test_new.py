@@ -29,7 +29,7 @@ def test_new_section_is_next_and_ready_to_edit(example: Path) -> None:
     path.write_text(re.sub(r"^# ?(?=\s+(- id|front|back|extra|cloze))", "", text, flags=re.M))
     check = run("validate", example)
     assert check.exit_code == 0, check.output
-    assert check.output == f"{example}: 3 sections, 8 cards, no errors\n"
+    assert check.output == f"{example}: 3 sections, 8 notes, 10 cards, no errors\n"
 
 
 def test_never_overwrites_and_respects_numbers(example: Path) -> None:

@@ -199,8 +199,9 @@ def test_no_request_leaves_the_machine(browser: Any, built: tuple[Path, Path, st
 
 def test_preview_prints_what_it_wrote(built: tuple[Path, Path, str]) -> None:
     deck, out, output = built
-    assert output.splitlines()[0].startswith(
-        f"wrote {out / 'index.html'}: 2 sections, 6 notes, 8 cards, 1 media file (")
+    size = (out / "index.html").stat().st_size / 1024
+    assert output.splitlines()[0] == (f"wrote {out / 'index.html'} ({size:.0f} KiB): 2 sections, "
+                                      "6 notes, 8 cards, 1 media file copied")
     assert output.splitlines()[1] == f"open {(out / 'index.html').resolve().as_uri()}"
     page = (out / "index.html").read_text(encoding="utf-8")
     assert CSS in page

@@ -41,10 +41,6 @@ class BuildResult:
     stale: list[str]  # with check=True: why the files on disk are not what a build writes
     parts: tuple[Path, ...] = ()  # with split=True: the one-section packages
 
-    @property
-    def card_count(self) -> int:
-        return sum(len(note.ords) for note in self.notes)
-
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
               parallel: bool = True) -> Checked:

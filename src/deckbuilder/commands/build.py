@@ -76,8 +76,7 @@ def _build_once(deck_dir: Path, out_dir: Path, quiet: bool, **options: bool) -> 
         return not result.stale
     if not quiet:
         deck = result.deck
-        echo(f"wrote {result.path}: {len(deck.sections)} sections, {len(result.notes)} notes, "
-             f"{result.card_count} cards", fg="green")
+        echo(f"wrote {result.path}: {deck.counts()}", fg="green")
         if result.parts:
             echo(f"wrote {len(result.parts)} section packages: "
                  f"{out_dir / (deck.id + '--*.apkg')}", fg="green")

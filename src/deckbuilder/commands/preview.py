@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import plural
 from .common import DECK_DIR, echo, reporting
 
 
@@ -26,7 +27,7 @@ def preview(deck_dir: Path, out_dir: Path) -> None:
 
     with reporting():
         result = write_preview(deck_dir, out_dir)
-    media = f", {result.media} media file{'' if result.media == 1 else 's'}" if result.media else ""
-    echo(f"wrote {result.path}: {result.sections} sections, {result.notes} notes, "
-         f"{result.cards} cards{media} ({result.size / 1024:.0f} KiB)", fg="green")
+    media = f", {plural(result.media, 'media file')} copied" if result.media else ""
+    echo(f"wrote {result.path} ({result.size / 1024:.0f} KiB): {result.sections} sections, "
+         f"{result.notes} notes, {result.cards} cards{media}", fg="green")
     echo(f"open {result.path.resolve().as_uri()}")

@@ -33,8 +33,6 @@ def validate(deck_dir: Path, fmt: str, strict: bool) -> None:
     if fmt == "json" or warnings:
         print_problems(warnings, fmt)
     if fmt == "text" and not (strict and warnings):
-        cards = len(checked.deck.cards)
-        echo(f"{deck_dir}: {len(checked.deck.sections)} sections, {cards} cards, no errors",
-             fg="green")
+        echo(f"{deck_dir}: {checked.deck.counts()}, no errors", fg="green")
     if strict and warnings:
         sys.exit(1)
