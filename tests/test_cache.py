@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from conftest import run
 
-from deckbuilder.build import CACHE_DIR, load_deck
+from deckbuilder.load import CACHE_DIR, load_deck
 
 
 def _digest(path: Path) -> str:
@@ -66,7 +66,7 @@ def test_errors_are_reported_even_when_other_sections_are_cached(example: Path,
 
 def test_checking_on_every_core_gives_the_same_deck(example: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    from deckbuilder import build
+    from deckbuilder import load as build
 
     serial = load_deck(example, parallel=False)
     monkeypatch.setattr(build, "PARALLEL_BYTES", 0)
@@ -81,3 +81,14 @@ def test_checking_on_every_core_gives_the_same_deck(example: Path,
     assert [str(p) for p in serial_errors.value.problems] == [
         f"{example}/02-maths.yaml:2:1: invalid YAML: did not find expected ',' or ']' "
         "(while parsing a flow sequence)"]
+
+
+def test_the_cache_holds_one_deck_worth(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    for answer in ("Lyon", "Marseille", "Paris"):
+        basics = example / "01-basics.yaml"
+        basics.write_text(basics.read_text().replace("back: Paris", f"back: {answer}")
+                          .replace("back: Lyon", f"back: {answer}")
+                          .replace("back: Marseille", f"back: {answer}"))
+        assert run("build", example, "--out", out).exit_code == 0
+        assert len(list((out / CACHE_DIR).iterdir())) == 2

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from conftest import SHARED, AnkiImport, needs_shared, run
 
-from deckbuilder.build import load_deck
+from deckbuilder.load import load_deck
 
 ROOT = Path(__file__).resolve().parents[1]
 CARDS = ROOT / "cards"

@@ -16,7 +16,7 @@ import yaml
 from conftest import DATA, DECK_YAML, AnkiImport, run, write_deck
 
 from deckbuilder.anki import note_guid
-from deckbuilder.build import load_deck
+from deckbuilder.load import load_deck
 from deckbuilder.notetypes import CSS
 from deckbuilder.preview import card_views, render_cloze, render_template
 

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deckbuilder.anki import compile_notes, note_guid
-from deckbuilder.build import load_deck
+from deckbuilder.load import load_deck
 from deckbuilder.render import render_markdown
 
 SETTINGS = settings(max_examples=60, deadline=None,

@@ -38,12 +38,22 @@ class SectionCache:
         self.writable = writable
         seed = f"{code_fingerprint()}\0{deck_dir.resolve()}\0".encode() + deck_yaml
         self.seed = hashlib.sha256(seed).digest()
+        self.used: set[str] = set()
 
     def _path(self, name: str, data: bytes) -> Path | None:
         if self.folder is None:
             return None
         key = hashlib.sha256(self.seed + name.encode() + b"\0" + data).hexdigest()
+        self.used.add(f"{key}.json")
         return self.folder / f"{key}.json"
+
+    def prune(self) -> None:
+        """Remove the entries this load did not use, so the cache holds one deck's worth."""
+        if self.folder is None or not self.writable or not self.folder.is_dir():
+            return
+        for entry in self.folder.glob("*.json"):
+            if entry.name not in self.used:
+                entry.unlink(missing_ok=True)
 
     def get(self, name: str, data: bytes) -> tuple[Section, list[RenderedCard],
                                                    dict[str, Path]] | None:
@@ -64,6 +74,13 @@ class SectionCache:
             write_atomic(path, json.dumps(_section_to_json(section, rendered, media)).encode())
 
 
+def _raw_fields(card: Card) -> tuple[str, ...]:
+    """The fields as written, which is what rendering gives for text without Markdown."""
+    if card.kind == "cloze":
+        return card.front, card.extra, card.source
+    return card.front, card.back, card.extra, card.source
+
+
 def _media_stamp(path: Path) -> list[Any]:
     stat = path.stat()
     return [str(path), stat.st_size, stat.st_mtime_ns]
@@ -71,9 +88,12 @@ def _media_stamp(path: Path) -> list[Any]:
 
 def _section_to_json(section: Section, rendered: list[RenderedCard],
                      media: dict[str, Path]) -> dict[str, Any]:
-    cards = [[c.id, c.kind, c.front, c.back, c.extra, c.source, c.tags,
-              [c.location.line, c.location.column],
-              c.positions, c.lint_off, r.fields, c.cloze_numbers]
+    # Most texts need no Markdown and most cards share the section's source: store
+    # those once, so the cache stays small and quick to read.
+    cards = [[c.id, c.kind, c.front, c.back, c.extra,
+              None if c.source == section.source else c.source, c.tags,
+              [c.location.line, c.location.column], c.positions, c.lint_off,
+              None if r.fields == _raw_fields(c) else r.fields, c.cloze_numbers]
              for c, r in ((r.card, r) for r in rendered)]
     return {"number": section.number, "stem": section.stem, "title": section.title,
             "source": section.source, "path": section.path, "cards": cards,
@@ -92,9 +112,10 @@ def _section_from_json(data: dict[str, Any]) -> tuple[Section, list[RenderedCard
     rendered = []
     for (card_id, kind, front, back, extra, source, tags, (line, column), positions,
          lint_off, fields, numbers) in data["cards"]:
-        card = Card(card_id, kind, front, back, extra, source, tuple(tags),
-                    Location(shown, line, column), positions, tuple(lint_off), tuple(numbers))
-        rendered.append(RenderedCard(card, tuple(fields)))
+        card = Card(card_id, kind, front, back, extra, data["source"] if source is None
+                    else source, tuple(tags), Location(shown, line, column), positions,
+                    tuple(lint_off), tuple(numbers))
+        rendered.append(RenderedCard(card, _raw_fields(card) if fields is None else tuple(fields)))
     section = Section(data["number"], data["stem"], data["title"], data["source"], shown,
                       tuple(r.card for r in rendered), Location(shown, 1, 1))
     return section, rendered, media

@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .anki import Note, compile_notes
-from .build import Checked
 from .errors import OutputError
+from .load import Checked
 from .package import write_atomic
 
 # deckbuilder's notetype -> the stock notetype with the same cards

@@ -15,7 +15,7 @@ from pathlib import Path
 from string import Template
 
 from .anki import compile_notes
-from .build import Checked, load_deck
+from .load import Checked, load_deck
 from .model import Deck, Section
 from .notetypes import CSS, NOTETYPES
 from .package import write_atomic

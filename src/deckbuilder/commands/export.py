@@ -27,8 +27,8 @@ def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
     notetypes; the .apkg from `build` is still the better way to ship a deck.
     """
     del fmt  # one format so far
-    from ..build import load_deck
     from ..export import export_csv
+    from ..load import load_deck
 
     with reporting():
         result = export_csv(load_deck(deck_dir), out_dir)

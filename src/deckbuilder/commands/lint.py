@@ -27,8 +27,8 @@ def lint(deck_dir: Path, strict: bool, fmt: str, quiet: bool, verbose: bool) -> 
     with `lint: [rule-id]`. Exits 0 with warnings, 1 with --strict; 1 when the deck
     has errors.
     """
-    from ..build import CACHE_DIR, load_deck
     from ..lint import lint_deck
+    from ..load import CACHE_DIR, load_deck
     from ..schema import LINT_RULES
 
     with reporting(fmt, err=False):

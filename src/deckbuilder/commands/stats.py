@@ -18,7 +18,7 @@ def stats(deck_dir: Path) -> None:
     A note is one card entry in the YAML; Anki makes two cards from a reverse note
     and one per cloze number.
     """
-    from ..build import CACHE_DIR, load_deck
+    from ..load import CACHE_DIR, load_deck
     from ..stats import deck_stats
 
     with reporting():

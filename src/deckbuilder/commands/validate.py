@@ -21,7 +21,7 @@ def validate(deck_dir: Path, fmt: str, strict: bool) -> None:
     Exits 0 when the deck is clean, 1 when it has errors. Writes nothing; files
     unchanged since the last build are read from the cache it left in build/.cache.
     """
-    from ..build import CACHE_DIR, load_deck
+    from ..load import CACHE_DIR, load_deck
 
     with reporting(fmt, err=False):
         checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
