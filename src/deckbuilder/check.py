@@ -9,7 +9,7 @@ from pathlib import Path
 from . import schema
 from .cloze import parse_cloze
 from .errors import Location, Problems
-from .model import Card, DeckHead, Section
+from .model import Card, DeckHead, Section, section_tag
 from .schema import Key
 from .source import Node, SourceFile, load_yaml
 
@@ -184,7 +184,7 @@ class _Checker:
         vocab = deck.vocabulary
         section_tags = self.tags(head, "tags", source, vocab)
         stem = source.path.stem
-        auto = f"{deck.id}::{stem}"
+        auto = section_tag(deck.id, stem)
         cards = []
         for item in head["cards"].value if "cards" in head else ():  # type: ignore[attr-defined]
             card = self.card(item, source, (*deck.tags, *section_tags, auto), vocab,

@@ -74,9 +74,6 @@ class Problems:
     def warnings(self) -> list[Problem]:
         return sorted({p for p in self.items if p.severity == "warning"})
 
-    def sorted(self) -> list[Problem]:
-        return sorted(set(self.items))
-
 
 def summary(problems: list[Problem]) -> str:
     """'3 errors in 2 files', '1 warning in 1 file', '2 errors and 1 warning in 2 files'."""

@@ -34,10 +34,6 @@ class Card:
         """How many cards Anki makes of this note."""
         return len(self.cloze_numbers) if self.kind == "cloze" else 1 + (self.kind == "reverse")
 
-    @property
-    def fields_at(self) -> dict[str, Location]:
-        return {key: self.at(key) for key in self.positions}
-
 
 @dataclass(frozen=True)
 class Section:
@@ -95,4 +91,9 @@ class Deck:
         return f"{self.name}::{section.label} {section.title}"
 
     def section_tag(self, section: Section) -> str:
-        return f"{self.id}::{section.stem}"
+        return section_tag(self.id, section.stem)
+
+
+def section_tag(deck_id: str, stem: str) -> str:
+    """The automatic tag of a section's cards, e.g. nato-collective-security::01-foundations."""
+    return f"{deck_id}::{stem}"
