@@ -8,11 +8,12 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from ..errors import DeckbuilderError, InvalidDeck, Problem, summary
+if TYPE_CHECKING:
+    from ..errors import Problem
 
 DECK_DIR = click.argument("deck_dir", default="cards", type=click.Path(path_type=Path))
 FORMAT = click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text",
@@ -29,6 +30,8 @@ def echo(message: str = "", err: bool = False, **style: Any) -> None:
 
 
 def print_problems(problems: list[Problem], fmt: str, err: bool = False) -> None:
+    from ..errors import summary
+
     if fmt == "json":
         click.echo(json.dumps([p.as_json() for p in problems], indent=2))
         return
@@ -42,6 +45,8 @@ def print_problems(problems: list[Problem], fmt: str, err: bool = False) -> None
 @contextlib.contextmanager
 def reporting(fmt: str = "text", err: bool = True) -> Iterator[None]:
     """Turn the library's exceptions into printed problems and exit status 1."""
+    from ..errors import DeckbuilderError, InvalidDeck
+
     try:
         yield
     except InvalidDeck as exc:

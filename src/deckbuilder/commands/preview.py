@@ -6,7 +6,6 @@ from pathlib import Path
 
 import click
 
-from ..errors import plural
 from .common import DECK_DIR, echo, reporting
 
 
@@ -23,6 +22,7 @@ def preview(deck_dir: Path, out_dir: Path) -> None:
     night-mode switch and a summary. The page opens from disk and loads nothing
     from the network.
     """
+    from ..errors import plural
     from ..preview import write_preview
 
     with reporting():
