@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from conftest import DECK_YAML, AnkiImport, run, write_deck
 
 from deckbuilder.anki import note_guid
@@ -92,3 +93,24 @@ def test_watch_rebuilds_and_survives_invalid_saves(example: Path, tmp_path: Path
     finally:
         watcher.terminate()
         watcher.wait(timeout=10)
+
+
+def test_interrupted_write_leaves_the_old_package_and_no_partial_file(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deckbuilder import package
+
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    before = (out / "example-deck.apkg").read_bytes()
+    (example / "01-basics.yaml").write_text(
+        (example / "01-basics.yaml").read_text().replace("back: Paris", "back: Lyon"))
+
+    def interrupted(source: object, target: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(package.os, "replace", interrupted)
+    result = run("build", example, "--out", out)  # click turns Ctrl-C into "Aborted!"
+    assert (result.exit_code, result.output.splitlines()[-1]) == (1, "Aborted!")
+    assert (out / "example-deck.apkg").read_bytes() == before
+    assert sorted(p.name for p in out.iterdir()) == [".cache", "example-deck.apkg"]
+    assert not [p for p in (out / ".cache").iterdir() if p.suffix == ".tmp"]
