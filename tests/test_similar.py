@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from deckbuilder.errors import Location
 from deckbuilder.lint import lint_deck
-from deckbuilder.model import Card, Deck, Section
+from deckbuilder.model import Card, Deck, DeckHead, Section
 from deckbuilder.similar import content_words, near_duplicates, similar, words
 
 
@@ -67,8 +67,9 @@ def test_lint_of_10000_cards_is_fast() -> None:
                           where))
     copy = cards[10]
     cards.append(Card("copy", "basic", copy.front.upper(), "x", "", "", (), where))
-    deck = Deck("D", "d", "", False, (Section(1, "01-a", "A", "", "cards/01-a.yaml",
-                                               tuple(cards), where),), "cards")
+    head = DeckHead("D", "d", "", False, (), None)
+    deck = Deck(head, (Section(1, "01-a", "A", "", "cards/01-a.yaml", tuple(cards), where),),
+                "cards")
     start = time.perf_counter()
     found = lint_deck(deck)
     elapsed = time.perf_counter() - start

@@ -70,8 +70,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     check_across_sections(sections, problems)
     if problems.errors:
         raise InvalidDeck(problems.errors)
-    deck = Deck(head.name, head.id, head.description, head.html, tuple(sections),
-                str(deck_dir), head.lint)
+    deck = Deck(head, tuple(sections), str(deck_dir))
     rendered = [card for item in done for card in item.rendered]
     media = {name: path for item in done for name, path in item.media.items()}
     return Checked(deck, rendered, media, problems.warnings)

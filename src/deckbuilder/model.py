@@ -68,13 +68,31 @@ class DeckHead:
 
 @dataclass(frozen=True)
 class Deck:
-    name: str
-    id: str
-    description: str
-    html: bool
+    """deck.yaml's settings and the checked sections."""
+
+    head: DeckHead
     sections: tuple[Section, ...]
     path: str
-    lint: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+
+    @property
+    def name(self) -> str:
+        return self.head.name
+
+    @property
+    def id(self) -> str:
+        return self.head.id
+
+    @property
+    def description(self) -> str:
+        return self.head.description
+
+    @property
+    def html(self) -> bool:
+        return self.head.html
+
+    @property
+    def lint(self) -> dict[str, float]:
+        return self.head.lint
 
     @property
     def cards(self) -> list[Card]:
