@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .model import Deck
@@ -89,9 +91,12 @@ def subdecks(deck: Deck) -> list[str]:
 
 def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
                      notetype_mods: dict[str, int]) -> bytes:
-    """The package's SQLite database, built in memory with genanki's schema."""
-    import itertools
-    import sqlite3
+    """The package's SQLite database, built with genanki's schema.
+
+    It is built in a temporary file, not in memory, so a big deck's database is held
+    in memory once (as the returned bytes), not twice; the file is always removed.
+    """
+    import tempfile
 
     import genanki
 
@@ -113,24 +118,35 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     card_rows = ((card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
                   note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
                  for position, note in enumerate(notes, start=1) for o in note.ords)
-    connection = sqlite3.connect(":memory:")
-    try:
-        cursor = connection.cursor()
-        genanki.Package(decks).write_to_db(cursor, 0, itertools.count(1))
-        # Filling the tables before building their indexes is faster and gives the same schema.
-        indexes = cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
-                                 "sql IS NOT NULL ORDER BY name").fetchall()
-        for name, _ in indexes:
-            cursor.execute(f'DROP INDEX "{name}"')
-        cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
-        cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                           card_rows)
-        for _, sql in indexes:
-            cursor.execute(sql)
-        connection.commit()
-        return bytes(connection.serialize())
-    finally:
-        connection.close()
+    with tempfile.TemporaryDirectory(prefix="deckbuilder-") as scratch:
+        database = Path(scratch) / "collection.anki2"
+        connection = sqlite3.connect(database)
+        try:
+            _fill(connection, genanki.Package(decks), note_rows, card_rows)
+        finally:
+            connection.close()
+        return database.read_bytes()
+
+
+def _fill(connection: sqlite3.Connection, package: Any, note_rows: Iterable[tuple[Any, ...]],
+          card_rows: Iterable[tuple[Any, ...]]) -> None:
+    import itertools
+
+    connection.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to roll back
+    connection.execute("PRAGMA synchronous = OFF")
+    cursor = connection.cursor()
+    package.write_to_db(cursor, 0, itertools.count(1))
+    # Filling the tables before building their indexes is faster and gives the same schema.
+    indexes = cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
+                             "sql IS NOT NULL ORDER BY name").fetchall()
+    for name, _ in indexes:
+        cursor.execute(f'DROP INDEX "{name}"')
+    cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
+    cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                       card_rows)
+    for _, sql in indexes:
+        cursor.execute(sql)
+    connection.commit()
 
 
 def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:

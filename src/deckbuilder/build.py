@@ -43,8 +43,8 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         note_mods = {lock.cards[note.card_id].guid: lock.cards[note.card_id].mod
                      for note in notes}
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
-        collection = collection_bytes(deck, notes, note_mods, notetype_mods)
-        package = package_bytes(collection, checked.media)
+        package = package_bytes(collection_bytes(deck, notes, note_mods, notetype_mods),
+                                checked.media)
         path = out_dir / f"{deck.id}.apkg"
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
