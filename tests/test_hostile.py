@@ -214,3 +214,66 @@ def test_validate_inside_a_deck_folder_says_to_use_dot(example: Path,
     assert result.output == "cards: deck folder not found (this folder is a deck: use '.')\n" \
                             "1 error in 1 file\n"
     assert run("validate", ".").exit_code == 0
+
+
+def _special(deck: Path) -> None:
+    os.mkfifo(deck / "02-pipe.yaml")
+    (deck / "03-zero.yaml").symlink_to("/dev/zero")
+    (deck / "04-folder.yaml").mkdir()
+
+
+CASES["pipes-devices-and-folders"] = (_special, [
+    "cards/02-pipe.yaml: not a regular file", "cards/03-zero.yaml: not a regular file",
+    "cards/04-folder.yaml: not a regular file"])
+CASES["deck-yaml-is-a-folder"] = (
+    lambda deck: ((deck / "deck.yaml").unlink(), (deck / "deck.yaml").mkdir()),
+    ["cards/deck.yaml: deck.yaml is not a regular file"])
+UNCLOSED_MATHS = ("section: A\ncards:\n  - id: a\n    front: \"What " + "\\\\(" * 20000
+                  + "?\"\n    back: x\n")
+CASES["many-unclosed-maths"] = (
+    _files(**{"01_a__yaml": UNCLOSED_MATHS + "  - id: a\n    front: Q?\n    back: y\n"}),
+    ["cards/01-a.yaml:3:9: duplicate card id 'a' (also at cards/01-a.yaml:6:9)",
+     "cards/01-a.yaml:6:9: duplicate card id 'a' (also at cards/01-a.yaml:3:9)"])
+
+
+def test_lint_is_not_quadratic_in_unclosed_maths(tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML, "01-a.yaml": UNCLOSED_MATHS})
+    started = time.perf_counter()
+    result = run("lint", deck)
+    assert time.perf_counter() - started < 20  # it took 29 s before the one-pass scan
+    assert result.exit_code == 0
+    assert result.output.endswith("[prompt-too-short]\n1 warning in 1 file\n")
+
+
+def test_a_deck_file_that_is_a_folder_or_pipe_is_an_error_not_a_hang(tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML, "01-a.yaml": CARD})
+    os.mkfifo(deck / "deck.lock")
+    result = run("build", deck, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.output == f"{deck}/deck.lock: cannot read the lock: not a regular file\n" \
+                            "1 error in 1 file\n"
+
+
+@pytest.mark.parametrize("epoch", ["abc", "²", "-1", "99999999999999999999"])
+def test_a_bad_source_date_epoch_is_an_error(example: Path, tmp_path: Path, epoch: str,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", epoch)
+    result = run("build", example, "--out", tmp_path / "out")
+    assert (result.exit_code, result.output) == (
+        1, f"error: SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, not "
+           f"'{epoch}'\n")
+
+
+@pytest.mark.parametrize("mod", ["-5", "\u0661\u0662", "99999999999999999999999"])
+def test_impossible_numbers_in_the_lock_are_damage(example: Path, tmp_path: Path,
+                                                    mod: str) -> None:
+    assert run("build", example, "--out", tmp_path / "out").exit_code == 0
+    lock = example / "deck.lock"
+    lines = lock.read_text().splitlines(keepends=True)
+    fields = lines[7].split("\t")
+    fields[6] = mod
+    lines[7] = "\t".join(fields)
+    lock.write_text("".join(lines))
+    result = run("build", example, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"{example}/deck.lock:8:1: damaged lock line")

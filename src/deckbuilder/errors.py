@@ -105,6 +105,10 @@ class OutputError(DeckbuilderError):
     """Raised when the package, the lock or the cache cannot be written."""
 
 
+class BadSetting(DeckbuilderError):
+    """Raised when an environment setting such as SOURCE_DATE_EPOCH cannot be used."""
+
+
 class RefusedChange(DeckbuilderError):
     """Raised when a build would change a notetype's fields without the user's consent."""
 

@@ -14,12 +14,15 @@ from collections.abc import Iterator
 from .cloze import parse_cloze
 from .errors import Location, Problem
 from .model import Card, Deck
+from .render import replace_math
 from .schema import LINT_RULES
 from .similar import content_words, near_duplicates, words
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s+\S", re.MULTILINE)
 _HTML_ITEM = re.compile(r"<li\b", re.IGNORECASE)
-_NOT_QUESTION = re.compile(r"`[^`]*`|\\\(.+?\\\)|\\\[.+?\\\]|\]\([^)]*\)|https?://\S+", re.DOTALL)
+# Code, link targets and URLs may hold "?" that asks nothing; lengths are bounded so that
+# many unclosed openers cannot make the scan quadratic.
+_NOT_QUESTION = re.compile(r"`[^`]{0,500}`|\]\([^)]{0,500}\)|https?://\S+")
 _OPENING = "[\\s*_\"'\u201c\u2018(\\[]*"  # emphasis, quotes and brackets before the first word
 _YES_NO_START = re.compile(
     _OPENING + r"(?:is|are|does|do|did|can|could|was|were|has|have|should|will|would)"
@@ -70,7 +73,7 @@ def _card_findings(card: Card, limits: dict[str, float]) -> Iterator[tuple[str, 
                    f"{limits['prompt-too-short']:g}): give enough context that only one answer "
                    "fits, or make it a term card with reverse: true")
     for field, text in prompts(card):
-        asked = _NOT_QUESTION.sub(" ", text).count("?")
+        asked = _NOT_QUESTION.sub(" ", replace_math(text, lambda math: " ")).count("?")
         if asked > limits["multiple-questions"]:
             yield ("multiple-questions", field,
                    f"the prompt has {asked} question marks: ask one question per card")

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .anki import Note
-from .errors import InvalidDeck, Location, Problem, RefusedChange, plural
+from .errors import BadSetting, InvalidDeck, Location, Problem, RefusedChange, plural
 from .notetypes import NOTETYPES
 
 LOCK_NAME = "deck.lock"
@@ -61,12 +61,15 @@ class Lock:
 def read_lock(path: Path, shown: str) -> Lock:
     """The lock at ``path`` (empty when there is none); a damaged one is a located error."""
     lock = Lock()
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
+    if not path.exists():
         return lock
+    try:
+        if not path.is_file():  # a pipe would never end reading
+            raise OSError("not a regular file")
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidDeck([Problem(Location(shown), f"cannot read the lock: {exc}")]) from exc
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InvalidDeck([Problem(Location(shown), f"cannot read the lock: {reason}")]) from exc
     problems = []
     for number, line in enumerate(text.splitlines(), start=1):
         if not line or line.startswith("#"):
@@ -89,19 +92,35 @@ def _read_line(parts: list[str], lock: Lock) -> None:
     if kind == "version" and parts[1:] == [VERSION]:
         return
     if kind == "notetype" and len(parts) == 5:
-        lock.notetypes[parts[1]] = NotetypeEntry(parts[2], int(parts[3]),
+        lock.notetypes[parts[1]] = NotetypeEntry(parts[2], _number(parts[3]),
                                                  tuple(parts[4].split(",")))
     elif kind == "card" and len(parts) == 8 and parts[4] in NOTETYPES:
-        lock.cards[parts[1]] = CardEntry(parts[2], int(parts[3]), parts[4], parts[5],
-                                         int(parts[6]), parts[7])
+        lock.cards[parts[1]] = CardEntry(parts[2], _number(parts[3]), parts[4], parts[5],
+                                         _number(parts[6]), parts[7])
     else:
         raise ValueError(kind)
 
 
+MAX_TIME = 2**53  # ids and times stay exact in every client's integer types
+
+
+def _number(text: str) -> int:
+    """A lock number: ASCII digits only, in range."""
+    if not (text.isascii() and text.isdigit()) or int(text) >= MAX_TIME:
+        raise ValueError(text)
+    return int(text)
+
+
 def build_time() -> int:
-    """Now, or SOURCE_DATE_EPOCH for reproducible builds."""
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    return int(epoch) if epoch.isdigit() else int(time.time())
+    """Now, or SOURCE_DATE_EPOCH (seconds since 1970) for reproducible builds."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None:
+        return int(time.time())
+    try:
+        return _number(epoch)
+    except ValueError:
+        raise BadSetting(f"SOURCE_DATE_EPOCH must be a whole number of seconds since 1970, "
+                         f"not '{epoch}'") from None
 
 
 @dataclass

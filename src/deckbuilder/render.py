@@ -8,6 +8,7 @@ import html
 import os
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -20,7 +21,7 @@ if TYPE_CHECKING:
     from markdown_it import MarkdownIt
 
 MAX_MEDIA_BYTES = 100 * 1024 * 1024
-_MATH = re.compile(r"\\\((.+?)\\\)|\\\[(.+?)\\\]", re.DOTALL)
+_MATH_OPEN = re.compile(r"\\[(\[]")
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
 _NEEDS_MARKDOWN = re.compile(r"[\\`*_\[\]<>&!#~|\n]|^\s*(?:[-+*>]|\d+[.)])|  ")
 _BLOCK = re.compile(r"\n|^\s*(?:[-+*]\s|\d+[.)]\s|#{1,6}\s|>|```|~~~)")
@@ -71,11 +72,11 @@ class Renderer:
             return text
         maths: list[str] = []
 
-        def keep(match: re.Match[str]) -> str:
-            maths.append(match.group(0))
+        def keep(math: str) -> str:
+            maths.append(math)
             return f"\ue000{len(maths) - 1}\ue001"
 
-        protected = _MATH.sub(keep, text)
+        protected = replace_math(text, keep)
         if _BLOCK.search(protected.strip()):
             out = self.md.render(protected).strip()
         else:
@@ -124,6 +125,26 @@ class Renderer:
         stem = _UNSAFE_NAME.sub("_", path.stem)[:80] or "media"
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
         return f"{stem}-{digest}{suffix}", path
+
+
+def replace_math(text: str, replace: Callable[[str], str]) -> str:
+    """``text`` with each MathJax span, ``\\( \\)`` or ``\\[ \\]``, replaced.
+
+    One pass (a regular expression would take quadratic time on many unclosed openers);
+    an opener without its closer is plain text.
+    """
+    out, pos, unclosed = [], 0, set()
+    while (opener := _MATH_OPEN.search(text, pos)) is not None:
+        closer = "\\)" if opener.group() == "\\(" else "\\]"
+        end = -1 if closer in unclosed else text.find(closer, opener.end())
+        if end < 0:
+            unclosed.add(closer)  # no later opener of this kind can close either
+            out.append(text[pos : opener.end()])
+            pos = opener.end()
+            continue
+        out += [text[pos : opener.start()], replace(text[opener.start() : end + 2])]
+        pos = end + 2
+    return "".join(out) + text[pos:]
 
 
 @functools.cache

@@ -12,7 +12,8 @@ import math
 import re
 from collections import Counter, defaultdict
 
-_MATH = re.compile(r"\\\(.+?\\\)|\\\[.+?\\\]", re.DOTALL)
+from .render import replace_math
+
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
 _HTML = re.compile(r"<[^>]*>|&#?\w+;")
@@ -37,7 +38,7 @@ STOP_WORDS = frozenset((
 
 def words(text: str) -> list[str]:
     """The words a reader sees: Markdown, HTML and image syntax dropped, math as one word."""
-    text = _MATH.sub(" math ", text)
+    text = replace_math(text, lambda math: " math ")
     text = _IMAGE.sub(" ", text)
     text = _LINK.sub(r" \1 ", text)
     return _WORD.findall(_HTML.sub(" ", text))

@@ -81,11 +81,13 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
     shown = str(deck_dir)
     if not deck_dir.is_dir():
         here = " (this folder is a deck: use '.')" if Path(DECK_FILE).is_file() else ""
-        problems.error(Location(shown), f"deck folder not found{here}")
+        what = "is a file, not a deck folder" if deck_dir.exists() else "deck folder not found"
+        problems.error(Location(shown), f"{what}{here}")
         return None
     deck = SourceFile(deck_dir / DECK_FILE, os.path.join(shown, DECK_FILE))
     if not deck.path.is_file():
-        problems.error(deck.at(), "deck.yaml is missing: every deck folder needs one")
+        problems.error(deck.at(), "deck.yaml is not a regular file" if deck.path.exists()
+                       else "deck.yaml is missing: every deck folder needs one")
     sections: list[tuple[int, SourceFile]] = []
     seen: dict[int, SourceFile] = {}
     for entry in sorted(os.listdir(deck_dir)):
@@ -93,9 +95,12 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
             continue
         source = SourceFile(deck_dir / entry, os.path.join(shown, entry))
         match = _SECTION_NAME.match(entry)
+        if not source.path.is_file():  # a folder, a pipe or a device would never end reading
+            problems.error(source.at(), "not a regular file")
+            continue
         if not match:
             problems.error(
-                source.at(), "section file names are a number, '-' and a name of letters, "
+                source.at(), "section file names are a number, '-' and a name of ASCII letters, "
                 "digits, '-' or '_', like 01-basics.yaml (the name becomes a tag)"
             )
             continue
