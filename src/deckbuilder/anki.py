@@ -122,20 +122,29 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
         database = Path(scratch) / "collection.anki2"
         connection = sqlite3.connect(database)
         try:
-            _fill(connection, genanki.Package(decks), note_rows, card_rows)
+            _fill(connection, decks, note_rows, card_rows)
         finally:
             connection.close()
         return database.read_bytes()
 
 
-def _fill(connection: sqlite3.Connection, package: Any, note_rows: Iterable[tuple[Any, ...]],
+def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[tuple[Any, ...]],
           card_rows: Iterable[tuple[Any, ...]]) -> None:
     import itertools
+    import json
+
+    import genanki
 
     connection.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to roll back
     connection.execute("PRAGMA synchronous = OFF")
     cursor = connection.cursor()
-    package.write_to_db(cursor, 0, itertools.count(1))
+    genanki.Package(decks[:1]).write_to_db(cursor, 0, itertools.count(1))
+    # genanki re-reads and rewrites every deck's JSON for each deck it adds (quadratic in
+    # the number of sections); add the subdecks' own JSON in one step, in the same order.
+    (stored,) = cursor.execute("SELECT decks FROM col").fetchone()
+    all_decks = json.loads(stored)
+    all_decks.update({str(deck.deck_id): deck.to_json() for deck in decks[1:]})
+    cursor.execute("UPDATE col SET decks = ?", (json.dumps(all_decks),))
     # Filling the tables before building their indexes is faster and gives the same schema.
     indexes = cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
                              "sql IS NOT NULL ORDER BY name").fetchall()
