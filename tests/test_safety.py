@@ -114,3 +114,29 @@ def test_interrupted_write_leaves_the_old_package_and_no_partial_file(
     assert (out / "example-deck.apkg").read_bytes() == before
     assert sorted(p.name for p in out.iterdir()) == [".cache", "example-deck.apkg"]
     assert not [p for p in (out / ".cache").iterdir() if p.suffix == ".tmp"]
+
+
+def test_package_and_lock_are_written_together_or_not_at_all(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deckbuilder import package
+
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    before = (out / "example-deck.apkg").read_bytes()
+    lock_before = (example / "deck.lock").read_bytes()
+    basics = example / "01-basics.yaml"
+    basics.write_text(basics.read_text().replace("back: Paris", "back: Lyon"))
+    real_open = os.open
+
+    def read_only_deck_folder(path: object, *args: object, **options: object) -> int:
+        if ".deck.lock." in str(path):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *args, **options)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(package.os, "open", read_only_deck_folder)
+    result = run("build", example, "--out", out)
+    assert (result.exit_code, result.output) == (
+        1, f"error: cannot write {example}/deck.lock: Permission denied\n")
+    assert (out / "example-deck.apkg").read_bytes() == before
+    assert (example / "deck.lock").read_bytes() == lock_before
+    assert sorted(p.name for p in out.iterdir()) == [".cache", "example-deck.apkg"]

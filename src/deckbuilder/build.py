@@ -13,7 +13,7 @@ from .anki import Note, collection_bytes, compile_notes
 from .load import CACHE_DIR, load_deck
 from .lock import LOCK_NAME, Changes, read_lock, update_lock
 from .model import Deck
-from .package import package_bytes, write_atomic
+from .package import package_bytes, staged
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,15 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             stale += [f"{file} is left from a section that no longer exists"
                       for file in leftovers if split]
             return BuildResult(path, deck, notes, changes, stale)
-        for part, data in parts:
-            write_atomic(part, data)
+        # All or nothing: the package never gets ahead of the lock, or the reverse.
+        with staged() as stage:
+            for part, data in parts:
+                stage(part, data)
+            stage(path, package)
+            if _read(lock_path) != lock_text:
+                stage(lock_path, lock_text)
         for file in leftovers if split else ():
             file.unlink()
-        write_atomic(path, package)
-        if _read(lock_path) != lock_text:
-            write_atomic(lock_path, lock_text)
         return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts))
 
 

@@ -7,6 +7,7 @@ import io
 import json
 import os
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import OutputError
@@ -38,23 +39,42 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
 def write_atomic(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` in one step: readers see the old file or the new one,
     never a part, and a failure leaves the old file as it was."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with staged() as stage:
+        stage(path, data)
+
+
+@contextlib.contextmanager
+def staged() -> Iterator[Callable[[Path, bytes], None]]:
+    """Write several files so that a failure changes none of them.
+
+    Each file is written in full to a temporary file beside it; only when all are
+    written are they renamed into place. An error (a full disk, a read-only folder)
+    or an interruption before that leaves every old file as it was and no temporary
+    file behind.
+    """
+    ready: list[tuple[Path, Path]] = []  # (temporary, final)
+
+    def stage(path: Path, data: bytes) -> None:
+        temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        ready.append((temporary, path))
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(data)
+                handle.flush()
+                os.fsync(handle.fileno())
+        except OSError as exc:
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o666)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except OSError as exc:
-        _remove(temporary)
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-    except BaseException:
-        _remove(temporary)
-        raise
-
-
-def _remove(path: Path) -> None:
-    with contextlib.suppress(OSError):
-        path.unlink()
+        yield stage
+        for temporary, path in ready:
+            try:
+                os.replace(temporary, path)
+            except OSError as exc:
+                raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    finally:
+        for temporary, _ in ready:
+            with contextlib.suppress(OSError):
+                temporary.unlink()
