@@ -25,6 +25,9 @@ def check_head(source: SourceFile, problems: Problems, data: bytes | None) -> De
     html = head.get("html")
     lint_node = head.get("lint")
     vocabulary = checker.tags(head, "vocabulary", source) if "vocabulary" in head else None
+    if "--" in checker.text(head, "id"):
+        problems.error(source.node_at(head["id"]), "a deck id cannot contain '--': it separates "
+                       "the deck id from the section in --split package names")
     return DeckHead(
         name=checker.text(head, "deck") or "Deck",
         id=checker.text(head, "id") or "deck",

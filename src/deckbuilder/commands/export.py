@@ -27,6 +27,7 @@ def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
     notetypes; the .apkg from `build` is still the better way to ship a deck.
     """
     del fmt  # one format so far
+    from ..errors import plural
     from ..export import export_csv
     from ..load import load_deck
 
@@ -35,7 +36,7 @@ def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
     for notice in result.notices:
         echo(f"note: {notice}", err=True, fg="yellow")
     if not quiet:
-        echo(f"wrote {result.path}: {result.notes} notes", fg="green")
+        echo(f"wrote {result.path}: {plural(result.notes, 'note')}", fg="green")
         if result.media_dir:
             echo(f"copy the files in {result.media_dir} into the collection.media folder of "
                  "the Anki profile (images cannot travel in a text import)")

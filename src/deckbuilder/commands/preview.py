@@ -28,6 +28,8 @@ def preview(deck_dir: Path, out_dir: Path) -> None:
     with reporting():
         result = write_preview(deck_dir, out_dir)
     media = f", {plural(result.media, 'media file')} copied" if result.media else ""
-    echo(f"wrote {result.path} ({result.size / 1024:.0f} KiB): {result.sections} sections, "
-         f"{result.notes} notes, {result.cards} cards{media}", fg="green")
+    counts = ", ".join(plural(n, word) for n, word in ((result.sections, "section"),
+                                                        (result.notes, "note"),
+                                                        (result.cards, "card")))
+    echo(f"wrote {result.path} ({result.size / 1024:.0f} KiB): {counts}{media}", fg="green")
     echo(f"open {result.path.resolve().as_uri()}")
