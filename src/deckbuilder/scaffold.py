@@ -38,6 +38,9 @@ def new_section(deck_dir: Path, title: str, number: int | None = None) -> Path:
         raise CannotCreate("the section title is empty")
     if any(unicodedata.category(c) == "Cc" for c in title):
         raise CannotCreate("the section title must be one line of text")
+    if "::" in title:
+        raise CannotCreate("a section title cannot contain '::' (Anki would nest it as another "
+                           "subdeck level)")
     if not (deck_dir / DECK_FILE).is_file():
         raise CannotCreate(f"{deck_dir} is not a deck folder: it has no {DECK_FILE}")
     numbered = [(m.group(1), name) for name in os.listdir(deck_dir)
