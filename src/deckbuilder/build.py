@@ -52,9 +52,10 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         # One-section packages of sections that are gone would mislead learners.
         leftovers = sorted(set(out_dir.glob(f"{deck.id}--*.apkg")) - {p for p, _ in parts})
         if check:
-            stale = [f"{file} is {_difference(_read(file), data)}"
-                     for file, data in ((path, package), *parts, (lock_path, lock_text))
-                     if _read(file) != data]
+            found = {file: (_read(file), data)
+                     for file, data in ((path, package), *parts, (lock_path, lock_text))}
+            stale = [f"{file} is {'missing' if old is None else 'not what a build writes now'}"
+                     for file, (old, data) in found.items() if old != data]
             stale += [f"{file} is left from a section that no longer exists"
                       for file in leftovers if split]
             return BuildResult(path, deck, notes, changes, stale)
@@ -83,10 +84,6 @@ def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: d
         parts.append((out_dir / f"{deck.id}--{section.stem}.apkg",
                       package_bytes(collection, used)))
     return parts
-
-
-def _difference(found: bytes | None, wanted: bytes) -> str:
-    return "missing" if found is None else "not what a build writes now"
 
 
 def _read(path: Path) -> bytes | None:
