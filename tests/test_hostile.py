@@ -264,16 +264,19 @@ def test_a_bad_source_date_epoch_is_an_error(example: Path, tmp_path: Path, epoc
            f"'{epoch}'\n")
 
 
-@pytest.mark.parametrize("mod", ["-5", "\u0661\u0662", "99999999999999999999999"])
+@pytest.mark.parametrize("mod", ["-5", "\u0661\u0662", "99999999999999999999999",
+                                 str(2**53 - 1), "253402300800"])
 def test_impossible_numbers_in_the_lock_are_damage(example: Path, tmp_path: Path,
                                                     mod: str) -> None:
     assert run("build", example, "--out", tmp_path / "out").exit_code == 0
     lock = example / "deck.lock"
     lines = lock.read_text().splitlines(keepends=True)
-    fields = lines[7].split("\t")
+    index = next(i for i, line in enumerate(lines) if line.startswith("card\t"))
+    fields = lines[index].split("\t")
     fields[6] = mod
-    lines[7] = "\t".join(fields)
+    lines[index] = "\t".join(fields)
     lock.write_text("".join(lines))
-    result = run("build", example, "--out", tmp_path / "out")
-    assert result.exit_code == 1
-    assert result.output.startswith(f"{example}/deck.lock:8:1: damaged lock line")
+    for command in (["validate"], ["build", "--out", tmp_path / "out"]):
+        result = run(*command, example)
+        assert result.exit_code == 1
+        assert result.output.startswith(f"{example}/deck.lock:{index + 1}:1: damaged lock line")

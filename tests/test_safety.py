@@ -12,6 +12,7 @@ import pytest
 from conftest import DECK_YAML, AnkiImport, run, write_deck
 
 from deckbuilder.anki import note_guid
+from deckbuilder.errors import Problems
 from deckbuilder.lock import read_lock
 
 HOSTILE = """
@@ -58,7 +59,9 @@ def test_two_builds_at_once_both_finish_cleanly(example: Path, tmp_path: Path,
     assert sorted(o.splitlines()[1] for o in outputs) == [
         "changes since the last build: 0 added, 0 changed, 6 unchanged, 0 removed, 0 moved",
         "first build: 6 cards added"]
-    assert len(read_lock(example / "deck.lock", "deck.lock").cards) == 6
+    problems = Problems()
+    assert len(read_lock(example / "deck.lock", "deck.lock", "example-deck", problems).cards) == 6
+    assert problems.items == []
     assert sorted(p.name for p in out.iterdir()) == [".cache", "example-deck.apkg"]
     assert len(anki.load(out / "example-deck.apkg").new) == 6
 

@@ -18,9 +18,15 @@ from .model import Deck
 from .notetypes import NOTETYPES, Notetype
 from .render import RenderedCard, render_markdown
 
-# Ids look like Anki's own (milliseconds since 2008 or so), derived from a hash.
+# Deck and notetype ids look like Anki's own (milliseconds since 2008 or so), derived from
+# a hash. Never change them: Anki matches notetypes by id.
 _ID_BASE = 1_200_000_000_000
 _ID_SPAN = 1 << 40
+# Note and card ids must lie in the past: on import Anki renumbers every one later than
+# "now + 1 day", and the change report's `nid:` searches would miss them. This range runs
+# from 2010-01-01 to 2018-09 (2^38 ms); notes are matched by GUID, so moving ids is free.
+_NOTE_ID_BASE = 1_262_304_000_000
+_NOTE_ID_SPAN = 1 << 38
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +55,18 @@ def derived_id(*names: str) -> int:
     return _ID_BASE + int.from_bytes(_sha("/".join(names))[:8], "big") % _ID_SPAN
 
 
+def derived_note_id(deck_id: str, guid: str) -> int:
+    """A note's id: from its GUID, in the past, so that Anki keeps it on import."""
+    hashed = int.from_bytes(_sha(f"{deck_id}/note/{guid}")[:8], "big")
+    return _NOTE_ID_BASE + hashed % _NOTE_ID_SPAN
+
+
+def note_digest(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
+    """A hash of what an import updates: kind, fields and tags (not the subdeck)."""
+    content = "\x1f".join((kind, *fields, " ".join(sorted(tags))))
+    return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
 def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
     """Give each key its wanted id; the rare collision moves to the next free number,
     in a fixed order, so the result depends only on the set of keys."""
@@ -66,7 +84,7 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
     subdeck = {card.id: deck.subdeck(section) for section in deck.sections
                for card in section.cards}
     guids = {item.card.id: note_guid(deck.id, item.card.id) for item in rendered}
-    note_ids = unique_ids((guid, derived_id(deck.id, "note", guid)) for guid in guids.values())
+    note_ids = unique_ids((guid, derived_note_id(deck.id, guid)) for guid in guids.values())
     notes = []
     for item in rendered:
         card = item.card
@@ -77,8 +95,7 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
         tags = tuple(sorted(card.tags))
         # The subdeck stays out: an import never moves existing cards, so a newer mod for
         # a move would only overwrite the learner's own edits of the note.
-        content = "\x1f".join((card.kind, *item.fields, " ".join(tags)))
-        digest = hashlib.sha256(content.encode()).hexdigest()[:16]
+        digest = note_digest(card.kind, item.fields, tags)
         guid = guids[card.id]
         notes.append(Note(card.id, guid, note_ids[guid], card.kind, item.fields, tags,
                           subdeck[card.id], ords, digest))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 from .anki import Note, collection_bytes, compile_notes
 from .load import CACHE_DIR, load_deck
-from .lock import LOCK_NAME, Changes, read_lock, update_lock
+from .lock import LOCK_NAME, Changes, update_lock
 from .model import Deck
 from .package import package_bytes, staged
 
@@ -37,9 +37,8 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                             parallel=parallel)
         deck = checked.deck
         lock_path = deck_dir / LOCK_NAME
-        old_lock = read_lock(lock_path, os.path.join(str(deck_dir), LOCK_NAME))
         notes = compile_notes(deck, checked.rendered)
-        lock, changes = update_lock(old_lock, notes, deck.id, now, allow_field_change)
+        lock, changes = update_lock(checked.lock, notes, deck.id, now, allow_field_change)
         note_mods = {lock.cards[note.card_id].guid: lock.cards[note.card_id].mod
                      for note in notes}
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}

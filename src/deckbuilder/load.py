@@ -13,6 +13,7 @@ from pathlib import Path
 from .cache import SectionCache
 from .check import check_across_sections, check_head, check_section
 from .errors import InvalidDeck, Problem, Problems
+from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck, DeckHead, Section
 from .render import RenderedCard, Renderer
 from .source import SourceFile, find_deck_files, read_bytes
@@ -28,6 +29,7 @@ class Checked:
     rendered: list[RenderedCard]
     media: dict[str, Path]
     warnings: list[Problem]
+    lock: Lock  # what the last build wrote; empty before the first
 
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
@@ -44,6 +46,9 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
         raise InvalidDeck(problems.errors)
     deck_yaml = read_bytes(files.deck, problems) if files.deck.path.is_file() else None
     head = check_head(files.deck, problems, deck_yaml)
+    head_clean = not problems.errors  # else the deck id may be a stand-in: no lock checks
+    lock = read_lock(deck_dir / LOCK_NAME, os.path.join(str(deck_dir), LOCK_NAME),
+                     head.id if head_clean else None, problems)
     cache = SectionCache(cache_dir, deck_dir, deck_yaml or b"", write_cache)
     loaded: list[_Loaded | None] = []  # None: still to check
     jobs: list[_Job] = []
@@ -73,7 +78,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     deck = Deck(head, tuple(sections), str(deck_dir))
     rendered = [card for item in done for card in item.rendered]
     media = {name: path for item in done for name, path in item.media.items()}
-    return Checked(deck, rendered, media, problems.warnings)
+    return Checked(deck, rendered, media, problems.warnings, lock)
 
 
 @dataclass(frozen=True)

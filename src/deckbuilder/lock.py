@@ -13,8 +13,9 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .anki import Note
-from .errors import BadSetting, InvalidDeck, Location, Problem, RefusedChange, plural
+from .anki import Note, note_guid
+from .conflicts import conflict_markers
+from .errors import BadSetting, Location, Problem, Problems, RefusedChange, plural
 from .notetypes import NOTETYPES
 
 LOCK_NAME = "deck.lock"
@@ -45,11 +46,14 @@ class NotetypeEntry:
 
 @dataclass
 class Lock:
+    deck: str = ""  # the deck id it was written for; empty in locks written before 0.2
     cards: dict[str, CardEntry] = field(default_factory=dict)
     notetypes: dict[str, NotetypeEntry] = field(default_factory=dict)
 
     def text(self) -> str:
         lines = [HEADER, f"version\t{VERSION}\n"]
+        if self.deck:
+            lines.append(f"deck\t{self.deck}\n")
         for key, nt in sorted(self.notetypes.items()):
             lines.append(f"notetype\t{key}\t{nt.digest}\t{nt.mod}\t{','.join(nt.fields)}\n")
         for card_id, c in sorted(self.cards.items()):
@@ -58,50 +62,97 @@ class Lock:
         return "".join(lines)
 
 
-def read_lock(path: Path, shown: str) -> Lock:
-    """The lock at ``path`` (empty when there is none); a damaged one is a located error."""
-    lock = Lock()
+def read_lock(path: Path, shown: str, deck_id: str | None, problems: Problems) -> Lock:
+    """The lock at ``path`` (empty when there is none); what is wrong with it goes to
+    ``problems``, located."""
     if not path.exists():
-        return lock
+        return Lock()
     try:
         if not path.is_file():  # a pipe would never end reading
             raise OSError("not a regular file")
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise InvalidDeck([Problem(Location(shown), f"cannot read the lock: {reason}")]) from exc
+        problems.error(Location(shown), f"cannot read the lock: {reason}")
+        return Lock()
+    lock, found = parse_lock(text, shown, deck_id)
+    problems.extend(found)
+    return lock
+
+
+def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock, list[Problem]]:
+    """The lock in ``text`` and its problems, each located.
+
+    With ``deck_id``, a lock written for another deck is an error: its ``deck`` line, or
+    for a lock written before that line existed, its GUIDs say whose it is.
+    """
+    lock = Lock()
     problems = []
+    seen: dict[str, int] = {}
+    markers = set(conflict_markers(text))
+    for number in markers:
+        problems.append(Problem(Location(shown, number, 1), MERGE_CONFLICT))
     for number, line in enumerate(text.splitlines(), start=1):
-        if not line or line.startswith("#"):
+        if not line or line.startswith("#") or number in markers:
             continue
         parts = line.split("\t")
         try:
             _read_line(parts, lock)
         except (ValueError, IndexError):
-            problems.append(Problem(Location(shown, number, 1),
-                                    "damaged lock line; restore deck.lock from version control, "
-                                    "or delete it to start over (every card then counts as "
-                                    "changed)"))
-    if problems:
-        raise InvalidDeck(problems)
-    return lock
+            problems.append(Problem(Location(shown, number, 1), DAMAGED))
+            continue
+        where = Location(shown, number, 1)
+        if parts[0] == "deck" and deck_id is not None and lock.deck != deck_id:
+            problems.append(Problem(where, f"this lock was written for the deck '{lock.deck}', "
+                                           f"not '{deck_id}'; {RESTORE}"))
+        if parts[0] != "card":
+            continue
+        card_id = parts[1]
+        if card_id in seen:
+            problems.append(Problem(where, f"card '{card_id}' is listed twice (also on line "
+                                           f"{seen[card_id]}); {RESTORE}"))
+        seen.setdefault(card_id, number)
+        if deck_id is not None and not lock.deck and lock.cards[card_id].guid != note_guid(
+                deck_id, card_id):
+            problems.append(Problem(where, f"card '{card_id}' has a GUID of another deck: this "
+                                           f"lock was not written for '{deck_id}'; {RESTORE}"))
+    return lock, problems
+
+
+RESTORE = "restore deck.lock from version control"
+DAMAGED = f"damaged lock line; {RESTORE}"
+MERGE_CONFLICT = ("merge conflict in the lock: run `deckbuilder merge-lock --resolve` on it, "
+                  "or set up the merge driver (see the README); do not edit or delete it")
 
 
 def _read_line(parts: list[str], lock: Lock) -> None:
     kind = parts[0]
     if kind == "version" and parts[1:] == [VERSION]:
         return
-    if kind == "notetype" and len(parts) == 5:
-        lock.notetypes[parts[1]] = NotetypeEntry(parts[2], _number(parts[3]),
+    if kind == "deck" and len(parts) == 2 and parts[1]:
+        lock.deck = parts[1]
+    elif kind == "notetype" and len(parts) == 5:
+        lock.notetypes[parts[1]] = NotetypeEntry(parts[2], _mod(parts[3]),
                                                  tuple(parts[4].split(",")))
     elif kind == "card" and len(parts) == 8 and parts[4] in NOTETYPES:
         lock.cards[parts[1]] = CardEntry(parts[2], _number(parts[3]), parts[4], parts[5],
-                                         _number(parts[6]), parts[7])
+                                         _mod(parts[6]), parts[7])
     else:
         raise ValueError(kind)
 
 
 MAX_TIME = 2**53  # ids and times stay exact in every client's integer types
+
+
+# A mod is seconds since 1970. Far below MAX_TIME, so that a mod read back can always be
+# made one newer and still be read back; 253,402,300,799 is the last second of year 9999.
+MAX_MOD = 253_402_300_799
+
+
+def _mod(text: str) -> int:
+    if _number(text) > MAX_MOD:
+        raise ValueError(text)
+    return int(text)
 
 
 def _number(text: str) -> int:
@@ -140,7 +191,7 @@ class Changes:
 def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
                 allow_field_change: bool = False) -> tuple[Lock, Changes]:
     """The new lock (mods included) and the changes since the old one."""
-    new = Lock()
+    new = Lock(deck_id)
     changes = Changes()
     for key, nt in sorted(NOTETYPES.items()):
         prior = old.notetypes.get(key)
