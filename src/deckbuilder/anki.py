@@ -23,10 +23,12 @@ from .render import RenderedCard, render_markdown
 _ID_BASE = 1_200_000_000_000
 _ID_SPAN = 1 << 40
 # Note and card ids must lie in the past: on import Anki renumbers every one later than
-# "now + 1 day", and the change report's `nid:` searches would miss them. This range runs
-# from 2010-01-01 to 2018-09 (2^38 ms); notes are matched by GUID, so moving ids is free.
-_NOTE_ID_BASE = 1_262_304_000_000
-_NOTE_ID_SPAN = 1 << 38
+# "now + 1 day", and the change report's `nid:` searches would miss them. Ids that
+# deckbuilder 0.1 derived before its release (2026-11-25) stay as they were: every import
+# of its packages kept them. The others move to 2001-09 .. 2006-01, a range 0.1 never used.
+_KEEP_BELOW = 1_795_564_800_000
+_NOTE_ID_BASE = 1_000_000_000_000
+_NOTE_ID_SPAN = 1 << 37
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,6 +60,8 @@ def derived_id(*names: str) -> int:
 def derived_note_id(deck_id: str, guid: str) -> int:
     """A note's id: from its GUID, in the past, so that Anki keeps it on import."""
     hashed = int.from_bytes(_sha(f"{deck_id}/note/{guid}")[:8], "big")
+    if (legacy := _ID_BASE + hashed % _ID_SPAN) < _KEEP_BELOW:
+        return legacy
     return _NOTE_ID_BASE + hashed % _NOTE_ID_SPAN
 
 

@@ -14,6 +14,7 @@ from .load import CACHE_DIR, load_deck
 from .lock import LOCK_NAME, Changes, update_lock
 from .model import Deck
 from .package import package_bytes, staged
+from .recover import lock_from_package
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,7 @@ class BuildResult:
     changes: Changes
     stale: list[str]  # with check=True: why the files on disk are not what a build writes
     parts: tuple[Path, ...] = ()  # with split=True: the one-section packages
+    recovered: Path | None = None  # the package the lost lock was recovered from
 
 
 def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
@@ -37,14 +39,17 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                             parallel=parallel)
         deck = checked.deck
         lock_path = deck_dir / LOCK_NAME
+        path = out_dir / f"{deck.id}.apkg"
+        old_lock, recovered = checked.lock, None
+        if not lock_path.exists() and (found := lock_from_package(path, deck)) is not None:
+            old_lock, recovered = found, path
         notes = compile_notes(deck, checked.rendered)
-        lock, changes = update_lock(checked.lock, notes, deck.id, now, allow_field_change)
+        lock, changes = update_lock(old_lock, notes, deck.id, now, allow_field_change)
         note_mods = {lock.cards[note.card_id].guid: lock.cards[note.card_id].mod
                      for note in notes}
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
         package = package_bytes(collection_bytes(deck, notes, note_mods, notetype_mods),
                                 checked.media)
-        path = out_dir / f"{deck.id}.apkg"
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media) if split else []
@@ -57,7 +62,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                      for file, (old, data) in found.items() if old != data]
             stale += [f"{file} is left from a section that no longer exists"
                       for file in leftovers if split]
-            return BuildResult(path, deck, notes, changes, stale)
+            return BuildResult(path, deck, notes, changes, stale, recovered=recovered)
         # All or nothing: the package never gets ahead of the lock, or the reverse.
         with staged() as stage:
             for part, data in parts:
@@ -67,7 +72,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                 stage(lock_path, lock_text)
         for file in leftovers if split else ():
             file.unlink()
-        return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts))
+        return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts), recovered)
 
 
 def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: dict[str, int],

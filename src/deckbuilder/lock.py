@@ -186,6 +186,7 @@ class Changes:
     renamed: list[tuple[str, str]] = field(default_factory=list)
     kind_changed: list[tuple[str, str, str, int]] = field(default_factory=list)
     notetypes: list[str] = field(default_factory=list)  # notetypes updated
+    renumbered: int = 0  # notes whose id moved (ids Anki would have rewritten)
 
 
 def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
@@ -220,6 +221,7 @@ def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
             if before.kind != note.notetype:
                 changes.kind_changed.append((note.card_id, before.kind, note.notetype,
                                              before.note_id))
+        changes.renumbered += before is not None and before.note_id != note.note_id
         if before is not None and before.subdeck != note.subdeck:
             changes.moved.append((note.card_id, before.subdeck, note.subdeck, note.note_id))
         # An unchanged note keeps its mod, so a learner's own edits of it survive.
@@ -288,6 +290,9 @@ def describe_changes(changes: Changes) -> list[str]:
                   f"      nid:{note_id}"]
     if changes.notetypes:
         lines.append(f"  notetypes updated (templates or style): {', '.join(changes.notetypes)}")
+    if changes.renumbered:
+        lines.append(f"  note ids: {plural(changes.renumbered, 'note')} renumbered into the past, "
+                     "where Anki keeps them on import (GUIDs and mod times unchanged)")
     return lines
 
 

@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from .conflicts import conflict_markers
 from .errors import Location, Problems
 
 try:  # libyaml's C parser is about ten times faster than the pure-Python one
@@ -156,6 +157,11 @@ def load_yaml(source: SourceFile, problems: Problems, data: bytes) -> Node | Non
     """Load one file's bytes into Nodes, or None when it cannot be read at all."""
     text = decode(source, data, problems)
     if text is None:
+        return None
+    if markers := conflict_markers(text):
+        for line in markers:
+            problems.error(source.at(line, 1), "merge conflict: this file still holds git's "
+                           "conflict markers; keep the lines you want and delete the markers")
         return None
     try:
         root = _Builder(source, problems).run(text)

@@ -74,6 +74,9 @@ def _build_once(deck_dir: Path, out_dir: Path, quiet: bool, **options: bool) -> 
         if not result.stale and not quiet:
             echo(f"{result.path} and the lock are up to date")
         return not result.stale
+    if result.recovered and not quiet:
+        echo(f"no lock in {deck_dir}: recovered every card's GUID and mod time from "
+             f"{result.recovered}, so unchanged cards keep their mod", err=True)
     if not quiet:
         deck = result.deck
         echo(f"wrote {result.path}: {deck.counts()}", fg="green")
