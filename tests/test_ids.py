@@ -112,7 +112,7 @@ def test_a_lock_of_0_1_migrates_without_a_new_guid_or_mod(nato: Path, tmp_path: 
     old_text = "".join(
         line if not line.startswith(("card\t", "deck\t")) else "" if line.startswith("deck\t")
         else "\t".join(
-            parts[:3] + [str(derived_id(DECK_ID, "note", parts[2]))] + parts[4:])
+            [*parts[:3], str(derived_id(DECK_ID, "note", parts[2])), *parts[4:]])
         for line in lock_path.read_text().splitlines(keepends=True)
         for parts in [line.split("\t")])
     lock_path.write_text(old_text)

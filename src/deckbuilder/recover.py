@@ -8,7 +8,6 @@ a card that has not changed since keeps its ``mod``.
 
 from __future__ import annotations
 
-import io
 import json
 import sqlite3
 import zipfile
