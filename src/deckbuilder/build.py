@@ -50,10 +50,10 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         note_mods = {lock.cards[note.card_id].guid: lock.cards[note.card_id].mod
                      for note in notes}
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
-        scratch = _scratch_folder(out_dir, check)
+        path = out_dir / f"{deck.id}.apkg"
+        scratch = _scratch_folder(path, check)
         package = package_bytes(collection_bytes(deck, notes, note_mods, notetype_mods,
                                                  scratch), checked.media)
-        path = out_dir / f"{deck.id}.apkg"
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media, scratch) if split else []
@@ -103,23 +103,25 @@ def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: d
     return parts
 
 
-def _scratch_folder(out_dir: Path, check: bool) -> Path:
+def _scratch_folder(package: Path, check: bool) -> Path:
     """Where the collection is built: beside the package (where its bytes go anyway, and
     no full $TMPDIR can stop the build); a check writes nothing, so it uses $TMPDIR when
     the output folder does not exist yet."""
+    out_dir = package.parent
     if check and not out_dir.is_dir():
         return Path(tempfile.gettempdir())
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise OutputError(f"cannot create {out_dir}: {exc.strerror or exc}") from exc
+        raise OutputError(f"cannot write {package}: {exc.strerror or exc}") from exc
     return out_dir
 
 
 def _old_parts(out_dir: Path, deck_id: str, keep: set[Path]) -> tuple[list[Path], list[Path]]:
     """Section packages of sections that are gone, and what only has their name: only
     regular files are deckbuilder's to delete, never a folder or a symlink."""
-    old, strangers = [], []
+    old: list[Path] = []
+    strangers: list[Path] = []
     for file in sorted(set(out_dir.glob(f"{deck_id}--*.apkg")) - keep):
         try:
             regular = stat.S_ISREG(os.lstat(file).st_mode)
