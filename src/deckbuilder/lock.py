@@ -114,7 +114,7 @@ def _number(text: str) -> int:
 def build_time() -> int:
     """Now, or SOURCE_DATE_EPOCH (seconds since 1970) for reproducible builds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is None:
+    if not epoch:  # unset or empty (as the reproducible-builds spec reads an empty value)
         return int(time.time())
     try:
         return _number(epoch)
