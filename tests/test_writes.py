@@ -76,7 +76,7 @@ def test_planted_symlinks_at_temporary_names_are_never_followed(example: Path,
 def test_create_exclusive_never_reuses_a_name(tmp_path: Path) -> None:
     names = set()
     for _ in range(50):
-        fd, path = package.create_exclusive(tmp_path, "deck.lock")
+        fd, path = package.create_exclusive(tmp_path, "deck.lock", [])
         os.close(fd)
         assert package.temporary_pattern("deck.lock").fullmatch(path.name)
         names.add(path.name)

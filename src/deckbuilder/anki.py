@@ -123,9 +123,9 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
                   note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
                  for position, note in enumerate(notes, start=1) for o in note.ords)
     folder = Path(tempfile.gettempdir()) if scratch is None else scratch
-    database = None
+    owned: list[Path] = []
     try:
-        fd, database = create_exclusive(folder, "collection.anki2")
+        fd, database = create_exclusive(folder, "collection.anki2", owned)
         os.close(fd)
         # mode=rw: SQLite opens the empty file made above, never creates another one.
         connection = sqlite3.connect(f"{database.absolute().as_uri()}?mode=rw", uri=True)
@@ -138,8 +138,8 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise OutputError(f"cannot build the collection in {folder}: {reason}") from exc
     finally:
-        if database is not None:
-            database.unlink(missing_ok=True)
+        for file in owned:
+            file.unlink(missing_ok=True)
 
 
 def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[tuple[Any, ...]],

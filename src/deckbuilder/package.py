@@ -13,6 +13,7 @@ import json
 import os
 import re
 import secrets
+import signal
 import stat
 import zipfile
 from collections.abc import Callable, Iterator
@@ -48,8 +49,9 @@ def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
     archive.writestr(info, data, compresslevel=1)  # 3x faster than 6, a few % larger
 
 
-def create_exclusive(folder: Path, prefix: str) -> tuple[int, Path]:
-    """A new, empty file ``folder/.<prefix>.<16 random hex digits>.tmp``, open for writing.
+def create_exclusive(folder: Path, prefix: str, owned: list[Path]) -> tuple[int, Path]:
+    """A new, empty file ``folder/.<prefix>.<16 random hex digits>.tmp``, open for writing,
+    its path appended to ``owned`` (the caller removes what ``owned`` lists).
 
     O_EXCL|O_NOFOLLOW: whatever already has the name (a file, a planted symlink) makes
     the open fail instead of being followed or truncated; a fresh random name is then
@@ -58,11 +60,27 @@ def create_exclusive(folder: Path, prefix: str) -> tuple[int, Path]:
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(16):
         path = folder / f".{prefix}.{secrets.token_hex(8)}.tmp"
-        try:
-            return os.open(path, flags, 0o666), path
-        except FileExistsError:
-            continue
+        with signals_held():
+            try:
+                fd = os.open(path, flags, 0o666)
+            except FileExistsError:
+                continue
+            owned.append(path)
+            return fd, path
     raise FileExistsError(17, "no free temporary name", str(folder))
+
+
+@contextlib.contextmanager
+def signals_held() -> Iterator[None]:
+    """Hold Ctrl-C and SIGTERM (which the CLI turns into KeyboardInterrupt) for a few
+    instructions: between creating a file and recording it, or between a rename and
+    counting it, an interruption would leave a temporary nobody knows about."""
+    held = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def temporary_pattern(name: str) -> re.Pattern[str]:
@@ -88,11 +106,12 @@ def staged(journal_dir: Path | None = None) -> Iterator[Callable[[Path, bytes], 
     rename leaves every old file as it was and no temporary behind.
     """
     ready: list[tuple[Path, Path]] = []  # (temporary, final)
+    owned: list[Path] = []  # every temporary created, even one whose write failed
 
     def stage(path: Path, data: bytes) -> None:
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            fd, temporary = create_exclusive(path.parent, path.name)
+            fd, temporary = create_exclusive(path.parent, path.name, owned)
             ready.append((temporary, path))
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
@@ -106,32 +125,34 @@ def staged(journal_dir: Path | None = None) -> Iterator[Callable[[Path, bytes], 
         journal = None
         if len(ready) > 1 and journal_dir is not None:
             journal = _write_journal(journal_dir, ready)
-        _rename_all(ready, journal)
+        _rename_all(ready, owned, journal)
     finally:
-        for temporary, _ in ready:
+        for temporary in owned:
             with contextlib.suppress(OSError):
                 temporary.unlink()
 
 
-def _rename_all(ready: list[tuple[Path, Path]], journal: Path | None) -> None:
+def _rename_all(ready: list[tuple[Path, Path]], owned: list[Path], journal: Path | None) -> None:
     """Rename every temporary into place; the journal goes once all are in place.
 
     When a rename fails after another one succeeded, the journal and the temporaries
-    not yet renamed stay for the next build to finish (``ready`` is emptied so the
+    not yet renamed stay for the next build to finish (``owned`` is emptied so the
     caller's clean-up leaves them)."""
     done = 0
     try:
         for temporary, path in ready:
-            try:
-                os.replace(temporary, path)
-            except OSError as exc:
-                raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
-            done += 1
+            with signals_held():
+                try:
+                    os.replace(temporary, path)
+                except OSError as exc:
+                    raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+                done += 1
+                owned.remove(temporary)
         for folder in {path.parent for _, path in ready}:
             _fsync_folder(folder)
     except BaseException:
         if journal is not None and done:
-            del ready[:]  # the next build finishes the renames
+            owned.clear()  # the next build finishes the renames
         elif journal is not None:
             journal.unlink(missing_ok=True)  # nothing renamed: the old files stand
         raise
@@ -145,16 +166,23 @@ def _write_journal(folder: Path, ready: list[tuple[Path, Path]]) -> Path:
     lines = [_JOURNAL_HEAD, *(json.dumps([os.path.abspath(t), os.path.abspath(p)])
                               for t, p in ready), _JOURNAL_END]
     path = folder / JOURNAL
+    created = False
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
-                     0o666)
+        with signals_held():
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                         | os.O_CLOEXEC, 0o666)
+            created = True
         with os.fdopen(fd, "w", encoding="utf-8", errors="surrogateescape") as handle:
             handle.write("\n".join(lines) + "\n")
             handle.flush()
             os.fsync(handle.fileno())
         _fsync_folder(folder)
-    except OSError as exc:
-        raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    except BaseException as exc:
+        if created:  # no rename has begun
+            path.unlink(missing_ok=True)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise
     return path
 
 
