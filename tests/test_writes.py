@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 import zipfile
 from pathlib import Path
@@ -328,3 +330,27 @@ def test_journal_paths_survive_any_bytes(tmp_path: Path,
                                       "(2 files)"
     assert (folder / "deck.lock").read_bytes() == b"two"
     assert sorted(os.listdir(folder)) == ["deck.lock", "x\udcff.apkg"]
+
+
+def test_export_never_copies_media_through_a_symlink(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("export", example, "--out", out).exit_code == 0
+    (copied,) = (out / "example-deck-media").iterdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    copied.unlink()
+    copied.symlink_to(victim)
+    assert run("export", example, "--out", out).exit_code == 0
+    assert victim.read_text() == "precious\n"
+    assert copied.is_file() and not copied.is_symlink()
+
+
+def test_check_does_not_hang_on_a_pipe_named_like_the_package(example: Path,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / "example-deck.apkg")
+    done = subprocess.run([sys.executable, "-m", "deckbuilder", "build", str(example), "--out",
+                           str(out), "--check"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert f"out of date: {out}/example-deck.apkg is missing" in done.stderr

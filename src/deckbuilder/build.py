@@ -132,8 +132,12 @@ def _old_parts(out_dir: Path, deck_id: str, keep: set[Path]) -> tuple[list[Path]
 
 
 def _read(path: Path) -> bytes | None:
+    """The file's bytes; None when it is missing or not a regular file (a pipe named like
+    the package would never end reading)."""
     try:
-        return path.read_bytes()
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
     except OSError:
         return None
 

@@ -95,6 +95,24 @@ def write_atomic(path: Path, data: bytes) -> None:
         stage(path, data)
 
 
+def create_new(path: Path, data: bytes) -> None:
+    """Create ``path`` with ``data``, never replacing anything that has the name (raises
+    FileExistsError): written in full under a fresh name, then hard-linked into place, so
+    a failure never leaves half a file at ``path``."""
+    owned: list[Path] = []
+    try:
+        fd, temporary = create_exclusive(path.parent, path.name, owned)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.link(temporary, path, follow_symlinks=False)
+    finally:
+        for file in owned:
+            with contextlib.suppress(OSError):
+                file.unlink()
+
+
 @contextlib.contextmanager
 def staged(journal_dir: Path | None = None) -> Iterator[Callable[[Path, bytes], None]]:
     """Write several files so that a failure at any step can be finished or undone.
