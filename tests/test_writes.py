@@ -354,3 +354,19 @@ def test_check_does_not_hang_on_a_pipe_named_like_the_package(example: Path,
                            str(out), "--check"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 1
     assert f"out of date: {out}/example-deck.apkg is missing" in done.stderr
+
+
+def test_a_planted_cache_entry_is_never_followed(example: Path, tmp_path: Path) -> None:
+    """An entry that is a symlink (here to a pipe, which never ends) is only a miss."""
+    out = tmp_path / "build"  # where validate looks for the cache, from tmp_path
+    assert run("build", example, "--out", out).exit_code == 0
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for entry in (out / CACHE_DIR).glob("*.json"):
+        entry.unlink()
+        entry.symlink_to(pipe)
+    done = subprocess.run([sys.executable, "-m", "deckbuilder", "validate", str(example)],
+                          capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert run("build", example, "--out", out).exit_code == 0
+    assert not [e for e in (out / CACHE_DIR).iterdir() if e.is_symlink()]

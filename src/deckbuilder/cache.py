@@ -106,7 +106,7 @@ class SectionCache:
                                                    dict[str, Path]] | None:
         path = self._path(name, data)
         try:
-            stored = json.loads(path.read_bytes()) if path else None
+            stored = json.loads(_read_entry(path)) if path else None
             return _section_from_json(stored) if stored else None
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None  # a missing or damaged entry is only a miss
@@ -123,6 +123,15 @@ class SectionCache:
         # The cache only saves time; the package write reports any real problem.
         with contextlib.suppress(OutputError):
             write_atomic(path, json.dumps(_section_to_json(section, rendered, media)).encode())
+
+
+def _read_entry(path: Path) -> bytes:
+    """An entry's bytes: a regular file, never through a symlink (to /dev/zero, a pipe)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        return handle.read()
 
 
 def _raw_fields(card: Card) -> tuple[str, ...]:

@@ -216,13 +216,13 @@ def recover(folder: Path) -> str | None:
     path = folder / JOURNAL
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    except FileNotFoundError:
-        return None
+    except (FileNotFoundError, NotADirectoryError):
+        return None  # no journal, or no deck folder (which loading the deck reports)
     except OSError as exc:
         raise OutputError(f"cannot read {path}: {exc.strerror or exc}") from exc
     with os.fdopen(fd, "rb") as handle:
         if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
-            raise OutputError(f"{path} is not a journal deckbuilder wrote")
+            raise OutputError(f"{path} is not a journal deckbuilder wrote; remove it")
         text = handle.read(_MAX_JOURNAL).decode("utf-8", "surrogateescape")
     lines = text.split("\n")
     complete = lines[:1] == [_JOURNAL_HEAD] and _JOURNAL_END in lines
