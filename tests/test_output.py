@@ -141,7 +141,8 @@ def _temporaries(*folders: Path) -> list[Path]:
             or "collection.anki2" in p.name]
 
 
-def test_sigterm_during_a_build_leaves_no_temporary_behind(tmp_path: Path) -> None:
+@pytest.mark.parametrize("moment", ["early", "scratch", "any temporary"])
+def test_sigterm_during_a_build_leaves_no_temporary_behind(tmp_path: Path, moment: str) -> None:
     sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
     try:
         import deckgen
@@ -151,15 +152,21 @@ def test_sigterm_during_a_build_leaves_no_temporary_behind(tmp_path: Path) -> No
     deckgen.write_deck(20_000, deck)
     out, scratch = tmp_path / "out", tmp_path / "tmp"
     scratch.mkdir()
+
+    def ready() -> bool:
+        if moment == "scratch":  # the collection being built: the old TemporaryDirectory
+            return any("collection.anki2" in p.name for p in _temporaries(out, scratch))
+        return moment == "early" or bool(_temporaries(out, deck, scratch))
+
     build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),
                               "--out", str(out)], stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(scratch)})
     try:
-        # Signal it while a temporary exists: the scratch database or a staged file.
+        time.sleep(0.3 if moment == "early" else 0)
         deadline = time.monotonic() + 60
-        while not _temporaries(out, deck, scratch) and build.poll() is None:
-            assert time.monotonic() < deadline, "no temporary ever appeared"
-            time.sleep(0.005)
+        while not ready() and build.poll() is None:
+            assert time.monotonic() < deadline, "the moment never came"
+            time.sleep(0.002)
         build.send_signal(signal.SIGTERM)
         _, stderr = build.communicate(timeout=60)
     finally:
@@ -198,6 +205,32 @@ def test_watch_from_inside_the_deck_rebuilds_once_per_save(example: Path,
         time.sleep(3)  # a build that triggers itself would have run again by now
         assert log.read_text().count("wrote ") == builds, log.read_text()
         assert watcher.poll() is None
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+
+
+def test_watch_with_the_out_folder_around_the_deck_still_sees_saves(example: Path,
+                                                                     tmp_path: Path) -> None:
+    """`deckbuilder build cards --out . --watch`: the deck is inside the out folder, and
+    its saves must still count (only what the build writes is ignored)."""
+    log = tmp_path / "watch.log"
+    with log.open("w") as handle:
+        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", "cards",
+                                    "--out", ".", "--watch"], cwd=tmp_path, stdout=handle,
+                                   stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 30
+        while "watching" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        basics = example / "01-basics.yaml"
+        text = basics.read_text().replace("back: Paris", "back: Paris, France")
+        while "  changed: capital-france" not in log.read_text():
+            assert time.monotonic() < deadline + 30, log.read_text()
+            basics.write_text(text)
+            time.sleep(0.5)
     finally:
         watcher.terminate()
         watcher.wait(timeout=10)

@@ -128,6 +128,30 @@ def test_a_failed_package_rename_is_finished_by_the_next_run(
     assert _leftovers(example, out) == []
 
 
+def test_a_package_that_cannot_be_replaced_blocks_until_fixed_then_agrees(
+        example: Path, tmp_path: Path) -> None:
+    """The package's name taken by a folder: the lock is in, the package is not; every
+    later build says so (no guessing) until the folder is gone, then finishes the job."""
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    _edit(example)
+    apkg = out / "example-deck.apkg"
+    apkg.unlink()
+    (apkg / "in-the-way").mkdir(parents=True)
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: cannot write {apkg}: Is a directory")
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 1
+    assert result.output.startswith("error: cannot finish the build that was interrupted")
+    (apkg / "in-the-way").rmdir()
+    apkg.rmdir()
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert _package_mods(apkg) == _lock_mods(example)
+    assert _leftovers(example, out) == []
+
+
 def test_a_journal_cut_short_is_rolled_back(example: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("build", example, "--out", out).exit_code == 0

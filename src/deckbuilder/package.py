@@ -102,15 +102,25 @@ def create_new(path: Path, data: bytes) -> None:
     owned: list[Path] = []
     try:
         fd, temporary = create_exclusive(path.parent, path.name, owned)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.link(temporary, path, follow_symlinks=False)
+        _write_all(fd, data)
+        try:
+            os.link(temporary, path, follow_symlinks=False)
+        except FileExistsError:
+            raise
+        except OSError:  # a file system without hard links: create the name directly
+            _write_all(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW
+                               | os.O_CLOEXEC, 0o666), data)
     finally:
         for file in owned:
             with contextlib.suppress(OSError):
                 file.unlink()
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
 
 
 @contextlib.contextmanager
@@ -131,10 +141,7 @@ def staged(journal_dir: Path | None = None) -> Iterator[Callable[[Path, bytes], 
             path.parent.mkdir(parents=True, exist_ok=True)
             fd, temporary = create_exclusive(path.parent, path.name, owned)
             ready.append((temporary, path))
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
-                handle.flush()
-                os.fsync(handle.fileno())
+            _write_all(fd, data)
         except OSError as exc:
             raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
 

@@ -52,22 +52,29 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
 
 
 class _SourceFilter:
-    """Which changes are an author's save: never what a build writes itself (the out
-    folder, its cache, the lock, temporaries, the journal), whatever the relative paths
+    """Which changes are an author's save: never what a build writes itself (packages,
+    the cache, the lock, temporaries, the journal), whatever the relative paths
     (`cd cards && deckbuilder build . --watch` puts build/ inside the deck folder)."""
 
     def __init__(self, deck_dir: Path, out_dir: Path) -> None:
         self.deck_dir = os.path.realpath(deck_dir)
-        self.out_dir = os.path.realpath(out_dir)
+        out = os.path.realpath(out_dir)
+        # An out folder inside the deck folder is ignored whole; one that holds the deck
+        # folder (`--out .` from the repository) must not hide the deck's own files.
+        self.out_inside = out if _within(out, self.deck_dir) and out != self.deck_dir else None
 
     def __call__(self, change: object, path: str) -> bool:
         real = os.path.realpath(path)
-        if real == self.out_dir or real.startswith(self.out_dir + os.sep):
+        if self.out_inside and _within(real, self.out_inside):
             return False
         relative = os.path.relpath(real, self.deck_dir)
-        # Temporaries, the journal and hidden folders (.git) start with a dot.
+        # Temporaries, the journal, the cache and hidden folders (.git) start with a dot.
         return (not any(part.startswith(".") for part in relative.split(os.sep))
-                and relative != "deck.lock")
+                and relative != "deck.lock" and not real.endswith(".apkg"))
+
+
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
