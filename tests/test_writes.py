@@ -394,3 +394,11 @@ def test_a_planted_cache_entry_is_never_followed(example: Path, tmp_path: Path) 
     assert done.returncode == 0, done.stderr
     assert run("build", example, "--out", out).exit_code == 0
     assert not [e for e in (out / CACHE_DIR).iterdir() if e.is_symlink()]
+
+
+def test_a_pipe_given_as_the_deck_folder_is_reported_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "cards")
+    done = subprocess.run([sys.executable, "-m", "deckbuilder", "build", "cards"],
+                          capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        1, "cards: is a file, not a deck folder\n1 error in 1 file\n")

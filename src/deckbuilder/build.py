@@ -146,7 +146,8 @@ def _read(path: Path) -> bytes | None:
 def _exclusive(deck_dir: Path) -> Iterator[None]:
     """One build of a deck at a time: a second one waits for the first to finish."""
     try:
-        fd = os.open(deck_dir, os.O_RDONLY)
+        # O_DIRECTORY: a pipe given as the deck folder would block the open forever.
+        fd = os.open(deck_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         yield  # no folder: load_deck reports it
         return
