@@ -133,6 +133,8 @@ def test_an_output_that_cannot_encode_a_diagnostic_never_tracebacks(tmp_path: Pa
         assert done.returncode == expected, (command, done.stderr)
         if expected:
             assert b"\\u03a9mega/02-\\u03a9.yaml: section file names" in done.stderr, done.stderr
+    schema = _deckbuilder("schema", PYTHONIOENCODING="ascii")
+    assert json.loads(schema.stdout) == json.loads(_deckbuilder("schema").stdout)
 
 
 def _temporaries(*folders: Path) -> list[Path]:

@@ -68,8 +68,12 @@ class Console:
         self.err(f"error: {text}", fg="red")
 
     def json(self, data: object, ascii_only: bool = True) -> None:
-        """JSON on stdout; JSON escapes control characters itself."""
-        self._write(sys.stdout, json.dumps(data, indent=2, ensure_ascii=ascii_only), {})
+        """JSON on stdout; JSON escapes control characters itself, and everything but
+        ASCII when the output's encoding could not hold the text (still valid JSON)."""
+        text = json.dumps(data, indent=2, ensure_ascii=ascii_only)
+        if _encodable(text, sys.stdout) != text:
+            text = json.dumps(data, indent=2)
+        self._write(sys.stdout, text, {})
 
     def problems(self, problems: list[Problem], fmt: str = "text") -> None:
         """Problems as JSON on stdout, or as lines and a summary on stderr."""
