@@ -91,7 +91,7 @@ def test_failed_build_keeps_the_last_package(example: Path, tmp_path: Path) -> N
     assert result.exit_code == 1
     assert (out / "example-deck.apkg").read_bytes() == before
     assert (example / "deck.lock").read_bytes() == lock_before
-    assert sorted(p.name for p in out.iterdir()) == [".cache", "example-deck.apkg"]
+    assert sorted(p.name for p in out.iterdir()) == [".deckbuilder-cache", "example-deck.apkg"]
 
 def test_validate_writes_nothing(example: Path) -> None:
     before = {p: p.read_bytes() for p in example.rglob("*")if p.is_file()}

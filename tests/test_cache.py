@@ -21,7 +21,7 @@ def test_cached_build_equals_a_fresh_one(example: Path, tmp_path: Path,
     out = tmp_path / "out"
     assert run("build", example, "--out", out).exit_code == 0
     fresh = _digest(out / "example-deck.apkg")
-    entries = sorted((out / CACHE_DIR).iterdir())
+    entries = sorted((out / CACHE_DIR).glob("*.json"))
     assert len(entries) == 2  # one per section file
     assert run("build", example, "--out", out).exit_code == 0
     assert _digest(out / "example-deck.apkg") == fresh
@@ -31,10 +31,10 @@ def test_cached_build_equals_a_fresh_one(example: Path, tmp_path: Path,
 def test_damaged_cache_entries_are_misses(example: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("build", example, "--out", out).exit_code == 0
-    for entry in (out / CACHE_DIR).iterdir():
+    for entry in (out / CACHE_DIR).glob("*.json"):
         entry.write_text('{"number": "garbage"')
     assert load_deck(example, out / CACHE_DIR) == load_deck(example)
-    for entry in (out / CACHE_DIR).iterdir():
+    for entry in (out / CACHE_DIR).glob("*.json"):
         entry.write_text('{"number": 1, "cards": [[1, 2]], "media": {}}')
     assert load_deck(example, out / CACHE_DIR) == load_deck(example)
 
@@ -91,4 +91,4 @@ def test_the_cache_holds_one_deck_worth(example: Path, tmp_path: Path) -> None:
                           .replace("back: Lyon", f"back: {answer}")
                           .replace("back: Marseille", f"back: {answer}"))
         assert run("build", example, "--out", out).exit_code == 0
-        assert len(list((out / CACHE_DIR).iterdir())) == 2
+        assert len(list((out / CACHE_DIR).glob("*.json"))) == 2

@@ -188,7 +188,8 @@ def test_builds_are_byte_identical_across_time_zones_umasks_and_folders(
     assert digest[0] == digest[1]
     assert (copy / "deck.lock").read_bytes() == lock
     assert list(temp.iterdir()) == []  # no temporary file left behind
-    assert sorted(p.name for p in first_out.iterdir()) == [".cache", "example-deck.apkg"]
+    assert sorted(p.name for p in first_out.iterdir()) == [".deckbuilder-cache",
+                                                           "example-deck.apkg"]
 
 
 def test_renamed_section_and_changed_kind_are_reported(example: Path, tmp_path: Path,

@@ -12,7 +12,6 @@ import pytest
 from conftest import DECK_YAML, AnkiImport, run, write_deck
 
 from deckbuilder.anki import note_guid
-from deckbuilder.errors import Problems
 from deckbuilder.lock import read_lock
 
 HOSTILE = """
@@ -59,10 +58,8 @@ def test_two_builds_at_once_both_finish_cleanly(example: Path, tmp_path: Path,
     assert sorted(o.splitlines()[1] for o in outputs) == [
         "changes since the last build: 0 added, 0 changed, 6 unchanged, 0 removed, 0 moved",
         "first build: 6 cards added"]
-    problems = Problems()
-    assert len(read_lock(example / "deck.lock", "deck.lock", "example-deck", problems).cards) == 6
-    assert problems.items == []
-    assert sorted(p.name for p in out.iterdir()) == [".cache", "example-deck.apkg"]
+    assert len(read_lock(example / "deck.lock", "deck.lock", "example-deck").cards) == 6
+    assert sorted(p.name for p in out.iterdir()) == [".deckbuilder-cache", "example-deck.apkg"]
     assert len(anki.load(out / "example-deck.apkg").new) == 6
 
 
@@ -120,8 +117,8 @@ def test_interrupted_write_leaves_the_old_package_and_no_partial_file(
     result = run("build", example, "--out", out)  # click turns Ctrl-C into "Aborted!"
     assert (result.exit_code, result.output.splitlines()[-1]) == (1, "Aborted!")
     assert (out / "example-deck.apkg").read_bytes() == before
-    assert sorted(p.name for p in out.iterdir()) == [".cache", "example-deck.apkg"]
-    assert not [p for p in (out / ".cache").iterdir() if p.suffix == ".tmp"]
+    assert sorted(p.name for p in out.iterdir()) == [".deckbuilder-cache", "example-deck.apkg"]
+    assert not [p for p in (out / ".deckbuilder-cache").iterdir() if p.suffix == ".tmp"]
 
 
 def test_package_and_lock_are_written_together_or_not_at_all(
@@ -147,4 +144,4 @@ def test_package_and_lock_are_written_together_or_not_at_all(
         1, f"error: cannot write {example}/deck.lock: Permission denied\n")
     assert (out / "example-deck.apkg").read_bytes() == before
     assert (example / "deck.lock").read_bytes() == lock_before
-    assert sorted(p.name for p in out.iterdir()) == [".cache", "example-deck.apkg"]
+    assert sorted(p.name for p in out.iterdir()) == [".deckbuilder-cache", "example-deck.apkg"]

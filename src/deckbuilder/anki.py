@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 import sqlite3
+import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -111,15 +113,17 @@ def subdecks(deck: Deck) -> list[str]:
 
 
 def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
-                     notetype_mods: dict[str, int]) -> bytes:
+                     notetype_mods: dict[str, int], scratch: Path | None = None) -> bytes:
     """The package's SQLite database, built with genanki's schema.
 
-    It is built in a temporary file, not in memory, so a big deck's database is held
-    in memory once (as the returned bytes), not twice; the file is always removed.
+    It is built in a fresh file in ``scratch`` (default: $TMPDIR), not in memory, so a
+    big deck's database is held in memory once (as the returned bytes), not twice; the
+    file is always removed. Raises OutputError when it cannot be written.
     """
-    import tempfile
-
     import genanki
+
+    from .errors import OutputError
+    from .package import create_exclusive
 
     names = subdecks(deck)
     deck_ids = unique_ids((name, derived_id(deck.id, "deck", name)) for name in names)
@@ -139,14 +143,24 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     card_rows = ((card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
                   note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
                  for position, note in enumerate(notes, start=1) for o in note.ords)
-    with tempfile.TemporaryDirectory(prefix="deckbuilder-") as scratch:
-        database = Path(scratch) / "collection.anki2"
-        connection = sqlite3.connect(database)
+    folder = Path(tempfile.gettempdir()) if scratch is None else scratch
+    owned: list[Path] = []
+    try:
+        fd, database = create_exclusive(folder, "collection.anki2", owned)
+        os.close(fd)
+        # mode=rw: SQLite opens the empty file made above, never creates another one.
+        connection = sqlite3.connect(f"{database.absolute().as_uri()}?mode=rw", uri=True)
         try:
             _fill(connection, decks, note_rows, card_rows)
         finally:
             connection.close()
         return database.read_bytes()
+    except (OSError, sqlite3.Error) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise OutputError(f"cannot build the collection in {folder}: {reason}") from exc
+    finally:
+        for file in owned:
+            file.unlink(missing_ok=True)
 
 
 def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[tuple[Any, ...]],
@@ -158,6 +172,7 @@ def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[
 
     connection.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to roll back
     connection.execute("PRAGMA synchronous = OFF")
+    connection.execute("PRAGMA temp_store = MEMORY")  # index sorts never touch $TMPDIR
     cursor = connection.cursor()
     genanki.Package(decks[:1]).write_to_db(cursor, 0, itertools.count(1))
     # genanki re-reads and rewrites every deck's JSON for each deck it adds (quadratic in

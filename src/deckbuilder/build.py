@@ -5,16 +5,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import stat
+import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from .anki import Note, collection_bytes, compile_notes
+from .errors import OutputError
 from .load import CACHE_DIR, load_deck
 from .lock import LOCK_NAME, Changes, update_lock
 from .model import Deck
-from .package import package_bytes, staged
-from .recover import lock_from_package
+from .package import package_bytes, recover, staged
+from .salvage import lock_from_package
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,7 @@ class BuildResult:
     changes: Changes
     stale: list[str]  # with check=True: why the files on disk are not what a build writes
     parts: tuple[Path, ...] = ()  # with split=True: the one-section packages
+    notices: tuple[str, ...] = ()  # what the build did or left beside its work
     recovered: Path | None = None  # the package the lost lock was recovered from
 
 
@@ -35,6 +39,9 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
 
     With ``split``, also ``out_dir/<deck id>--<section file stem>.apkg`` per section."""
     with _exclusive(deck_dir):
+        # A build killed between its renames is finished first: then the lock read
+        # below is the one that matches the packages.
+        notices = [done] if (done := recover(deck_dir)) else []
         checked = load_deck(deck_dir, out_dir / CACHE_DIR, write_cache=not check,
                             parallel=parallel)
         deck = checked.deck
@@ -48,13 +55,17 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         note_mods = {lock.cards[note.card_id].guid: lock.cards[note.card_id].mod
                      for note in notes}
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
-        package = package_bytes(collection_bytes(deck, notes, note_mods, notetype_mods),
-                                checked.media)
+        scratch = _scratch_folder(path, check)
+        package = package_bytes(collection_bytes(deck, notes, note_mods, notetype_mods,
+                                                 scratch), checked.media)
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
-                                  checked.media) if split else []
+                                  checked.media, scratch) if split else []
         # One-section packages of sections that are gone would mislead learners.
-        leftovers = sorted(set(out_dir.glob(f"{deck.id}--*.apkg")) - {p for p, _ in parts})
+        leftovers, strangers = _old_parts(out_dir, deck.id, {p for p, _ in parts})
+        if split:
+            notices += [f"{file} is named like a section package but is not a file "
+                        "deckbuilder wrote; left as it is" for file in strangers]
         if check:
             found = {file: (_read(file), data)
                      for file, data in ((path, package), *parts, (lock_path, lock_text))}
@@ -62,21 +73,28 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                      for file, (old, data) in found.items() if old != data]
             stale += [f"{file} is left from a section that no longer exists"
                       for file in leftovers if split]
-            return BuildResult(path, deck, notes, changes, stale, recovered=recovered)
-        # All or nothing: the package never gets ahead of the lock, or the reverse.
-        with staged() as stage:
-            for part, data in parts:
-                stage(part, data)
-            stage(path, package)
+            return BuildResult(path, deck, notes, changes, stale, notices=tuple(notices),
+                               recovered=recovered)
+        # The lock is renamed first: at no moment is a package newer than the lock (a
+        # lock ahead of its package is harmless: the next build writes that package).
+        # The journal lets the next build finish renames a kill interrupted.
+        with staged(deck_dir) as stage:
             if _read(lock_path) != lock_text:
                 stage(lock_path, lock_text)
+            stage(path, package)
+            for part, data in parts:
+                stage(part, data)
         for file in leftovers if split else ():
-            file.unlink()
-        return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts), recovered)
+            try:
+                file.unlink()
+            except OSError as exc:
+                notices.append(f"cannot remove {file}: {exc.strerror or exc}")
+        return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
+                           tuple(notices), recovered)
 
 
 def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: dict[str, int],
-                      notetype_mods: dict[str, int], media: dict[str, Path]
+                      notetype_mods: dict[str, int], media: dict[str, Path], scratch: Path
                       ) -> list[tuple[Path, bytes]]:
     """One package per section, compiled like the whole deck: same GUIDs, ids, mods."""
     parts = []
@@ -84,15 +102,47 @@ def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: d
         chosen = [note for note in notes if note.subdeck == deck.subdeck(section)]
         used = {name: file for name, file in media.items()
                 if any(name in field for note in chosen for field in note.fields)}
-        collection = collection_bytes(deck, chosen, note_mods, notetype_mods)
+        collection = collection_bytes(deck, chosen, note_mods, notetype_mods, scratch)
         parts.append((out_dir / f"{deck.id}--{section.stem}.apkg",
                       package_bytes(collection, used)))
     return parts
 
 
-def _read(path: Path) -> bytes | None:
+def _scratch_folder(package: Path, check: bool) -> Path:
+    """Where the collection is built: beside the package (where its bytes go anyway, and
+    no full $TMPDIR can stop the build); a check writes nothing, so it uses $TMPDIR when
+    the output folder does not exist yet."""
+    out_dir = package.parent
+    if check and not out_dir.is_dir():
+        return Path(tempfile.gettempdir())
     try:
-        return path.read_bytes()
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot write {package}: {exc.strerror or exc}") from exc
+    return out_dir
+
+
+def _old_parts(out_dir: Path, deck_id: str, keep: set[Path]) -> tuple[list[Path], list[Path]]:
+    """Section packages of sections that are gone, and what only has their name: only
+    regular files are deckbuilder's to delete, never a folder or a symlink."""
+    old: list[Path] = []
+    strangers: list[Path] = []
+    for file in sorted(set(out_dir.glob(f"{deck_id}--*.apkg")) - keep):
+        try:
+            regular = stat.S_ISREG(os.lstat(file).st_mode)
+        except OSError:
+            continue
+        (old if regular else strangers).append(file)
+    return old, strangers
+
+
+def _read(path: Path) -> bytes | None:
+    """The file's bytes; None when it is missing or not a regular file (a pipe named like
+    the package would never end reading)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            return handle.read() if stat.S_ISREG(os.fstat(fd).st_mode) else None
     except OSError:
         return None
 
@@ -101,7 +151,8 @@ def _read(path: Path) -> bytes | None:
 def _exclusive(deck_dir: Path) -> Iterator[None]:
     """One build of a deck at a time: a second one waits for the first to finish."""
     try:
-        fd = os.open(deck_dir, os.O_RDONLY)
+        # O_DIRECTORY: a pipe given as the deck folder would block the open forever.
+        fd = os.open(deck_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError:
         yield  # no folder: load_deck reports it
         return

@@ -4,6 +4,10 @@ Keyed by the section file's bytes, deck.yaml, the deck folder and deckbuilder's 
 code, so a hit is exactly what checking the file again would give. Only sections
 without errors are stored. It is JSON (never pickle: a build folder may come from
 elsewhere) and safe to delete at any time.
+
+The cache has its own folder, marked as deckbuilder's with a CACHEDIR.TAG
+(https://bford.info/cachedir/), and pruning deletes only entries named as this
+module names them, inside a marked folder: `build --out ~` never touches ~/.cache.
 """
 
 from __future__ import annotations
@@ -12,6 +16,8 @@ import contextlib
 import hashlib
 import json
 import os
+import re
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +27,39 @@ from .package import write_atomic
 from .render import RenderedCard
 
 FORMAT = "1"
+TAG_NAME = "CACHEDIR.TAG"
+TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
+       b"# This file is a cache directory tag created by deckbuilder.\n"
+       b"# For information about cache directory tags, see https://bford.info/cachedir/\n")
+_ENTRY = re.compile(r"[0-9a-f]{64}\.json")
+# what package.create_exclusive names an entry's temporary (a kill -9 may leave one)
+_ENTRY_TEMPORARY = re.compile(r"\.[0-9a-f]{64}\.json\.[0-9a-f]{16}\.tmp")
+
+
+def is_marked(folder: Path) -> bool:
+    """Whether ``folder`` is a real folder (not a symlink) holding deckbuilder's tag."""
+    try:
+        if not stat.S_ISDIR(os.lstat(folder).st_mode):
+            return False
+        tag = folder / TAG_NAME
+        return stat.S_ISREG(os.lstat(tag).st_mode) and tag.read_bytes().startswith(TAG[:44])
+    except OSError:
+        return False
+
+
+def _claim(folder: Path) -> bool:
+    """Make ``folder`` deckbuilder's cache: create and mark it, unless something else
+    already lives there (then it is not ours to write or to clean)."""
+    if is_marked(folder):
+        return True
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        if os.path.islink(folder) or any(folder.iterdir()):
+            return False
+        write_atomic(folder / TAG_NAME, TAG)
+    except (OSError, OutputError):
+        return False
+    return True
 
 
 def code_fingerprint() -> str:
@@ -39,6 +78,7 @@ class SectionCache:
         seed = f"{code_fingerprint()}\0{deck_dir.resolve()}\0".encode() + deck_yaml
         self.seed = hashlib.sha256(seed).digest()
         self.used: set[str] = set()
+        self.claimed: bool | None = None  # unknown until the first write
 
     def _path(self, name: str, data: bytes) -> Path | None:
         if self.folder is None:
@@ -48,18 +88,25 @@ class SectionCache:
         return self.folder / f"{key}.json"
 
     def prune(self) -> None:
-        """Remove the entries this load did not use, so the cache holds one deck's worth."""
-        if self.folder is None or not self.writable or not self.folder.is_dir():
+        """Remove the entries this load did not use, so the cache holds one deck's worth.
+
+        Only regular files named like entries (or their temporaries), in a marked folder."""
+        if self.folder is None or not self.writable or not is_marked(self.folder):
             return
-        for entry in self.folder.glob("*.json"):
-            if entry.name not in self.used:
-                entry.unlink(missing_ok=True)
+        for name in os.listdir(self.folder):
+            if name in self.used or not (_ENTRY.fullmatch(name)
+                                         or _ENTRY_TEMPORARY.fullmatch(name)):
+                continue
+            entry = self.folder / name
+            with contextlib.suppress(OSError):
+                if stat.S_ISREG(os.lstat(entry).st_mode):
+                    entry.unlink()
 
     def get(self, name: str, data: bytes) -> tuple[Section, list[RenderedCard],
                                                    dict[str, Path]] | None:
         path = self._path(name, data)
         try:
-            stored = json.loads(path.read_bytes()) if path else None
+            stored = json.loads(_read_entry(path)) if path else None
             return _section_from_json(stored) if stored else None
         except (OSError, ValueError, KeyError, TypeError, IndexError):
             return None  # a missing or damaged entry is only a miss
@@ -69,9 +116,22 @@ class SectionCache:
         path = self._path(name, data)
         if path is None or not self.writable:
             return
+        if self.claimed is None:
+            self.claimed = _claim(path.parent)
+        if not self.claimed:
+            return
         # The cache only saves time; the package write reports any real problem.
         with contextlib.suppress(OutputError):
             write_atomic(path, json.dumps(_section_to_json(section, rendered, media)).encode())
+
+
+def _read_entry(path: Path) -> bytes:
+    """An entry's bytes: a regular file, never through a symlink (to /dev/zero, a pipe)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        return handle.read()
 
 
 def _raw_fields(card: Card) -> tuple[str, ...]:

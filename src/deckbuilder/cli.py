@@ -7,14 +7,24 @@ that need them, so ``deckbuilder --help`` starts fast.
 from __future__ import annotations
 
 import gc
+import signal
+from types import FrameType
+from typing import Any
 
 import click
 
 from . import __version__
 from .commands import register
+from .commands.output import run_main
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Group(click.Group):
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Usage errors and interruptions are printed by the same Console as the rest.
+        return run_main(super().main, *args, **kwargs)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, "-V", "--version", prog_name="deckbuilder")
 def cli() -> None:
     """Compile flashcards written as YAML into Anki packages.
@@ -27,8 +37,16 @@ def cli() -> None:
 register(cli)
 
 
+def _terminated(signum: int, frame: FrameType | None) -> None:
+    # As Ctrl-C does: `finally` blocks and context managers remove the temporaries.
+    # A second SIGTERM during that clean-up ends the process at once.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    raise KeyboardInterrupt
+
+
 def main() -> None:
     # Decks are trees of small acyclic objects: with the default thresholds the cyclic
     # collector keeps walking the growing heap (a third of a 100,000-card build).
     gc.set_threshold(100_000, 50, 100)
+    signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="deckbuilder")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -71,7 +70,7 @@ def export_csv(checked: Checked, out_dir: Path) -> Export:
         try:
             media_dir.mkdir(parents=True, exist_ok=True)
             for name, source in sorted(checked.media.items()):
-                shutil.copyfile(source, media_dir / name)
+                write_atomic(media_dir / name, source.read_bytes())  # never through a symlink
         except OSError as exc:
             raise OutputError(f"cannot copy media to {media_dir}: {exc.strerror or exc}") from exc
     return Export(path, len(checked.rendered), media_dir, notices)

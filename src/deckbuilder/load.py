@@ -18,7 +18,7 @@ from .model import Deck, DeckHead, Section
 from .render import RenderedCard, Renderer
 from .source import SourceFile, find_deck_files, read_bytes
 
-CACHE_DIR = ".cache"
+CACHE_DIR = ".deckbuilder-cache"  # marked with a CACHEDIR.TAG: see cache.py
 
 
 @dataclass(frozen=True)

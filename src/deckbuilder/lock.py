@@ -15,7 +15,7 @@ from pathlib import Path
 
 from .anki import Note, note_guid
 from .conflicts import conflict_markers
-from .errors import BadSetting, Location, Problem, Problems, RefusedChange, plural
+from .errors import BadSetting, InvalidDeck, Location, Problem, Problems, RefusedChange, plural
 from .notetypes import NOTETYPES
 
 LOCK_NAME = "deck.lock"
@@ -62,9 +62,18 @@ class Lock:
         return "".join(lines)
 
 
-def read_lock(path: Path, shown: str, deck_id: str | None, problems: Problems) -> Lock:
-    """The lock at ``path`` (empty when there is none); what is wrong with it goes to
-    ``problems``, located."""
+def read_lock(path: Path, shown: str, deck_id: str | None = None,
+              problems: Problems | None = None) -> Lock:
+    """The lock at ``path`` (empty when there is none). What is wrong with it goes to
+    ``problems``, located; without ``problems`` it is raised as InvalidDeck."""
+    found = Problems() if problems is None else problems
+    lock = _read_lock(path, shown, deck_id, found)
+    if problems is None and found.errors:
+        raise InvalidDeck(found.errors)
+    return lock
+
+
+def _read_lock(path: Path, shown: str, deck_id: str | None, problems: Problems) -> Lock:
     if not path.exists():
         return Lock()
     try:
@@ -165,7 +174,7 @@ def _number(text: str) -> int:
 def build_time() -> int:
     """Now, or SOURCE_DATE_EPOCH (seconds since 1970) for reproducible builds."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch is None:
+    if not epoch:  # unset or empty (as the reproducible-builds spec reads an empty value)
         return int(time.time())
     try:
         return _number(epoch)

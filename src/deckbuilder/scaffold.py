@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import CannotCreate
+from .package import create_new
 from .source import DECK_FILE
 
 _NUMBERED = re.compile(r"^(\d+)-.*\.ya?ml$")
@@ -54,8 +55,7 @@ def new_section(deck_dir: Path, title: str, number: int | None = None) -> Path:
     stem = slug(title)
     path = deck_dir / f"{number:0{width}d}-{stem}.yaml"
     try:
-        with open(path, "x", encoding="utf-8") as handle:
-            handle.write(section_text(title, stem, _modeline(deck_dir)))
+        create_new(path, section_text(title, stem, _modeline(deck_dir)).encode())
     except FileExistsError:
         raise CannotCreate(f"{path} already exists; it was left as it is") from None
     except OSError as exc:

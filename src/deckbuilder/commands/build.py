@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import click
 
-from .common import DECK_DIR, QUIET, echo, reporting
+from .common import DECK_DIR, QUIET, Console, folder_option
 
 
 @click.command()
 @DECK_DIR
-@click.option("--out", "out_dir", default="build", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder that receives <deck id>.apkg.")
+@folder_option("build", "Folder that receives <deck id>.apkg.")
 @click.option("--check", is_flag=True,
               help="Write nothing; exit 1 if the package or the lock is not what a build "
                    "would write now (for CI and pre-commit).")
@@ -33,56 +30,82 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
     Prints what it wrote and what changed since the last build, with the Anki
     searches for what an import cannot do by itself (removed and moved cards).
     """
+    console = Console()
+
     def once() -> bool:
         # Watching keeps a file-watcher thread alive: no forked workers then.
-        return _build_once(deck_dir, out_dir, quiet, check=check, split=split,
+        return _build_once(console, deck_dir, out_dir, quiet, check=check, split=split,
                            allow_field_change=allow_field_change, parallel=not watch)
 
     if not watch:
-        sys.exit(0 if once() else 1)
+        console.exit(0 if once() else 1)
     from watchfiles import watch as watch_files
 
     once()
-    echo(f"watching {deck_dir} (Ctrl-C to stop)", err=True)
+    console.err(f"watching {deck_dir} (Ctrl-C to stop)")
     try:
-        for changes in watch_files(deck_dir, watch_filter=_deck_source_changed):
+        for changes in watch_files(deck_dir, watch_filter=_SourceFilter(deck_dir, out_dir)):
             del changes
             once()
     except KeyboardInterrupt:
         pass
 
 
-def _deck_source_changed(change: object, path: str) -> bool:
-    name = os.path.basename(path)
-    return not name.startswith(".") and name != "deck.lock"
+class _SourceFilter:
+    """Which changes are an author's save: never what a build writes itself (packages,
+    the cache, the lock, temporaries, the journal), whatever the relative paths
+    (`cd cards && deckbuilder build . --watch` puts build/ inside the deck folder)."""
+
+    def __init__(self, deck_dir: Path, out_dir: Path) -> None:
+        self.deck_dir = os.path.realpath(deck_dir)
+        out = os.path.realpath(out_dir)
+        # An out folder inside the deck folder is ignored whole; one that holds the deck
+        # folder (`--out .` from the repository) must not hide the deck's own files.
+        self.out_inside = out if _within(out, self.deck_dir) and out != self.deck_dir else None
+
+    def __call__(self, change: object, path: str) -> bool:
+        real = os.path.realpath(path)
+        if self.out_inside and _within(real, self.out_inside):
+            return False
+        relative = os.path.relpath(real, self.deck_dir)
+        # Temporaries, the journal, the cache and hidden folders (.git) start with a dot.
+        return (not any(part.startswith(".") for part in relative.split(os.sep))
+                and relative != "deck.lock" and not real.endswith(".apkg"))
 
 
-def _build_once(deck_dir: Path, out_dir: Path, quiet: bool, **options: bool) -> bool:
+def _within(path: str, folder: str) -> bool:
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
+                **options: bool) -> bool:
     from ..build import build_deck
     from ..lock import build_time, describe_changes
 
     check = options["check"]
     try:
-        with reporting():
+        with console.reporting():
             result = build_deck(deck_dir, out_dir, now=build_time(), **options)
     except SystemExit:
         return False  # reported; --watch goes on
+    for notice in result.notices:
+        console.note(notice)
     if check:
         again = "deckbuilder build --split" if options["split"] else "deckbuilder build"
         for reason in result.stale:
-            echo(f"out of date: {reason}; run `{again}`", err=True, fg="red")
+            console.err(f"out of date: {reason}; run `{again}`", fg="red")
         if not result.stale and not quiet:
-            echo(f"{result.path} and the lock are up to date")
+            console.out(f"{result.path} and the lock are up to date")
         return not result.stale
-    if result.recovered and not quiet:
-        echo(f"no lock in {deck_dir}: recovered every card's GUID and mod time from "
-             f"{result.recovered}, so unchanged cards keep their mod", err=True)
+    if result.recovered:
+        console.note(f"no lock in {deck_dir}: recovered every card's GUID and mod time from "
+                     f"{result.recovered}, so unchanged cards keep their mod")
     if not quiet:
         deck = result.deck
-        echo(f"wrote {result.path}: {deck.counts()}", fg="green")
+        console.out(f"wrote {result.path}: {deck.counts()}", fg="green")
         if result.parts:
-            echo(f"wrote {len(result.parts)} section packages: "
-                 f"{out_dir / (deck.id + '--*.apkg')}", fg="green")
+            console.out(f"wrote {len(result.parts)} section packages: "
+                        f"{out_dir / (deck.id + '--*.apkg')}", fg="green")
         for line in describe_changes(result.changes):
-            echo(line)
+            console.out(line)
     return True

@@ -6,16 +6,14 @@ from pathlib import Path
 
 import click
 
-from .common import DECK_DIR, QUIET, echo, reporting
+from .common import DECK_DIR, QUIET, Console, folder_option
 
 
 @click.command()
 @DECK_DIR
 @click.option("--format", "fmt", type=click.Choice(["csv"]), default="csv", show_default=True,
               help="csv: tab-separated text for Anki's File > Import, with header lines.")
-@click.option("--out", "out_dir", default="build", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder that receives <deck id>.csv (and <deck id>-media/).")
+@folder_option("build", "Folder that receives <deck id>.csv (and <deck id>-media/).")
 @QUIET
 def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
     """Write DECK_DIR as OUT/<deck id>.csv for Anki's own import (File > Import).
@@ -31,12 +29,13 @@ def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
     from ..export import export_csv
     from ..load import load_deck
 
-    with reporting():
+    console = Console()
+    with console.reporting():
         result = export_csv(load_deck(deck_dir), out_dir)
     for notice in result.notices:
-        echo(f"note: {notice}", err=True, fg="yellow")
+        console.note(notice)
     if not quiet:
-        echo(f"wrote {result.path}: {plural(result.notes, 'note')}", fg="green")
+        console.out(f"wrote {result.path}: {plural(result.notes, 'note')}", fg="green")
         if result.media_dir:
-            echo(f"copy the files in {result.media_dir} into the collection.media folder of "
+            console.out(f"copy the files in {result.media_dir} into the collection.media folder of "
                  "the Anki profile (images cannot travel in a text import)")

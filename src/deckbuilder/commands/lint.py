@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import sys
 from collections import Counter
 from pathlib import Path
 
 import click
 
-from .common import DECK_DIR, FORMAT, QUIET, echo, print_problems, reporting
+from .common import DECK_DIR, FORMAT, QUIET, Console
 
 
 @click.command()
@@ -31,17 +30,18 @@ def lint(deck_dir: Path, strict: bool, fmt: str, quiet: bool, verbose: bool) -> 
     from ..load import CACHE_DIR, load_deck
     from ..schema import LINT_RULES
 
-    with reporting(fmt, err=False):
+    console = Console()
+    with console.reporting(fmt):
         checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
     warnings = sorted({*checked.warnings, *lint_deck(checked.deck)})
     if fmt == "json" or warnings:
-        print_problems(warnings, fmt)
+        console.problems(warnings, fmt)
     elif not quiet:
-        echo(f"{deck_dir}: {len(checked.deck.cards)} cards, no lint warnings", fg="green")
+        console.out(f"{deck_dir}: {len(checked.deck.cards)} cards, no lint warnings", fg="green")
     if verbose and fmt == "text":
         counts = Counter(problem.rule for problem in warnings)
         for rule in LINT_RULES:
             limit = checked.deck.lint.get(rule.id, rule.default)
             state = f"{limit:g}" if limit else "off"
-            echo(f"  {rule.id:<20} {state:>5}  {counts[rule.id]:>4} warnings", err=True)
-    sys.exit(1 if strict and warnings else 0)
+            console.err(f"  {rule.id:<20} {state:>5}  {counts[rule.id]:>4} warnings")
+    console.exit(1 if strict and warnings else 0)

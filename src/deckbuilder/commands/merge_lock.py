@@ -6,9 +6,9 @@ from pathlib import Path
 
 import click
 
-from .common import echo, reporting
+from .common import Console, NonEmptyPath
 
-_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+_FILE = NonEmptyPath(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.command("merge-lock")
@@ -33,11 +33,12 @@ def merge_lock(files: tuple[Path, ...], conflicted: Path | None) -> None:
 
     if (conflicted is None) == (len(files) == 0) or (files and len(files) != 3):
         raise click.UsageError("give BASE OURS THEIRS, or --resolve PATH")
-    with reporting():
+    console = Console()
+    with console.reporting():
         if conflicted is not None:
             write_atomic(conflicted, resolve_conflicted(conflicted).encode())
-            echo(f"resolved {conflicted}; check it with `deckbuilder validate`, then "
-                 f"`git add {conflicted}`", fg="green")
+            console.out(f"resolved {conflicted}; check it with `deckbuilder validate`, then "
+                        f"`git add {conflicted}`", fg="green")
         else:
             base, ours, theirs = files
             write_atomic(ours, merge_files(base, ours, theirs).encode())

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import DECK_DIR, echo, reporting
+from .common import DECK_DIR, Console
 
 
 @click.command()
@@ -25,12 +25,13 @@ def new(title: str, deck_dir: Path, number: int | None, quiet: bool) -> None:
     """
     from ..scaffold import new_section
 
-    with reporting():
+    console = Console()
+    with console.reporting():
         path = new_section(deck_dir, title, number)
     if not quiet:
-        echo(f"created {path}", fg="green")
-        echo("next: replace `cards: []` with its cards (the file shows an example). Until "
+        console.out(f"created {path}", fg="green")
+        console.out("next: replace `cards: []` with its cards (the file shows an example). Until "
              "then `deckbuilder validate` reports \"the section has no cards yet\": an empty "
              "section is an error on purpose.")
     else:
-        echo(str(path))
+        console.out(str(path))

@@ -6,14 +6,12 @@ from pathlib import Path
 
 import click
 
-from .common import DECK_DIR, echo, reporting
+from .common import DECK_DIR, Console, folder_option
 
 
 @click.command()
 @DECK_DIR
-@click.option("--out", "out_dir", default="build/preview", show_default=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Folder that receives index.html and the images the cards show.")
+@folder_option("build/preview", "Folder that receives index.html and the images the cards show.")
 def preview(deck_dir: Path, out_dir: Path) -> None:
     """Validate DECK_DIR and write OUT/index.html: every card, question and answer.
 
@@ -25,11 +23,12 @@ def preview(deck_dir: Path, out_dir: Path) -> None:
     from ..errors import plural
     from ..preview import write_preview
 
-    with reporting():
+    console = Console()
+    with console.reporting():
         result = write_preview(deck_dir, out_dir)
     media = f", {plural(result.media, 'media file')} copied" if result.media else ""
     counts = ", ".join(plural(n, word) for n, word in ((result.sections, "section"),
                                                         (result.notes, "note"),
                                                         (result.cards, "card")))
-    echo(f"wrote {result.path} ({result.size / 1024:.0f} KiB): {counts}{media}", fg="green")
-    echo(f"open {result.path.resolve().as_uri()}")
+    console.out(f"wrote {result.path} ({result.size / 1024:.0f} KiB): {counts}{media}", fg="green")
+    console.out(f"open {result.path.resolve().as_uri()}")

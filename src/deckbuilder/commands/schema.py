@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import json
-
 import click
+
+from .common import Console
 
 
 @click.command("schema")
@@ -18,4 +18,4 @@ def schema_command(which: str) -> None:
     """
     from ..schema import json_schema
 
-    click.echo(json.dumps(json_schema(which), indent=2, ensure_ascii=False))
+    Console().json(json_schema(which), ascii_only=False)

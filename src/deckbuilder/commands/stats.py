@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import DECK_DIR, echo, reporting
+from .common import DECK_DIR, Console
 
 
 @click.command()
@@ -21,15 +21,16 @@ def stats(deck_dir: Path) -> None:
     from ..load import CACHE_DIR, load_deck
     from ..stats import deck_stats
 
-    with reporting():
+    console = Console()
+    with console.reporting():
         checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
     figures = deck_stats(checked.deck)
     for title, rows in (("section", [*figures.sections, figures.total]),
                         ("kind", figures.kinds), ("tag", figures.tags)):
         if title != "section":
-            echo()
+            console.out()
         for line in _table(title, [(r.name, r.notes, r.cards) for r in rows]):
-            echo(line)
+            console.out(line)
 
 
 def _table(title: str, rows: list[tuple[str, int, int]]) -> list[str]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import click
 
-from .common import DECK_DIR, FORMAT, echo, print_problems, reporting
+from .common import DECK_DIR, FORMAT, Console
 
 
 @click.command()
@@ -23,7 +22,8 @@ def validate(deck_dir: Path, fmt: str, strict: bool) -> None:
     """
     from ..load import CACHE_DIR, load_deck
 
-    with reporting(fmt, err=False):
+    console = Console()
+    with console.reporting(fmt):
         checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
     warnings = checked.warnings
     if strict:
@@ -31,8 +31,7 @@ def validate(deck_dir: Path, fmt: str, strict: bool) -> None:
 
         warnings = sorted({*warnings, *lint_deck(checked.deck)})
     if fmt == "json" or warnings:
-        print_problems(warnings, fmt)
+        console.problems(warnings, fmt)
     if fmt == "text" and not (strict and warnings):
-        echo(f"{deck_dir}: {checked.deck.counts()}, no errors", fg="green")
-    if strict and warnings:
-        sys.exit(1)
+        console.out(f"{deck_dir}: {checked.deck.counts()}, no errors", fg="green")
+    console.exit(1 if strict and warnings else 0)

@@ -1,0 +1,133 @@
+"""What the user sees, owned by one object: ``Console``.
+
+Every command prints through it, so every command follows the same rules:
+
+- stdout carries results (what was written, tables, JSON); stderr carries problems,
+  their summary and notes. JSON always goes to stdout.
+- Exit status: 0 clean, 1 the deck has errors / a build was refused / output failed,
+  2 bad usage (click's own errors pass through ``run_main`` here too).
+- What is printed may come from a hostile file name: control characters (ESC, CR,
+  NUL, newlines), line separators and bidi overrides are shown escaped (``\\x1b``,
+  ``\\u202e``), and characters the output's encoding cannot hold are shown as
+  backslash escapes instead of raising (``PYTHONIOENCODING=latin-1``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import re
+import sys
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, NoReturn, TextIO
+
+import click
+
+if TYPE_CHECKING:
+    from ..errors import Problem
+
+# C0 and C1 controls (newline included: one call prints one line), line and paragraph
+# separators, and the bidi controls that can reorder what a terminal shows.
+_UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e"
+                     "\u2066-\u2069]")
+
+
+def visible(text: str) -> str:
+    r"""``text`` with every character that could rewrite a terminal shown as an escape."""
+    return _UNSAFE.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
+
+
+def _encodable(text: str, stream: TextIO) -> str:
+    encoding = getattr(stream, "encoding", None) or "utf-8"
+    try:
+        return text.encode(encoding, "backslashreplace").decode(encoding)
+    except LookupError:  # an encoding Python does not know: ASCII is safe everywhere
+        return text.encode("ascii", "backslashreplace").decode("ascii")
+
+
+class Console:
+    """The streams, the escaping and the exit status of one command run."""
+
+    def __init__(self) -> None:
+        self.color = False if os.environ.get("NO_COLOR") else None
+
+    def out(self, text: str = "", **style: Any) -> None:
+        """A result, on stdout."""
+        self._write(sys.stdout, visible(text), style)
+
+    def err(self, text: str = "", **style: Any) -> None:
+        """A problem, a summary or a note, on stderr."""
+        self._write(sys.stderr, visible(text), style)
+
+    def note(self, text: str) -> None:
+        self.err(f"note: {text}", fg="yellow")
+
+    def error(self, text: str) -> None:
+        self.err(f"error: {text}", fg="red")
+
+    def json(self, data: object, ascii_only: bool = True) -> None:
+        """JSON on stdout; JSON escapes control characters itself, and everything but
+        ASCII when the output's encoding could not hold the text (still valid JSON)."""
+        text = json.dumps(data, indent=2, ensure_ascii=ascii_only)
+        if _encodable(text, sys.stdout) != text:
+            text = json.dumps(data, indent=2)
+        self._write(sys.stdout, text, {})
+
+    def problems(self, problems: list[Problem], fmt: str = "text") -> None:
+        """Problems as JSON on stdout, or as lines and a summary on stderr."""
+        from ..errors import summary
+
+        if fmt == "json":
+            self.json([p.as_json() for p in problems])
+            return
+        for problem in problems:
+            self.err(str(problem), fg="red" if problem.severity == "error" else "yellow")
+        if problems:
+            self.err(summary(problems), bold=True)
+
+    def exit(self, code: int = 0) -> NoReturn:
+        raise SystemExit(code)
+
+    @contextlib.contextmanager
+    def reporting(self, fmt: str = "text") -> Iterator[None]:
+        """Turn the library's exceptions into printed problems and exit status 1."""
+        from ..errors import DeckbuilderError, InvalidDeck
+
+        try:
+            yield
+        except InvalidDeck as exc:
+            self.problems(exc.problems, fmt)
+            self.exit(1)
+        except DeckbuilderError as exc:
+            self.error(str(exc))
+            self.exit(1)
+
+    def usage(self, exc: click.ClickException) -> int:
+        """Click's own error (bad usage: status 2), escaped like everything else."""
+        buffer = io.StringIO()
+        exc.show(file=buffer)
+        for line in buffer.getvalue().splitlines():
+            self.err(line)
+        return exc.exit_code
+
+    def _write(self, stream: TextIO, text: str, style: dict[str, Any]) -> None:
+        text = _encodable(text, stream)
+        click.echo(click.style(text, **style) if style else text, file=stream, color=self.color)
+
+
+def run_main(main: Callable[..., Any], *args: Any, standalone_mode: bool = True,
+             **kwargs: Any) -> Any:
+    """Run click's ``main`` with its errors printed by a Console; exits like click."""
+    if not standalone_mode:
+        return main(*args, standalone_mode=False, **kwargs)
+    console = Console()
+    try:
+        code = main(*args, standalone_mode=False, **kwargs)
+    except click.ClickException as exc:
+        code = console.usage(exc)
+    except click.Abort:
+        console.err("Aborted!")
+        code = 1
+    sys.exit(code if isinstance(code, int) else 0)

@@ -1,0 +1,238 @@
+"""What the user sees, for every command: streams, escaping, encodings, exit codes, signals.
+
+A hostile file name (ESC, CR, BEL, a bidi override) must never reach the terminal raw;
+an output that cannot encode a character never costs a traceback; SIGTERM cleans up.
+Encodings and signals are tried on real subprocesses.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from conftest import DECK_YAML, write_deck
+
+from deckbuilder.cli import cli
+
+HOSTILE = "\x1b]0;pwned\x07\x1bc\r\u202e\x00"
+RAW = [b"\x1b", b"\r", b"\x07", "\u202e".encode(), b"\x00"]
+SECTION = """
+section: A
+cards:
+  - id: capital
+    front: Which city is the capital of France?
+    back: Paris
+"""
+
+
+def _run(*args: str | Path) -> Result:
+    return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def _hostile_deck(root: Path, bad_file: bool = True) -> Path:
+    files = {"deck.yaml": DECK_YAML, "01-a.yaml": SECTION}
+    if bad_file:
+        files[f"02-b{HOSTILE.replace(chr(0), '')}.yaml"] = SECTION
+    return write_deck(root / f"deck{HOSTILE.replace(chr(0), '')}", files)
+
+
+def _assert_escaped(result: Result) -> None:
+    shown = result.stdout_bytes + result.stderr_bytes
+    assert not [raw for raw in RAW if raw in shown], shown
+    assert b"\\x1b" in shown and b"\\u202e" in shown, shown
+
+
+COMMANDS = [("validate",), ("validate", "--format", "json"), ("build", "--out", "OUT"),
+            ("build", "--check", "--out", "OUT"), ("lint",), ("stats",),
+            ("export", "--out", "OUT"), ("preview", "--out", "OUT")]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
+def test_a_hostile_file_name_is_shown_escaped(tmp_path: Path, command: tuple[str, ...]) -> None:
+    deck = _hostile_deck(tmp_path)
+    args = [str(tmp_path / f"out{HOSTILE[:-1]}") if a == "OUT" else a for a in command]
+    result = _run(args[0], deck, *args[1:])
+    assert result.exit_code == 1
+    if "json" in command:  # JSON escapes by itself, on stdout
+        (problem,) = json.loads(result.stdout)
+        assert HOSTILE.replace("\x00", "") in problem["path"]
+        assert result.stderr == ""
+    else:  # problems and their summary on stderr, nothing on stdout
+        _assert_escaped(result)
+        assert result.stdout == ""
+        assert result.stderr.endswith("1 error in 1 file\n")
+
+
+@pytest.mark.parametrize("command", [("build", "--out", "OUT"), ("stats",), ("validate",),
+                                     ("export", "--out", "OUT"), ("preview", "--out", "OUT"),
+                                     ("lint",)], ids=" ".join)
+def test_results_of_a_deck_in_a_hostile_folder_are_escaped(tmp_path: Path,
+                                                           command: tuple[str, ...]) -> None:
+    deck = _hostile_deck(tmp_path, bad_file=False)
+    args = [str(tmp_path / f"out{HOSTILE[:-1]}") if a == "OUT" else a for a in command]
+    result = _run(args[0], deck, *args[1:])
+    assert result.exit_code == 0, result.output
+    shown = result.stdout_bytes + result.stderr_bytes
+    assert not [raw for raw in RAW if raw in shown], shown
+    if command[0] != "stats":  # stats prints tables, not the folder
+        assert b"\\x1b" in result.stdout_bytes
+
+
+def test_new_and_schema_escape_too(tmp_path: Path) -> None:
+    deck = _hostile_deck(tmp_path, bad_file=False)
+    result = _run("new", "Second thoughts", deck)
+    assert result.exit_code == 0
+    _assert_escaped(result)
+    result = _run("new", "Again", tmp_path / f"missing{HOSTILE[:-1]}")
+    assert result.exit_code == 1
+    _assert_escaped(result)
+    result = _run("schema", HOSTILE[:-1])  # click's own usage error
+    assert result.exit_code == 2
+    _assert_escaped(result)
+    assert result.stdout == ""
+
+
+def test_json_is_the_only_thing_on_stdout(example: Path, tmp_path: Path) -> None:
+    (example / "01-basics.yaml").write_text(
+        (example / "01-basics.yaml").read_text().replace("back: Paris", "bak: Paris"))
+    for command in ("validate", "lint"):
+        result = _run(command, example, "--format", "json")
+        assert result.exit_code == 1
+        problems = json.loads(result.stdout)
+        assert len(problems) == 2 and result.stderr == ""
+        assert problems[1]["message"].startswith("unknown key 'bak'; did you mean 'back'?")
+
+
+def _deckbuilder(*args: str | Path, cwd: Path | None = None,
+                 **env: str) -> subprocess.CompletedProcess[bytes]:
+    return subprocess.run([sys.executable, "-m", "deckbuilder", *map(str, args)], cwd=cwd,
+                          capture_output=True, timeout=120, env={**os.environ, **env})
+
+
+def test_an_output_that_cannot_encode_a_diagnostic_never_tracebacks(tmp_path: Path) -> None:
+    """PYTHONIOENCODING=latin-1 and a file name in Greek: every command says what it
+    says, with the characters latin-1 lacks shown as backslash escapes."""
+    deck = write_deck(tmp_path / "Ωmega", {"deck.yaml": DECK_YAML, "01-a.yaml": SECTION,
+                                           "02-Ω.yaml": SECTION})
+    out = tmp_path / "out"
+    commands = [("validate", deck), ("build", deck, "--out", out), ("lint", deck),
+                ("stats", deck), ("export", deck, "--out", out),
+                ("preview", deck, "--out", out), ("new", "Ωmega", deck), ("schema",),
+                ("build", deck, "--out", out, "--check")]
+    for command in commands:
+        done = _deckbuilder(*command, PYTHONIOENCODING="latin-1")
+        assert b"Traceback" not in done.stderr, (command, done.stderr)
+        expected = 0 if command[0] in ("new", "schema") else 1
+        assert done.returncode == expected, (command, done.stderr)
+        if expected:
+            assert b"\\u03a9mega/02-\\u03a9.yaml: section file names" in done.stderr, done.stderr
+    schema = _deckbuilder("schema", PYTHONIOENCODING="ascii")
+    assert json.loads(schema.stdout) == json.loads(_deckbuilder("schema").stdout)
+
+
+def _temporaries(*folders: Path) -> list[Path]:
+    return [p for folder in folders for p in folder.rglob("*")
+            if p.name.endswith(".tmp") or p.name.startswith(("deckbuilder-", ".deckbuilder-j"))
+            or "collection.anki2" in p.name]
+
+
+@pytest.mark.parametrize("moment", ["early", "scratch", "any temporary"])
+def test_sigterm_during_a_build_leaves_no_temporary_behind(tmp_path: Path, moment: str) -> None:
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import deckgen
+    finally:
+        sys.path.pop(0)
+    deck = tmp_path / "deck"
+    deckgen.write_deck(20_000, deck)
+    out, scratch = tmp_path / "out", tmp_path / "tmp"
+    scratch.mkdir()
+
+    def ready() -> bool:
+        if moment == "scratch":  # the collection being built: the old TemporaryDirectory
+            return any("collection.anki2" in p.name for p in _temporaries(out, scratch))
+        return moment == "early" or bool(_temporaries(out, deck, scratch))
+
+    build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),
+                              "--out", str(out)], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env={**os.environ, "TMPDIR": str(scratch)})
+    try:
+        time.sleep(0.3 if moment == "early" else 0)
+        deadline = time.monotonic() + 60
+        while not ready() and build.poll() is None:
+            assert time.monotonic() < deadline, "the moment never came"
+            time.sleep(0.002)
+        build.send_signal(signal.SIGTERM)
+        _, stderr = build.communicate(timeout=60)
+    finally:
+        if build.poll() is None:
+            build.kill()
+    assert build.returncode == 1, stderr
+    assert stderr.decode().splitlines()[-1] == "Aborted!"
+    assert b"Traceback" not in stderr
+    assert _temporaries(out, deck, scratch) == []
+    assert list(scratch.iterdir()) == []
+
+
+def test_watch_from_inside_the_deck_rebuilds_once_per_save(example: Path,
+                                                           tmp_path: Path) -> None:
+    """`cd cards && deckbuilder build . --watch`: build/ is inside the watched folder, and
+    what the build writes there (package, cache, lock, temporaries) is not a save."""
+    log = tmp_path / "watch.log"
+    with log.open("w") as handle:
+        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", ".",
+                                    "--watch"], cwd=example, stdout=handle,
+                                   stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 30
+        while "watching" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        basics = example / "01-basics.yaml"
+        text = basics.read_text().replace("back: Paris", "back: Paris, France")
+        deadline = time.monotonic() + 30
+        while "  changed: capital-france" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            basics.write_text(text)  # again: the watcher may start a moment late
+            time.sleep(0.5)
+        builds = log.read_text().count("wrote ")
+        time.sleep(3)  # a build that triggers itself would have run again by now
+        assert log.read_text().count("wrote ") == builds, log.read_text()
+        assert watcher.poll() is None
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+
+
+def test_watch_with_the_out_folder_around_the_deck_still_sees_saves(example: Path,
+                                                                     tmp_path: Path) -> None:
+    """`deckbuilder build cards --out . --watch`: the deck is inside the out folder, and
+    its saves must still count (only what the build writes is ignored)."""
+    log = tmp_path / "watch.log"
+    with log.open("w") as handle:
+        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", "cards",
+                                    "--out", ".", "--watch"], cwd=tmp_path, stdout=handle,
+                                   stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 30
+        while "watching" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        basics = example / "01-basics.yaml"
+        text = basics.read_text().replace("back: Paris", "back: Paris, France")
+        while "  changed: capital-france" not in log.read_text():
+            assert time.monotonic() < deadline + 30, log.read_text()
+            basics.write_text(text)
+            time.sleep(0.5)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)

@@ -1,0 +1,404 @@
+"""What a build writes and deletes, against a hostile repository and failures at any step.
+
+Real files, real symlinks, real SQLite: planted temporaries, renames that fail half way,
+a journal left by a killed build, clean-up next to files deckbuilder did not make, and
+a $TMPDIR that cannot hold the scratch database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import run
+
+from deckbuilder import package
+from deckbuilder.load import CACHE_DIR
+from deckbuilder.lock import read_lock
+
+JOURNAL = ".deckbuilder-journal"  # package.JOURNAL
+
+
+def _package_mods(apkg: Path) -> dict[str, int]:
+    """Every note's mod in the package, read from its collection with sqlite3."""
+    with zipfile.ZipFile(apkg) as archive:
+        data = archive.read("collection.anki2")
+    with tempfile.TemporaryDirectory() as folder:
+        database = Path(folder) / "collection.anki2"
+        database.write_bytes(data)
+        connection = sqlite3.connect(database)
+        try:
+            return dict(connection.execute("SELECT guid, mod FROM notes").fetchall())
+        finally:
+            connection.close()
+
+
+def _lock_mods(deck: Path) -> dict[str, int]:
+    return {entry.guid: entry.mod
+            for entry in read_lock(deck / "deck.lock", "deck.lock").cards.values()}
+
+
+def _edit(deck: Path, old: str = "back: Paris", new: str = "back: Lyon") -> None:
+    basics = deck / "01-basics.yaml"
+    basics.write_text(basics.read_text().replace(old, new))
+
+
+def _leftovers(*folders: Path) -> list[str]:
+    return sorted(p.name for folder in folders for p in folder.rglob("*")
+                  if p.name.endswith(".tmp") or p.name == JOURNAL)
+
+
+def test_planted_symlinks_at_temporary_names_are_never_followed(example: Path,
+                                                                 tmp_path: Path) -> None:
+    """A repository that commits `.deck.lock.<pid>.tmp -> ~/victim` cannot make a build
+    write there: temporaries are fresh random names created with O_EXCL|O_NOFOLLOW."""
+    out = tmp_path / "out"
+    out.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    pid = os.getpid()
+    planted = [example / f".deck.lock.{pid}.tmp", out / f".example-deck.apkg.{pid}.tmp",
+               example / ".deck.lock.0123456789abcdef.tmp"]
+    for link in planted:
+        link.symlink_to(victim)
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert victim.read_text() == "precious\n"
+    assert all(link.is_symlink() for link in planted)
+    assert (example / "deck.lock").read_text().startswith("# deckbuilder lock")
+
+
+def test_create_exclusive_never_reuses_a_name(tmp_path: Path) -> None:
+    names = set()
+    for _ in range(50):
+        fd, path = package.create_exclusive(tmp_path, "deck.lock", [])
+        os.close(fd)
+        assert package.temporary_pattern("deck.lock").fullmatch(path.name)
+        names.add(path.name)
+    assert len(names) == 50
+
+
+def _fail_renames_onto(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    real_replace = os.replace
+
+    def replace(source: object, target: object) -> None:
+        if os.path.basename(str(target)) == name:
+            raise OSError(28, "No space left on device")
+        real_replace(source, target)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(package.os, "replace", replace)
+
+
+def test_a_failed_lock_rename_leaves_package_and_lock_agreeing(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    _edit(example)
+    _fail_renames_onto(monkeypatch, "deck.lock")
+    result = run("build", example, "--out", out)
+    assert (result.exit_code, result.output) == (
+        1, f"error: cannot write {example}/deck.lock: No space left on device\n")
+    assert _package_mods(out / "example-deck.apkg") == _lock_mods(example)
+    assert _leftovers(example, out) == []
+
+
+def test_a_failed_package_rename_is_finished_by_the_next_run(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The lock is renamed first; the package rename fails; `build --check` (the next
+    run) rolls the journal forward, and then everything is up to date."""
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out, "--split").exit_code == 0
+    _edit(example)
+    _fail_renames_onto(monkeypatch, "example-deck.apkg")
+    result = run("build", example, "--out", out, "--split")
+    assert result.exit_code == 1
+    assert (example / JOURNAL).is_file()
+    monkeypatch.undo()
+    result = run("build", example, "--out", out, "--split", "--check")
+    assert result.exit_code == 0, result.output
+    assert "note: finished the writes of a build that was interrupted" in result.output
+    assert _package_mods(out / "example-deck.apkg") == _lock_mods(example)
+    assert _leftovers(example, out) == []
+
+
+def test_a_package_that_cannot_be_replaced_blocks_until_fixed_then_agrees(
+        example: Path, tmp_path: Path) -> None:
+    """The package's name taken by a folder: the lock is in, the package is not; every
+    later build says so (no guessing) until the folder is gone, then finishes the job."""
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    _edit(example)
+    apkg = out / "example-deck.apkg"
+    apkg.unlink()
+    (apkg / "in-the-way").mkdir(parents=True)
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: cannot write {apkg}: Is a directory")
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 1
+    assert result.output.startswith("error: cannot finish the build that was interrupted")
+    (apkg / "in-the-way").rmdir()
+    apkg.rmdir()
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert _package_mods(apkg) == _lock_mods(example)
+    assert _leftovers(example, out) == []
+
+
+def test_a_journal_cut_short_is_rolled_back(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    package_before = (out / "example-deck.apkg").read_bytes()
+    lock_before = (example / "deck.lock").read_bytes()
+    staged = example / ".deck.lock.00112233445566aa.tmp"
+    staged.write_text("half a lock")
+    (example / JOURNAL).write_text("deckbuilder journal 1\n" + json.dumps(
+        [str(staged), str(example / "deck.lock")]) + "\n")  # no end line: cut short
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "undid the writes of a build that was interrupted" in result.output
+    assert (out / "example-deck.apkg").read_bytes() == package_before
+    assert (example / "deck.lock").read_bytes() == lock_before
+    assert _leftovers(example, out) == []
+
+
+def test_a_hostile_journal_moves_and_deletes_nothing_that_is_not_ours(
+        example: Path, tmp_path: Path) -> None:
+    """Entries must name a temporary as deckbuilder names them, a regular file beside a
+    package or this deck's lock: anything else is neither renamed nor deleted."""
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    secret = tmp_path / "secret.txt"
+    secret.write_text("secret\n")
+    link = example / ".deck.lock.ffffffffffffffff.tmp"
+    link.symlink_to(secret)
+    entries = [[str(secret), str(victim)],  # not a temporary name
+               [str(link), str(example / "deck.lock")],  # a symlink
+               [str(secret), str(tmp_path / "deck.lock")],  # another folder's lock
+               "not a pair", [1, 2]]
+    (example / JOURNAL).write_text("deckbuilder journal 1\n" + "\n".join(
+        json.dumps(e) for e in entries) + "\nend\n")
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert (victim.read_text(), secret.read_text()) == ("precious\n", "secret\n")
+    assert link.is_symlink()
+    assert (example / "deck.lock").read_text().startswith("# deckbuilder lock")
+    assert not (example / JOURNAL).exists()
+
+
+def test_the_cache_never_deletes_what_it_did_not_write(example: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """`build --out ~` must leave ~/.cache alone, even files named like cache entries."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("HOME", str(home))
+    theirs = home / ".cache"
+    theirs.mkdir(parents=True)
+    kept = ["settings.json", "a" * 64 + ".json"]
+    for name in kept:
+        (theirs / name).write_text("{}")
+    result = run("build", example, "--out", Path(os.path.expanduser("~")))
+    assert result.exit_code == 0, result.output
+    assert run("build", example, "--out", home).exit_code == 0
+    assert sorted(p.name for p in theirs.iterdir()) == sorted(kept)
+    ours = home / ".deckbuilder-cache"
+    assert (ours / "CACHEDIR.TAG").read_bytes().startswith(
+        b"Signature: 8a477f597d28d172789f06886806bc55")
+
+
+def test_pruning_only_touches_entries_in_a_marked_folder(example: Path,
+                                                         tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    cache = out / ".deckbuilder-cache"
+    stale = cache / ("b" * 64 + ".json")
+    stale.write_text("{}")
+    strangers = [cache / "notes.json", cache / ("c" * 64 + ".json.d")]
+    for file in strangers:
+        file.write_text("mine")
+    (cache / ("d" * 64 + ".json")).mkdir()
+    assert run("build", example, "--out", out).exit_code == 0
+    assert not stale.exists()  # an old entry of ours
+    assert all(file.exists() for file in strangers)
+    assert (cache / ("d" * 64 + ".json")).is_dir()
+    # Without the tag the folder is not ours: nothing in it is pruned or written.
+    (cache / "CACHEDIR.TAG").unlink()
+    stale.write_text("{}")
+    _edit(example)
+    assert run("build", example, "--out", out).exit_code == 0
+    assert stale.exists()
+
+
+def test_a_symlinked_cache_folder_is_not_written_through(example: Path,
+                                                         tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / CACHE_DIR).symlink_to(elsewhere)
+    assert run("build", example, "--out", out).exit_code == 0
+    assert list(elsewhere.iterdir()) == []
+
+
+def test_split_clean_up_leaves_folders_and_symlinks_named_like_old_parts(
+        example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    folder = out / "example-deck--07-gone.apkg"
+    (folder / "inside").mkdir(parents=True)
+    target = tmp_path / "target.apkg"
+    target.write_text("not ours")
+    link = out / "example-deck--08-gone.apkg"
+    link.symlink_to(target)
+    old = out / "example-deck--09-gone.apkg"
+    old.write_bytes(b"PK old part")
+    result = run("build", example, "--out", out, "--split")
+    assert result.exit_code == 0, result.output
+    assert (f"note: {folder} is named like a section package but is not a file deckbuilder "
+            "wrote; left as it is") in result.output
+    assert (folder / "inside").is_dir() and link.is_symlink() and target.exists()
+    assert not old.exists()
+    assert _package_mods(out / "example-deck.apkg") == _lock_mods(example)
+
+
+def test_a_missing_tmpdir_does_not_stop_a_build(example: Path, tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scratch database is built beside the package, not in $TMPDIR."""
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "no-such-tmp"))
+    out = tmp_path / "out"
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert _leftovers(example, out) == []
+    # A check of a deck never built has no output folder: then $TMPDIR is used, and a
+    # missing one is a clean error.
+    result = run("build", example, "--out", tmp_path / "never", "--check")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: cannot build the collection in {tmp_path}/no-")
+    assert not (tmp_path / "never").exists()
+
+
+def test_a_full_disk_during_the_scratch_database_is_a_clean_error(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    package_before = (out / "example-deck.apkg").read_bytes()
+    lock_before = (example / "deck.lock").read_bytes()
+    _edit(example)
+    real_connect = sqlite3.connect
+
+    class Full:
+        def __init__(self, *args: object, **options: object) -> None:
+            self.connection = real_connect(*args, **options)  # type: ignore[arg-type]
+
+        def execute(self, sql: str, *args: object) -> object:
+            return self.connection.execute(sql, *args)
+
+        def cursor(self) -> object:
+            raise sqlite3.OperationalError("database or disk is full")
+
+        def close(self) -> None:
+            self.connection.close()
+
+    monkeypatch.setattr(sqlite3, "connect", Full)
+    result = run("build", example, "--out", out)
+    assert (result.exit_code, result.output) == (
+        1, f"error: cannot build the collection in {out}: database or disk is full\n")
+    assert (out / "example-deck.apkg").read_bytes() == package_before
+    assert (example / "deck.lock").read_bytes() == lock_before
+    assert _leftovers(example, out) == []
+
+
+def test_empty_source_date_epoch_is_unset(example: Path, tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "")
+    result = run("build", example, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("args", [
+    ("build", "CARDS", "--out", ""), ("build", ""), ("validate", ""), ("lint", ""),
+    ("stats", ""), ("export", "CARDS", "--out", ""), ("preview", "CARDS", "--out", ""),
+    ("new", "Title", ""),
+])
+def test_an_empty_path_is_a_usage_error(example: Path, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch,
+                                        args: tuple[str, ...]) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = run(*(str(example) if a == "CARDS" else a for a in args))
+    assert result.exit_code == 2, result.output
+    assert "the path is empty" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cards"]  # nothing written
+
+
+def test_journal_paths_survive_any_bytes(tmp_path: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Names with tabs, newlines or undecodable bytes round-trip through the journal."""
+    folder = tmp_path / "odd\tname\nhere"
+    folder.mkdir()
+    target = folder / "x\udcff.apkg"
+    _fail_renames_onto(monkeypatch, "deck.lock")
+    with pytest.raises(package.OutputError), package.staged(folder) as stage:
+        stage(target, b"one")
+        stage(folder / "deck.lock", b"two")
+    assert target.read_bytes() == b"one"
+    monkeypatch.undo()
+    assert package.recover(folder) == "finished the writes of a build that was interrupted " \
+                                      "(2 files)"
+    assert (folder / "deck.lock").read_bytes() == b"two"
+    assert sorted(os.listdir(folder)) == ["deck.lock", "x\udcff.apkg"]
+
+
+def test_export_never_copies_media_through_a_symlink(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("export", example, "--out", out).exit_code == 0
+    (copied,) = (out / "example-deck-media").iterdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    copied.unlink()
+    copied.symlink_to(victim)
+    assert run("export", example, "--out", out).exit_code == 0
+    assert victim.read_text() == "precious\n"
+    assert copied.is_file() and not copied.is_symlink()
+
+
+def test_check_does_not_hang_on_a_pipe_named_like_the_package(example: Path,
+                                                              tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    out.mkdir()
+    os.mkfifo(out / "example-deck.apkg")
+    done = subprocess.run([sys.executable, "-m", "deckbuilder", "build", str(example), "--out",
+                           str(out), "--check"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 1
+    assert f"out of date: {out}/example-deck.apkg is missing" in done.stderr
+
+
+def test_a_planted_cache_entry_is_never_followed(example: Path, tmp_path: Path) -> None:
+    """An entry that is a symlink (here to a pipe, which never ends) is only a miss."""
+    out = tmp_path / "build"  # where validate looks for the cache, from tmp_path
+    assert run("build", example, "--out", out).exit_code == 0
+    pipe = tmp_path / "pipe"
+    os.mkfifo(pipe)
+    for entry in (out / CACHE_DIR).glob("*.json"):
+        entry.unlink()
+        entry.symlink_to(pipe)
+    done = subprocess.run([sys.executable, "-m", "deckbuilder", "validate", str(example)],
+                          capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert run("build", example, "--out", out).exit_code == 0
+    assert not [e for e in (out / CACHE_DIR).iterdir() if e.is_symlink()]
+
+
+def test_a_pipe_given_as_the_deck_folder_is_reported_not_waited_on(tmp_path: Path) -> None:
+    os.mkfifo(tmp_path / "cards")
+    done = subprocess.run([sys.executable, "-m", "deckbuilder", "build", "cards"],
+                          capture_output=True, text=True, timeout=30, cwd=tmp_path)
+    assert (done.returncode, done.stderr) == (
+        1, "cards: is a file, not a deck folder\n1 error in 1 file\n")
