@@ -10,7 +10,7 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from . import build, export, lint, new, preview, schema, stats, validate
+    from . import build, export, lint, new, preview, schema, stats, sync, validate
 
     for command in (
         validate.validate,
@@ -21,5 +21,6 @@ def register(group: click.Group) -> None:
         export.export,
         stats.stats,
         new.new,
+        sync.sync,
     ):
         group.add_command(command)
