@@ -100,7 +100,7 @@ def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
     for old, new in plan.renamed:
         col.decks.rename(col.decks.id_for_name(old), new)
     if plan.needs_import:
-        import_package(col, built.path, merge_notetypes=bool(plan.full_sync))
+        import_package(col, built.path, merge_notetypes=bool(plan.reshaped))
     _change_kinds(col, deck, notes, plan)
     _update_notes(col, snapshot(col, deck.id), notes, plan, options.overwrite_anki_edits)
     emptied = _move_cards(col, snapshot(col, deck.id), notes)

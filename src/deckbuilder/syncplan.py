@@ -50,13 +50,14 @@ class Plan:
     renamed: list[tuple[str, str]] = field(default_factory=list)  # subdeck names
     removed: list[tuple[int, str]] = field(default_factory=list)  # note id, first field
     notetypes: list[str] = field(default_factory=list)  # keys whose text or CSS changed
+    reshaped: list[str] = field(default_factory=list)  # keys whose fields or templates did
     full_sync: list[str] = field(default_factory=list)  # why the schema would change
     foreign: list[str] = field(default_factory=list)  # card ids whose GUID another owns
     deck_notes: int = 0  # this deck's notes in the collection now
 
     @property
     def needs_import(self) -> bool:
-        return bool(self.added or self.notetypes or self.kind_changed)
+        return bool(self.added or self.notetypes or self.reshaped or self.kind_changed)
 
     @property
     def empty(self) -> bool:
@@ -76,6 +77,7 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
         nt = NOTETYPES[key]
         if (stored.fields, len(stored.templates), stored.is_cloze) != (
                 nt.fields, len(nt.templates), nt.is_cloze):
+            plan.reshaped.append(key)
             plan.full_sync.append(f"notetype '{stored.name}' would change its fields or "
                                   "templates")
         elif (stored.name, stored.templates, stored.css) != (
