@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import subprocess
 import sys
@@ -318,4 +319,23 @@ def test_a_deck_with_errors_syncs_nothing(imported: dict[str, Path]) -> None:
     result = run("sync", deck, "--collection", path, "--out", imported["out"])
     assert result.exit_code == 1
     assert "02-beta.yaml:" in result.output
+    assert sha(path) == digest
+
+
+def test_a_field_change_needs_allow_full_sync(imported: dict[str, Path],
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    from deckbuilder.notetypes import NOTETYPES
+
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    basic = NOTETYPES["basic"]
+    monkeypatch.setitem(NOTETYPES, "basic", dataclasses.replace(
+        basic, fields=(*basic.fields, "Hint")))
+    digest = sha(path)
+    refused = run("sync", deck, "--collection", path, "--out", out)  # the build refuses
+    assert refused.exit_code == 1 and "would change its fields" in refused.output
+    assert run("build", deck, "--out", out, "--allow-field-change").exit_code == 0
+    refused = run("sync", deck, "--collection", path, "--out", out)  # so does sync
+    assert refused.exit_code == 1
+    assert "notetype 'deckbuilder Basic (sync-deck)' would change its fields" in refused.output
+    assert "one-way upload or download" in refused.output
     assert sha(path) == digest
