@@ -24,6 +24,8 @@ from .collection import (
     Snapshot,
     backup,
     change_notetype,
+    empty_cards,
+    empty_decks,
     import_package,
     notetype_ids,
     opened,
@@ -31,7 +33,7 @@ from .collection import (
     snapshot,
 )
 from .errors import SyncFailed, SyncRefused
-from .lock import LOCK_NAME, read_lock
+from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck
 from .syncplan import Plan, cards_of, plan_sync, refusals, same_content
 
@@ -62,11 +64,11 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
     the lock untouched, CollectionLocked, InvalidDeck, or SyncFailed after verifying."""
     old_lock = read_lock(deck_dir / LOCK_NAME, os.path.join(str(deck_dir), LOCK_NAME))
     legacy = {entry.subdeck for entry in old_lock.cards.values()}
+    legacy |= {name.rpartition("::")[0] for name in legacy} - {""}
     checked = build_deck(deck_dir, out_dir, check=True, now=now,
                          allow_field_change=options.allow_full_sync)
     with opened(collection) as col:
-        plan = plan_sync(snapshot(col, checked.deck.id), checked.deck, checked.notes,
-                         old_lock, legacy)
+        plan = _plan(col, checked, old_lock, legacy)
         reasons = refusals(plan, options.allow_full_sync, options.overwrite_anki_edits)
         if reasons:
             raise SyncRefused("\n".join(reasons))
@@ -78,20 +80,33 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
                               "to do it")
         built = build_deck(deck_dir, out_dir, now=now,
                            allow_field_change=options.allow_full_sync)
-        before = snapshot(col, built.deck.id)
-        plan = plan_sync(before, built.deck, built.notes, old_lock, legacy)
+        plan = _plan(col, built, old_lock, legacy)
+        schema = col.db.scalar("select scm from col")
         result = SyncResult(plan, applied=True)
         if not options.no_backup:
             folder = options.backup_dir or collection.parent / "backups"
             result.backup = backup(col, folder)
         _apply(col, built, plan, options, result, legacy)
-        problems = verify(col, built.deck, built.notes, plan, before.schema,
+        problems = verify(col, built.deck, built.notes, plan, schema,
                           options.allow_full_sync)
         if problems:
             where = f"; the backup is {result.backup}" if result.backup else ""
             raise SyncFailed("the collection does not match the deck after syncing"
                              f"{where}:\n" + "\n".join(problems))
         return result
+
+
+def _plan(col: Any, built: BuildResult, old_lock: Lock, legacy: set[str]) -> Plan:
+    snap = snapshot(col, built.deck.id)
+    plan = plan_sync(snap, built.deck, built.notes, old_lock, legacy)
+    plan.empty_cards = len(empty_cards(col, snap))
+    plan.empty_decks = empty_decks(col, _owned(legacy, built.deck, built.notes))
+    return plan
+
+
+def _owned(names: set[str], deck: Deck, notes: list[Note]) -> set[str]:
+    """Subdecks deckbuilder may remove when empty: never the deck's or a section's own."""
+    return names - {deck.name, *(note.subdeck for note in notes)}
 
 
 def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
@@ -109,15 +124,14 @@ def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
         removed = {nid for nid, _ in plan.removed}
         emptied |= {snap.decks.get(c.home, "") for c in snap.cards if c.nid in removed}
         col.remove_notes(sorted(removed))
-    result.cards_removed = _remove_empty_cards(col, snapshot(col, deck.id))
-    candidates = (legacy | emptied | {old for old, _ in plan.renamed}) - set(
-        [deck.name, *(note.subdeck for note in notes)])
-    for name in sorted(candidates, key=lambda n: -n.count("::")):  # children first
-        did = col.decks.id_for_name(name)
-        if did and not col.decks.is_filtered(did) and col.decks.card_count(
-                did, include_subdecks=True) == 0 and not col.decks.children(did):
-            col.decks.remove([did])
-            result.decks_removed.append(name)
+    cards = empty_cards(col, snapshot(col, deck.id))
+    if cards:
+        col.remove_cards_and_orphaned_notes(cards)
+    result.cards_removed = len(cards)
+    candidates = _owned(legacy | emptied | {old for old, _ in plan.renamed}, deck, notes)
+    for name in empty_decks(col, candidates):  # children first
+        col.decks.remove([col.decks.id_for_name(name)])
+        result.decks_removed.append(name)
 
 
 def _change_kinds(col: Any, deck: Deck, notes: list[Note], plan: Plan) -> None:
@@ -174,17 +188,6 @@ def _move_cards(col: Any, snap: Snapshot, notes: list[Note]) -> set[str]:
     for name, cards in sorted(moves.items()):
         set_home_deck(col, cards, col.decks.id(name, create=True))
     return left
-
-
-def _remove_empty_cards(col: Any, snap: Snapshot) -> int:
-    """Cards of this deck's notes left empty by a removed cloze number or reverse side."""
-    ours = {note.id for note in snap.notes.values()}
-    report = col.get_empty_cards()
-    card_ids = [cid for entry in report.notes if entry.note_id in ours
-                and not entry.will_delete_note for cid in entry.card_ids]
-    if card_ids:
-        col.remove_cards_and_orphaned_notes(card_ids)
-    return len(card_ids)
 
 
 def verify(col: Any, deck: Deck, notes: list[Note], plan: Plan, schema: int,

@@ -53,6 +53,8 @@ class Plan:
     reshaped: list[str] = field(default_factory=list)  # keys whose fields or templates did
     full_sync: list[str] = field(default_factory=list)  # why the schema would change
     foreign: list[str] = field(default_factory=list)  # card ids whose GUID another owns
+    empty_cards: int = 0  # cards of ours left empty (a removed cloze number or side)
+    empty_decks: list[str] = field(default_factory=list)  # deckbuilder's, left empty
     deck_notes: int = 0  # this deck's notes in the collection now
 
     @property
@@ -62,7 +64,8 @@ class Plan:
     @property
     def empty(self) -> bool:
         return not (self.needs_import or self.updated or self.conflicts or self.moved
-                    or self.renamed or self.removed or self.full_sync)
+                    or self.renamed or self.removed or self.full_sync or self.empty_cards
+                    or self.empty_decks)
 
     @property
     def big_removal(self) -> bool:
