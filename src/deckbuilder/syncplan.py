@@ -48,7 +48,7 @@ class Plan:
     kind_changed: list[tuple[str, str, str]] = field(default_factory=list)  # id, from, to
     moved: list[tuple[str, str, str]] = field(default_factory=list)  # id, from, to
     renamed: list[tuple[str, str]] = field(default_factory=list)  # subdeck names
-    removed: list[tuple[int, str]] = field(default_factory=list)  # note id, first field
+    removed: list[tuple[int, str]] = field(default_factory=list)  # note id, card id or text
     notetypes: list[str] = field(default_factory=list)  # keys whose text or CSS changed
     reshaped: list[str] = field(default_factory=list)  # keys whose fields or templates did
     full_sync: list[str] = field(default_factory=list)  # why the schema would change
@@ -110,8 +110,9 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
         else:
             plan.updated.append(note.card_id)
     guids = {note.guid for note in notes}
-    plan.removed = sorted((n.id, n.fields[0][:60]) for guid, n in snap.notes.items()
-                          if guid not in guids)
+    known = {entry.guid: card_id for card_id, entry in old_lock.cards.items()}
+    plan.removed = sorted((n.id, known.get(guid) or repr(n.fields[0][:40]))
+                          for guid, n in snap.notes.items() if guid not in guids)
     plan.renamed = renamed_subdecks(snap, notes, legacy_subdecks, deck.name)
     renamed = dict(plan.renamed)
     for card, note in cards_of(snap, notes):
@@ -177,7 +178,7 @@ def describe_plan(plan: Plan, applied: bool) -> list[str]:
         lines.append(f"  subdeck {verb}renamed: '{old}' -> '{new}'")
     if plan.removed:
         lines.append(f"  {verb}removed: {plural(len(plan.removed), 'note')}: "
-                     + _some([f"'{text}'" for _, text in plan.removed], 5))
+                     + _some([text for _, text in plan.removed]))
     if plan.kept:
         lines.append(f"  edited in Anki and kept (the deck did not change them): "
                      f"{_some(plan.kept)}")
