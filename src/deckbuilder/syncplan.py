@@ -161,8 +161,9 @@ def renamed_subdecks(snap: Snapshot, notes: list[Note], legacy: set[str],
 
 def describe_plan(plan: Plan, applied: bool) -> list[str]:
     """The report, in the words of `build`'s: what changed (or would, with --dry-run)."""
-    if plan.empty and not plan.kept:
-        return ["nothing to do: the collection already matches the deck"]
+    if plan.empty:
+        kept = (f" (edited in Anki and kept: {_some(plan.kept)})" if plan.kept else "")
+        return [f"nothing to do: the collection already matches the deck{kept}"]
     verb = "" if applied else "would be "
     counts = [(len(plan.added), "added"), (len(plan.updated), "updated"),
               (len(plan.moved), "moved"), (len(plan.renamed), "renamed"),
