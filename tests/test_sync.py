@@ -340,3 +340,29 @@ def test_a_field_change_needs_allow_full_sync(imported: dict[str, Path],
     assert "notetype 'deckbuilder Basic (sync-deck)' would change its fields" in refused.output
     assert "one-way upload or download" in refused.output
     assert sha(path) == digest
+
+
+def test_without_the_anki_library_sync_says_how_to_install_it(
+        imported: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "anki", None)  # `import anki` now fails
+    result = run("sync", imported["deck"], "--collection", imported["collection"])
+    assert result.exit_code == 2
+    assert "pip install 'deckbuilder[sync]'" in result.output
+
+
+def test_usage_errors(imported: dict[str, Path]) -> None:
+    deck, path = imported["deck"], imported["collection"]
+    both = run("sync", deck, "--collection", path, "--profile", "x")
+    assert both.exit_code == 2 and "not both" in both.output
+    backups = run("sync", deck, "--collection", path, "--no-backup", "--backup-dir", "b")
+    assert backups.exit_code == 2
+
+
+def test_backup_dir(imported: dict[str, Path], tmp_path: Path) -> None:
+    deck, path = imported["deck"], imported["collection"]
+    (deck / "02-beta.yaml").write_text(BETA.replace("back: b\n", "back: bb\n", 1))
+    result = run("sync", deck, "--collection", path, "--out", imported["out"],
+                 "--backup-dir", tmp_path / "safe")
+    assert result.exit_code == 0, result.output
+    (made,) = (tmp_path / "safe").glob("backup-*.colpkg")
+    assert f"backup: {made}" in result.output

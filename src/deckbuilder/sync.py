@@ -83,10 +83,17 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
         plan = _plan(col, built, old_lock, legacy)
         schema = col.db.scalar("select scm from col")
         result = SyncResult(plan, applied=True)
-        if not options.no_backup:
-            folder = options.backup_dir or collection.parent / "backups"
-            result.backup = backup(col, folder)
-        _apply(col, built, plan, options, result, legacy)
+        from anki.errors import AnkiException
+
+        try:
+            if not options.no_backup:
+                folder = options.backup_dir or collection.parent / "backups"
+                result.backup = backup(col, folder)
+            _apply(col, built, plan, options, result, legacy)
+        except (AnkiException, OSError) as exc:
+            where = f"; the backup is {result.backup}" if result.backup else ""
+            raise SyncFailed(f"Anki stopped the sync: {exc}{where}. Run it again to finish; "
+                             "every step starts from what the collection holds") from exc
         problems = verify(col, built.deck, built.notes, plan, schema,
                           options.allow_full_sync)
         if problems:
