@@ -96,16 +96,19 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
                 plan.added.append(note.card_id)
             continue
         kind = kinds[stored_note.mid]
+        before = old_lock.cards.get(note.card_id)
+        stored_digest = content_digest(kind, stored_note.fields, stored_note.tags)
+        edited = bool(before and stored_digest != before.digest
+                      and stored_note.mod > before.mod)
         if kind != note.notetype:
             plan.kind_changed.append((note.card_id, kind, note.notetype))
             plan.full_sync.append(f"card '{note.card_id}' would change from {kind} to "
                                   f"{note.notetype}")
+            if edited:
+                plan.conflicts.append(note.card_id)
+        elif same_content(stored_note, note, kind):
             continue
-        if same_content(stored_note, note, kind):
-            continue
-        before = old_lock.cards.get(note.card_id)
-        stored_digest = content_digest(kind, stored_note.fields, stored_note.tags)
-        if before and stored_digest != before.digest and stored_note.mod > before.mod:
+        elif edited and before:
             (plan.kept if note.digest == before.digest else plan.conflicts).append(note.card_id)
         else:
             plan.updated.append(note.card_id)
