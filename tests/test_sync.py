@@ -366,3 +366,37 @@ def test_backup_dir(imported: dict[str, Path], tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     (made,) = (tmp_path / "safe").glob("backup-*.colpkg")
     assert f"backup: {made}" in result.output
+
+
+def test_an_interrupted_sync_converges_when_run_again(
+        imported: dict[str, Path], monkeypatch: pytest.MonkeyPatch) -> None:
+    import deckbuilder.sync
+
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    move = "  - id: b2\n    front: bee two\n    back: b\n"
+    (deck / "01-alpha.yaml").write_text(alpha("First", back="uno", extra=move))
+    (deck / "02-beta.yaml").write_text(BETA.replace(BETA[BETA.index("  - id: b2"):
+                                                         BETA.index("  - id: b4")], ""))
+
+    def power_cut(*args: object) -> None:
+        raise OSError("interrupted")
+
+    with monkeypatch.context() as patch:  # renamed, imported and updated, then stopped
+        patch.setattr(deckbuilder.sync, "set_home_deck", power_cut)
+        stopped = run("sync", deck, "--collection", path, "--out", out)
+    assert stopped.exit_code == 1
+    assert "Anki stopped the sync: interrupted; the backup is" in stopped.output
+    again = run("sync", deck, "--collection", path, "--out", out)
+    assert again.exit_code == 0, again.output
+    assert "synced: 0 added, 0 updated, 1 moved, 0 renamed, 1 removed" in again.output
+    col = open_col(path)
+    try:
+        built = build_deck(deck, out, check=True, now=0)
+        notes = ours(col)
+        assert set(notes) == {note.guid for note in built.notes}
+        for note in built.notes:
+            assert tuple(notes[note.guid].fields) == note.fields
+            assert {home(col, c) for c in notes[note.guid].cards()} == {note.subdeck}
+    finally:
+        col.close()
+    assert "nothing to do" in run("sync", deck, "--collection", path, "--out", out).output
