@@ -125,10 +125,10 @@ def snapshot(col: Any, deck_id: str) -> Snapshot:
 def backup(col: Any, folder: Path) -> Path | None:
     """A .colpkg that Anki's own restore finds; None when an identical one already exists."""
     folder.mkdir(parents=True, exist_ok=True)
-    before = set(folder.glob("*.colpkg"))
-    col.create_backup(backup_folder=str(folder), force=True, wait_for_completion=True)
-    made = sorted(set(folder.glob("*.colpkg")) - before)
-    return made[-1] if made else None
+    if not col.create_backup(backup_folder=str(folder), force=True, wait_for_completion=True):
+        return None
+    # Named by the second: two backups in one second share a name, so take the newest.
+    return max(folder.glob("*.colpkg"), key=lambda path: path.stat().st_mtime_ns)
 
 
 def import_package(col: Any, package: Path, merge_notetypes: bool) -> None:
