@@ -400,3 +400,12 @@ def test_an_interrupted_sync_converges_when_run_again(
     finally:
         col.close()
     assert "nothing to do" in run("sync", deck, "--collection", path, "--out", out).output
+
+
+def test_a_file_that_is_not_a_collection(imported: dict[str, Path], tmp_path: Path) -> None:
+    bad = tmp_path / "bad.anki2"
+    bad.write_bytes(b"not a database, whatever its name")
+    result = run("sync", imported["deck"], "--collection", bad, "--out", imported["out"])
+    assert result.exit_code == 1
+    assert result.output == f"error: cannot open {bad}: not an Anki collection\n"
+    assert bad.read_bytes() == b"not a database, whatever its name"

@@ -76,15 +76,16 @@ class Snapshot:
 def opened(path: Path) -> Iterator[Any]:
     """The collection, held open (Anki desktop cannot open it meanwhile) and always closed."""
     from anki.collection import Collection
-    from anki.errors import DBError
+    from anki.errors import AnkiException
 
     try:
         col = Collection(str(path))
-    except DBError as exc:
+    except AnkiException as exc:
         if "already open" in str(exc):
             raise CollectionLocked(f"{path} is open in Anki: close Anki or switch profile, "
                                    "then run again") from None
-        raise CollectionLocked(f"cannot open {path}: {exc}") from None
+        reason = "not an Anki collection" if "NotADatabase" in str(exc) else str(exc)
+        raise CollectionLocked(f"cannot open {path}: {reason}") from None
     try:
         yield col
     finally:
