@@ -223,6 +223,8 @@ def test_an_edit_in_both_is_a_conflict(imported: dict[str, Path]) -> None:
     assert refused.exit_code == 1
     assert "edited both in Anki and in the deck: a1" in refused.output
     assert sha(path) == digest
+    again = run("sync", deck, "--collection", path, "--out", imported["out"])
+    assert again.exit_code == 1, again.output  # the refusal did not move the lock past it
     forced = run("sync", deck, "--collection", path, "--out", imported["out"],
                  "--overwrite-anki-edits")
     assert forced.exit_code == 0, forced.output
