@@ -411,3 +411,19 @@ def test_a_file_that_is_not_a_collection(imported: dict[str, Path], tmp_path: Pa
     assert result.exit_code == 1
     assert result.output == f"error: cannot open {bad}: not an Anki collection\n"
     assert bad.read_bytes() == b"not a database, whatever its name"
+
+
+def test_a_card_put_in_a_deck_of_the_users_own_comes_back_and_the_deck_stays(
+        imported: dict[str, Path]) -> None:
+    deck, path = imported["deck"], imported["collection"]
+    col = open_col(path)
+    (card,) = ours(col)[note_guid("sync-deck", "b1")].cards()
+    col.set_deck([card.id], col.decks.id("Hard ones", create=True))
+    col.close()
+    result = run("sync", deck, "--collection", path, "--out", imported["out"])
+    assert result.exit_code == 0, result.output
+    assert "moved: b1 from 'Hard ones' to 'Sync Deck::02 Beta'" in result.output
+    col = open_col(path)
+    assert home(col, col.get_card(card.id)) == "Sync Deck::02 Beta"
+    assert col.decks.id_for_name("Hard ones")
+    col.close()

@@ -135,6 +135,8 @@ def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
     if cards:
         col.remove_cards_and_orphaned_notes(cards)
     result.cards_removed = len(cards)
+    # A deck of the user's own that a card came back from is theirs to remove, not ours.
+    emptied = {name for name in emptied if name.startswith(deck.name + "::")}
     candidates = _owned(legacy | emptied | {old for old, _ in plan.renamed}, deck, notes)
     for name in empty_decks(col, candidates):  # children first
         col.decks.remove([col.decks.id_for_name(name)])
