@@ -11,7 +11,11 @@ strictly newer than the lock's, was edited in Anki. If the deck did not change t
 since (new digest = the lock's), the edit is kept and listed; if it did, it is a
 conflict, refused without --overwrite-anki-edits. Any other difference is the deck
 moving ahead of the collection, and the note is updated. Content means what an import
-updates: kind, fields and tags (the digest of ``anki.compile_notes``).
+updates: kind, fields and tags (the digest of ``anki.compile_notes``). The lock is the
+only reference, so a `build` run between an edit in Anki and the sync moves the lock's
+``mod`` past the edit, which then counts as the deck moving ahead (the README says so).
+
+Only notes of this deck's own notetypes are ever planned for change or removal.
 
 Anything that would change the collection's schema, and so force a one-way sync of
 every device, is listed as such: a notetype whose fields or templates differ from the
