@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run, write_deck
+from conftest import AnkiImport, run, write_deck
 
 from deckbuilder.anki import note_guid
 from deckbuilder.build import build_deck
-from deckbuilder.collection import notetype_ids
+from deckbuilder.collection import IMPORT_DEFAULTS, notetype_ids
 from deckbuilder.syncplan import content_digest
 
 DECK = "deck: Sync Deck\nid: sync-deck\n"
@@ -104,9 +104,28 @@ def imported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]
     return {"deck": deck, "collection": collection, "out": tmp_path / "out"}
 
 
+@pytest.fixture
+def imported_by_hand(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """v1 built in the past and imported the way authors did before `sync`: File > Import."""
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK, "01-alpha.yaml": alpha(),
+                                           "02-beta.yaml": BETA})
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) - 1000))
+    assert run("build", deck, "--out", tmp_path / "out").exit_code == 0
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    (tmp_path / "profile").mkdir()
+    anki = AnkiImport(tmp_path / "profile")
+    try:
+        assert len(anki.load(tmp_path / "out" / "sync-deck.apkg").new) == 14
+    finally:
+        anki.col.close()
+    return {"deck": deck, "collection": tmp_path / "profile" / "collection.anki2",
+            "out": tmp_path / "out"}
+
+
 def test_the_collection_follows_the_deck_and_keeps_every_review(
-        imported: dict[str, Path]) -> None:
-    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+        imported_by_hand: dict[str, Path]) -> None:
+    deck, path = imported_by_hand["deck"], imported_by_hand["collection"]
+    out = imported_by_hand["out"]
     col = open_col(path)
     col.decks.select(col.decks.id_for_name("Sync Deck"))
     for _ in range(8):  # the learner answers every card: revlog rows, intervals, due dates
@@ -130,6 +149,7 @@ def test_the_collection_follows_the_deck_and_keeps_every_review(
     col.add_note(stock, col.decks.id_for_name("Sync Deck::02 Beta"))
     col.set_config("withScheduling", True)
     col.remove_config("mergeNotetypes")
+    defaults = {key: col.get_config(key, None) for key in IMPORT_DEFAULTS}
     before = reviews(col)
     schema = col.db.scalar("select scm from col")
     stock_row = col.db.first("select * from notes where id = ?", stock.id)
@@ -173,8 +193,8 @@ def test_the_collection_follows_the_deck_and_keeps_every_review(
         assert sum(r[4] for r in after.values()) > 0  # the reviews were there to keep
         assert col.db.first("select * from notes where id = ?", stock.id) == stock_row
         assert col.db.scalar("select scm from col") == schema
-        assert col.get_config("withScheduling", None) is True
-        assert col.get_config("mergeNotetypes", None) is None
+        assert {key: col.get_config(key, None) for key in IMPORT_DEFAULTS} == defaults
+        assert defaults["withScheduling"] is True and defaults["mergeNotetypes"] is None
         assert "Sync Deck::01 Alpha" not in {d.name for d in col.decks.all_names_and_ids()}
         modified = col.mod
     finally:
