@@ -188,13 +188,6 @@ def set_home_deck(col: Any, cards: list[StoredCard], deck_id: int) -> None:
             col.update_card(card)
 
 
-def empty_cards(col: Any, snap: Snapshot) -> list[int]:
-    """Cards of this deck's notes left empty by a removed cloze number or reverse side."""
-    ours = {note.id for note in snap.notes.values()}
-    return [cid for entry in col.get_empty_cards().notes if entry.note_id in ours
-            and not entry.will_delete_note for cid in entry.card_ids]
-
-
 def empty_decks(col: Any, names: set[str]) -> list[str]:
     """Those of ``names`` that hold no card and no deck outside ``names``, children first."""
     empty = []

@@ -24,7 +24,6 @@ from .collection import (
     Snapshot,
     backup,
     change_notetype,
-    empty_cards,
     empty_decks,
     import_package,
     notetype_ids,
@@ -35,7 +34,7 @@ from .collection import (
 from .errors import SyncFailed, SyncRefused
 from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck
-from .syncplan import Plan, cards_of, plan_sync, refusals, same_content
+from .syncplan import Plan, cards_of, extra_cards, plan_sync, refusals, same_content
 
 
 @dataclass(frozen=True)
@@ -106,7 +105,6 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
 def _plan(col: Any, built: BuildResult, old_lock: Lock, legacy: set[str]) -> Plan:
     snap = snapshot(col, built.deck.id)
     plan = plan_sync(snap, built.deck, built.notes, old_lock, legacy)
-    plan.empty_cards = len(empty_cards(col, snap))
     plan.empty_decks = empty_decks(col, _owned(legacy, built.deck, built.notes))
     return plan
 
@@ -131,7 +129,7 @@ def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
         removed = {nid for nid, _ in plan.removed}
         emptied |= {snap.decks.get(c.home, "") for c in snap.cards if c.nid in removed}
         col.remove_notes(sorted(removed))
-    cards = empty_cards(col, snapshot(col, deck.id))
+    cards = extra_cards(snapshot(col, deck.id), notes)
     if cards:
         col.remove_cards_and_orphaned_notes(cards)
     result.cards_removed = len(cards)
@@ -191,7 +189,7 @@ def _move_cards(col: Any, snap: Snapshot, notes: list[Note]) -> set[str]:
     left = set()
     for card, note in cards_of(snap, notes):
         home = snap.decks.get(card.home, "")
-        if home != note.subdeck:
+        if home != note.subdeck and card.ord in note.ords:  # not a card about to go
             moves.setdefault(note.subdeck, []).append(card)
             left.add(home)
     for name, cards in sorted(moves.items()):
@@ -215,9 +213,14 @@ def verify(col: Any, deck: Deck, notes: list[Note], plan: Plan, schema: int,
         if stored and note.card_id not in kept and not same_content(
                 stored, note, kinds[stored.mid]):
             problems.append(f"card '{note.card_id}' does not have the deck's content")
+    ords: dict[str, set[int]] = {}
     for card, note in cards_of(snap, notes):
+        ords.setdefault(note.card_id, set()).add(card.ord)
         if snap.decks.get(card.home) != note.subdeck:
             problems.append(f"a card of '{note.card_id}' is not in '{note.subdeck}'")
+    problems += [f"'{note.card_id}' has cards {sorted(ords.get(note.card_id, ()))}, the deck "
+                 f"makes {list(note.ords)}" for note in notes
+                 if note.guid in snap.notes and ords.get(note.card_id) != set(note.ords)]
     if snap.schema != schema and not full_sync_allowed:
         problems.append("the schema stamp moved: the next sync would be a full one")
     return problems

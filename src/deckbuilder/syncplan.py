@@ -124,9 +124,10 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
     renamed = dict(plan.renamed)
     for card, note in cards_of(snap, notes):
         home = snap.decks.get(card.home, "")
-        if renamed.get(home, home) != note.subdeck:
+        if card.ord in note.ords and renamed.get(home, home) != note.subdeck:
             plan.moved.append((note.card_id, home, note.subdeck))
     plan.moved = sorted(set(plan.moved))
+    plan.empty_cards = len(extra_cards(snap, notes))
     return plan
 
 
@@ -139,6 +140,13 @@ def same_content(stored: StoredNote, note: Note, kind: str) -> bool:
 def cards_of(snap: Snapshot, notes: list[Note]) -> list[tuple[StoredCard, Note]]:
     by_id = {snap.notes[note.guid].id: note for note in notes if note.guid in snap.notes}
     return [(card, by_id[card.nid]) for card in snap.cards if card.nid in by_id]
+
+
+def extra_cards(snap: Snapshot, notes: list[Note]) -> list[int]:
+    """Cards of this deck's notes that the deck no longer makes (a removed cloze number or
+    reverse side): the ones Anki's Empty Cards would list, found without rendering every
+    card of the collection. A note always keeps the cards the deck makes."""
+    return sorted(card.id for card, note in cards_of(snap, notes) if card.ord not in note.ords)
 
 
 def renamed_subdecks(snap: Snapshot, notes: list[Note], legacy: set[str],
