@@ -447,3 +447,29 @@ def test_a_card_put_in_a_deck_of_the_users_own_comes_back_and_the_deck_stays(
     assert home(col, col.get_card(card.id)) == "Sync Deck::02 Beta"
     assert col.decks.id_for_name("Hard ones")
     col.close()
+
+
+def test_another_decks_notes_are_never_touched(imported: dict[str, Path],
+                                               tmp_path: Path) -> None:
+    path, out = imported["collection"], imported["out"]
+    other = write_deck(tmp_path / "other", {"deck.yaml": "deck: Other\nid: other-deck\n",
+                                            "01-x.yaml": BETA})
+    assert run("sync", other, "--collection", path, "--out", tmp_path / "o").exit_code == 0
+    col = open_col(path)
+    before = col.db.all("select * from notes order by id")
+    theirs = len(ours(col, "other-deck"))
+    col.close()
+    deck = imported["deck"]
+    (deck / "02-beta.yaml").unlink()
+    result = run("sync", deck, "--collection", path, "--out", out, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "removed: 10 notes" in result.output
+    col = open_col(path)
+    try:
+        assert theirs == 10 and len(ours(col, "other-deck")) == theirs
+        after = {row[0]: row for row in col.db.all("select * from notes")}
+        mids = notetype_ids("other-deck")
+        assert [row for row in before if row[2] in mids] == [
+            after[row[0]] for row in before if row[2] in mids]
+    finally:
+        col.close()
