@@ -115,3 +115,20 @@ class RefusedChange(DeckbuilderError):
 
 class CannotCreate(DeckbuilderError):
     """Raised when `deckbuilder new` cannot create a section file; it never overwrites one."""
+
+
+class SyncUsage(DeckbuilderError):
+    """Raised when `sync` cannot tell which collection to use, or it does not exist."""
+
+
+class CollectionLocked(DeckbuilderError):
+    """Raised when Anki (or another program) has the collection open."""
+
+
+class SyncRefused(DeckbuilderError):
+    """Raised when a sync would force a full sync, overwrite Anki-side edits or remove
+    many notes without the user's consent; the collection is left untouched."""
+
+
+class SyncFailed(DeckbuilderError):
+    """Raised when the collection does not match the deck after a sync."""

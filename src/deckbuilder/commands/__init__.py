@@ -10,7 +10,7 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from . import build, export, lint, merge_lock, new, preview, schema, stats, validate
+    from . import build, export, lint, merge_lock, new, preview, schema, stats, sync, validate
 
     for command in (
         validate.validate,
@@ -22,5 +22,6 @@ def register(group: click.Group) -> None:
         stats.stats,
         new.new,
         merge_lock.merge_lock,
+        sync.sync,
     ):
         group.add_command(command)

@@ -1,0 +1,200 @@
+"""The author's Anki collection through the official library: open, read, back up, import.
+
+Everything here is a thin, typed layer over ``anki.collection.Collection``; what to
+change is decided in ``syncplan``, in what order it is done in ``sync``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .anki import derived_id
+from .errors import CollectionLocked
+from .notetypes import NOTETYPES
+
+# A programmatic import stores its options as the user's import defaults (verified with
+# anki 26.9): they are saved before an import and put back after it.
+IMPORT_DEFAULTS = ("mergeNotetypes", "withScheduling", "withDeckConfigs", "updateNotes",
+                   "updateNotetypes")
+
+
+def notetype_ids(deck_id: str) -> dict[int, str]:
+    """This deck's own notetypes, id -> key: the only notes sync ever changes or removes."""
+    return {derived_id(deck_id, "notetype", key): key for key in NOTETYPES}
+
+
+@dataclass(frozen=True, slots=True)
+class StoredNote:
+    id: int
+    guid: str
+    mid: int
+    mod: int  # seconds
+    fields: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class StoredCard:
+    id: int
+    nid: int
+    ord: int
+    did: int
+    odid: int  # the home deck of a card in a filtered deck, else 0
+
+    @property
+    def home(self) -> int:
+        return self.odid or self.did
+
+
+@dataclass(frozen=True)
+class StoredNotetype:
+    name: str
+    fields: tuple[str, ...]
+    templates: tuple[tuple[str, str, str], ...]
+    css: str
+    is_cloze: bool
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What sync needs to know of the collection: this deck's notes, their cards, decks."""
+
+    notes: dict[str, StoredNote]  # by GUID, only notes of this deck's notetypes
+    foreign_guids: dict[str, int]  # GUID -> notetype id, for notes of other notetypes
+    cards: list[StoredCard]  # cards of ``notes``
+    others: set[int]  # home decks of every other card
+    decks: dict[int, str]  # every deck, id -> name
+    notetypes: dict[str, StoredNotetype]  # this deck's notetypes in the collection, by key
+    schema: int
+
+
+@contextlib.contextmanager
+def opened(path: Path) -> Iterator[Any]:
+    """The collection, held open (Anki desktop cannot open it meanwhile) and always closed."""
+    from anki.collection import Collection
+    from anki.errors import AnkiException
+
+    try:
+        col = Collection(str(path))
+    except AnkiException as exc:
+        if "already open" in str(exc):
+            raise CollectionLocked(f"{path} is open in Anki: close Anki or switch profile, "
+                                   "then run again") from None
+        reason = "not an Anki collection" if "NotADatabase" in str(exc) else str(exc)
+        raise CollectionLocked(f"cannot open {path}: {reason}") from None
+    try:
+        yield col
+    finally:
+        col.close()
+
+
+def snapshot(col: Any, deck_id: str) -> Snapshot:
+    ours = notetype_ids(deck_id)
+    notes: dict[str, StoredNote] = {}
+    foreign: dict[str, int] = {}
+    for nid, guid, mid, mod, flds, tags in col.db.all(
+            "select id, guid, mid, mod, flds, tags from notes"):
+        if mid in ours:
+            notes[guid] = StoredNote(nid, guid, mid, mod, tuple(flds.split("\x1f")),
+                                     tuple(tags.split()))
+        else:
+            foreign[guid] = mid
+    note_ids = {note.id for note in notes.values()}
+    cards, others = [], set()
+    for row in col.db.all("select id, nid, ord, did, odid from cards"):
+        if row[1] in note_ids:
+            cards.append(StoredCard(*row))
+        else:
+            others.add(row[4] or row[3])
+    decks = {d.id: d.name for d in col.decks.all_names_and_ids()}
+    notetypes = {}
+    for mid, key in ours.items():
+        nt = col.models.get(mid)
+        if nt:
+            notetypes[key] = StoredNotetype(
+                nt["name"], tuple(f["name"] for f in nt["flds"]),
+                tuple((t["name"], t["qfmt"], t["afmt"]) for t in nt["tmpls"]), nt["css"],
+                nt["type"] == 1)
+    return Snapshot(notes, foreign, cards, others, decks, notetypes,
+                    col.db.scalar("select scm from col"))
+
+
+def backup(col: Any, folder: Path) -> Path | None:
+    """A .colpkg that Anki's own restore finds; None when an identical one already exists."""
+    folder.mkdir(parents=True, exist_ok=True)
+    if not col.create_backup(backup_folder=str(folder), force=True, wait_for_completion=True):
+        return None
+    # Named by the second: two backups in one second share a name, so take the newest.
+    return max(folder.glob("*.colpkg"), key=lambda path: path.stat().st_mtime_ns)
+
+
+def import_package(col: Any, package: Path, merge_notetypes: bool) -> None:
+    """Import without scheduling or presets: notes if newer, notetypes always; the user's
+    import defaults are restored afterwards, even when the import fails."""
+    from anki.collection import ImportAnkiPackageOptions, ImportAnkiPackageRequest
+    from anki.import_export_pb2 import ImportAnkiPackageUpdateCondition as Update
+
+    saved = {key: col.get_config(key, None) for key in IMPORT_DEFAULTS}
+    try:
+        col.import_anki_package(ImportAnkiPackageRequest(
+            package_path=str(package.resolve()),
+            options=ImportAnkiPackageOptions(
+                merge_notetypes=merge_notetypes,
+                update_notes=Update.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_IF_NEWER,
+                update_notetypes=Update.IMPORT_ANKI_PACKAGE_UPDATE_CONDITION_ALWAYS,
+                with_scheduling=False,
+                with_deck_configs=False,
+            ),
+        ))
+    finally:
+        col.models._clear_cache()  # the Python notetype cache is stale after an import
+        restore_defaults(col, saved)
+
+
+def restore_defaults(col: Any, saved: dict[str, Any]) -> None:
+    for key, value in saved.items():
+        if col.get_config(key, None) == value:
+            continue
+        if value is None:
+            col.remove_config(key)
+        else:
+            col.set_config(key, value)
+
+
+def change_notetype(col: Any, note_ids: list[int], old: int, new: int) -> None:
+    """Give notes another notetype (a full sync): fields and templates mapped by name, so
+    the front card keeps its reviews; a template with no match loses its cards."""
+    info = col.models.change_notetype_info(old_notetype_id=old, new_notetype_id=new)
+    request = info.input
+    request.note_ids.extend(note_ids)
+    col.models.change_notetype_of_notes(request)
+    col.models._clear_cache()
+
+
+def set_home_deck(col: Any, cards: list[StoredCard], deck_id: int) -> None:
+    """Move cards; one in a filtered deck stays there and gets its new home deck, where
+    it returns when the filtered deck is emptied."""
+    normal = [card.id for card in cards if not card.odid]
+    if normal:
+        col.set_deck(normal, deck_id)
+    for stored in cards:
+        if stored.odid:
+            card = col.get_card(stored.id)
+            card.odid = deck_id
+            col.update_card(card)
+
+
+def empty_decks(col: Any, names: set[str]) -> list[str]:
+    """Those of ``names`` that hold no card and no deck outside ``names``, children first."""
+    empty = []
+    for name in sorted(names, key=lambda n: (-n.count("::"), n)):
+        did = col.decks.id_for_name(name)
+        if (did and not col.decks.is_filtered(did)
+                and col.decks.card_count(did, include_subdecks=True) == 0
+                and all(child in names for child, _ in col.decks.children(did))):
+            empty.append(name)
+    return empty

@@ -1,0 +1,226 @@
+"""`sync`: make the author's own Anki collection equal the deck, every review kept.
+
+The order: build (every check of `build`; nothing is written yet), open the collection
+(refused while Anki has it open), plan (``syncplan``), refuse what needs consent, then
+build for real, back up, and apply: rename subdecks, import the package, update notes
+the import left behind, move cards, remove notes, empty cards and emptied subdecks;
+the user's import defaults are restored, and the result is verified against the deck.
+
+An interrupted run converges when run again: every step is derived from what the
+collection holds, not from what the previous run did.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .anki import Note
+from .build import BuildResult, build_deck
+from .collection import (
+    Snapshot,
+    backup,
+    change_notetype,
+    empty_decks,
+    import_package,
+    notetype_ids,
+    opened,
+    set_home_deck,
+    snapshot,
+)
+from .errors import SyncFailed, SyncRefused
+from .lock import LOCK_NAME, Lock, read_lock
+from .model import Deck
+from .syncplan import Plan, cards_of, extra_cards, plan_sync, refusals, same_content
+
+
+@dataclass(frozen=True)
+class SyncOptions:
+    dry_run: bool = False
+    backup_dir: Path | None = None  # default: the profile's backups/ folder
+    no_backup: bool = False
+    allow_full_sync: bool = False
+    overwrite_anki_edits: bool = False
+    yes: bool = False  # consent to big removals
+
+
+@dataclass
+class SyncResult:
+    plan: Plan
+    applied: bool
+    backup: Path | None = None
+    cards_removed: int = 0  # empty cards (a removed cloze number or reverse side)
+    decks_removed: list[str] = field(default_factory=list)
+
+
+def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
+              options: SyncOptions, confirm: Callable[[Plan], bool]) -> SyncResult:
+    """Sync the deck in ``deck_dir`` into ``collection``; ``confirm`` is asked before a big
+    removal when ``options.yes`` is not set. Raises SyncRefused with the collection and
+    the lock untouched, CollectionLocked, InvalidDeck, or SyncFailed after verifying."""
+    old_lock = read_lock(deck_dir / LOCK_NAME, os.path.join(str(deck_dir), LOCK_NAME))
+    legacy = {entry.subdeck for entry in old_lock.cards.values()}
+    legacy |= {name.rpartition("::")[0] for name in legacy} - {""}
+    checked = build_deck(deck_dir, out_dir, check=True, now=now,
+                         allow_field_change=options.allow_full_sync)
+    with opened(collection) as col:
+        plan = _plan(col, checked, old_lock, legacy)
+        reasons = refusals(plan, options.allow_full_sync, options.overwrite_anki_edits)
+        if reasons:
+            raise SyncRefused("\n".join(reasons))
+        if options.dry_run or plan.empty:
+            return SyncResult(plan, applied=False)
+        if plan.big_removal and not options.yes and not confirm(plan):
+            raise SyncRefused(f"this would remove {len(plan.removed)} of the deck's "
+                              f"{plan.deck_notes} notes from the collection; pass --yes "
+                              "to do it")
+        built = build_deck(deck_dir, out_dir, now=now,
+                           allow_field_change=options.allow_full_sync)
+        plan = _plan(col, built, old_lock, legacy)
+        schema = col.db.scalar("select scm from col")
+        result = SyncResult(plan, applied=True)
+        from anki.errors import AnkiException
+
+        try:
+            if not options.no_backup:
+                folder = options.backup_dir or collection.parent / "backups"
+                result.backup = backup(col, folder)
+            _apply(col, built, plan, options, result, legacy)
+        except (AnkiException, OSError) as exc:
+            where = f"; the backup is {result.backup}" if result.backup else ""
+            raise SyncFailed(f"Anki stopped the sync: {exc}{where}. Run it again to finish; "
+                             "every step starts from what the collection holds") from exc
+        problems = verify(col, built.deck, built.notes, plan, schema,
+                          options.allow_full_sync)
+        if problems:
+            where = f"; the backup is {result.backup}" if result.backup else ""
+            raise SyncFailed("the collection does not match the deck after syncing"
+                             f"{where}:\n" + "\n".join(problems))
+        return result
+
+
+def _plan(col: Any, built: BuildResult, old_lock: Lock, legacy: set[str]) -> Plan:
+    snap = snapshot(col, built.deck.id)
+    plan = plan_sync(snap, built.deck, built.notes, old_lock, legacy)
+    plan.empty_decks = empty_decks(col, _owned(legacy, built.deck, built.notes))
+    return plan
+
+
+def _owned(names: set[str], deck: Deck, notes: list[Note]) -> set[str]:
+    """Subdecks deckbuilder may remove when empty: never the deck's or a section's own."""
+    return names - {deck.name, *(note.subdeck for note in notes)}
+
+
+def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
+           result: SyncResult, legacy: set[str]) -> None:
+    deck, notes = built.deck, built.notes
+    for old, new in plan.renamed:
+        col.decks.rename(col.decks.id_for_name(old), new)
+    if plan.needs_import:
+        import_package(col, built.path, merge_notetypes=bool(plan.reshaped))
+    _change_kinds(col, deck, notes, plan)
+    _update_notes(col, snapshot(col, deck.id), notes, plan, options.overwrite_anki_edits)
+    emptied = _move_cards(col, snapshot(col, deck.id), notes)
+    if plan.removed:
+        snap = snapshot(col, deck.id)
+        removed = {nid for nid, _ in plan.removed}
+        emptied |= {snap.decks.get(c.home, "") for c in snap.cards if c.nid in removed}
+        col.remove_notes(sorted(removed))
+    cards = extra_cards(snapshot(col, deck.id), notes)
+    if cards:
+        col.remove_cards_and_orphaned_notes(cards)
+    result.cards_removed = len(cards)
+    # A deck of the user's own that a card came back from is theirs to remove, not ours.
+    emptied = {name for name in emptied if name.startswith(deck.name + "::")}
+    candidates = _owned(legacy | emptied | {old for old, _ in plan.renamed}, deck, notes)
+    for name in empty_decks(col, candidates):  # children first
+        col.decks.remove([col.decks.id_for_name(name)])
+        result.decks_removed.append(name)
+
+
+def _change_kinds(col: Any, deck: Deck, notes: list[Note], plan: Plan) -> None:
+    """Notes whose kind changed get the new notetype (only with --allow-full-sync)."""
+    if not plan.kind_changed:
+        return
+    snap = snapshot(col, deck.id)
+    ids = {key: mid for mid, key in notetype_ids(deck.id).items()}
+    by_id = {note.card_id: note for note in notes}
+    groups: dict[tuple[int, int], list[int]] = {}
+    for card_id, old, new in plan.kind_changed:
+        stored = snap.notes.get(by_id[card_id].guid)
+        if stored and stored.mid == ids[old]:
+            groups.setdefault((ids[old], ids[new]), []).append(stored.id)
+    for (old_id, new_id), note_ids in sorted(groups.items()):
+        change_notetype(col, note_ids, old_id, new_id)
+
+
+def _update_notes(col: Any, snap: Snapshot, notes: list[Note], plan: Plan,
+                  overwrite: bool) -> None:
+    """Update directly what the import did not: it compares times to the second, so a
+    note edited in the same second as the build, or newer than the package, is skipped."""
+    wanted = set(plan.updated) | {card_id for card_id, _, _ in plan.kind_changed}
+    if overwrite:
+        wanted |= set(plan.conflicts)
+    changed = []
+    for note in notes:
+        stored = snap.notes.get(note.guid)
+        if note.card_id not in wanted or stored is None:
+            continue
+        if same_content(stored, note, note.notetype):
+            continue
+        anki_note = col.get_note(stored.id)
+        anki_note.fields = list(note.fields)
+        anki_note.tags = list(note.tags)
+        changed.append(anki_note)
+    if changed:
+        col.update_notes(changed)
+    kind_ids = [snap.notes[n.guid].id for n in notes
+                if n.card_id in {c for c, _, _ in plan.kind_changed} and n.guid in snap.notes]
+    if kind_ids:  # a note that became a reverse needs its second card
+        col.after_note_updates(kind_ids, mark_modified=False, generate_cards=True)
+
+
+def _move_cards(col: Any, snap: Snapshot, notes: list[Note]) -> set[str]:
+    """Every card to its section's subdeck; returns the subdecks cards left."""
+    moves: dict[str, list[Any]] = {}
+    left = set()
+    for card, note in cards_of(snap, notes):
+        home = snap.decks.get(card.home, "")
+        if home != note.subdeck and card.ord in note.ords:  # not a card about to go
+            moves.setdefault(note.subdeck, []).append(card)
+            left.add(home)
+    for name, cards in sorted(moves.items()):
+        set_home_deck(col, cards, col.decks.id(name, create=True))
+    return left
+
+
+def verify(col: Any, deck: Deck, notes: list[Note], plan: Plan, schema: int,
+           full_sync_allowed: bool) -> list[str]:
+    """What differs between the collection and the deck after a sync (empty: nothing)."""
+    snap = snapshot(col, deck.id)
+    problems = []
+    missing = {n.guid for n in notes} - set(snap.notes)
+    extra = set(snap.notes) - {n.guid for n in notes}
+    if missing or extra:
+        problems.append(f"{len(missing)} notes missing and {len(extra)} left over")
+    kinds = notetype_ids(deck.id)
+    kept = set(plan.kept)
+    for note in notes:
+        stored = snap.notes.get(note.guid)
+        if stored and note.card_id not in kept and not same_content(
+                stored, note, kinds[stored.mid]):
+            problems.append(f"card '{note.card_id}' does not have the deck's content")
+    ords: dict[str, set[int]] = {}
+    for card, note in cards_of(snap, notes):
+        ords.setdefault(note.card_id, set()).add(card.ord)
+        if snap.decks.get(card.home) != note.subdeck:
+            problems.append(f"a card of '{note.card_id}' is not in '{note.subdeck}'")
+    problems += [f"'{note.card_id}' has cards {sorted(ords.get(note.card_id, ()))}, the deck "
+                 f"makes {list(note.ords)}" for note in notes
+                 if note.guid in snap.notes and ords.get(note.card_id) != set(note.ords)]
+    if snap.schema != schema and not full_sync_allowed:
+        problems.append("the schema stamp moved: the next sync would be a full one")
+    return problems

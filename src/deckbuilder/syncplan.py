@@ -1,0 +1,230 @@
+"""What a sync would change in the author's collection, decided before anything is written.
+
+The plan compares three things for each of this deck's notes, matched by GUID (never by
+note id, which Anki may renumber): the note in the collection, the note the deck
+compiles to now, and the card's line in the lock as it was before this sync built
+(what deckbuilder last compiled, with its ``mod``).
+
+The rule for edits made in Anki: a note whose content in the collection differs from
+both the new compilation and the lock's previous one, and whose collection ``mod`` is
+strictly newer than the lock's, was edited in Anki. If the deck did not change the card
+since (new digest = the lock's), the edit is kept and listed; if it did, it is a
+conflict, refused without --overwrite-anki-edits. Any other difference is the deck
+moving ahead of the collection, and the note is updated. Content means what an import
+updates: kind, fields and tags (the digest of ``anki.compile_notes``). The lock is the
+only reference, so a `build` run between an edit in Anki and the sync moves the lock's
+``mod`` past the edit, which then counts as the deck moving ahead (the README says so).
+
+Only notes of this deck's own notetypes are ever planned for change or removal.
+
+Anything that would change the collection's schema, and so force a one-way sync of
+every device, is listed as such: a notetype whose fields or templates differ from the
+deck's, and a note whose kind changed (basic, reverse, cloze are separate notetypes).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+
+from .anki import Note
+from .collection import Snapshot, StoredCard, StoredNote, notetype_ids
+from .errors import plural
+from .lock import Lock
+from .model import Deck
+from .notetypes import NOTETYPES
+
+BIG_REMOVAL = 10  # notes; or more than a tenth of the deck's notes in the collection
+
+
+def content_digest(kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
+    """The digest ``anki.compile_notes`` gives a note (a test holds the two together)."""
+    content = "\x1f".join((kind, *fields, " ".join(sorted(tags))))
+    return hashlib.sha256(content.encode()).hexdigest()[:16]
+
+
+@dataclass
+class Plan:
+    added: list[str] = field(default_factory=list)  # card ids
+    updated: list[str] = field(default_factory=list)
+    kept: list[str] = field(default_factory=list)  # edited in Anki, unchanged in the deck
+    conflicts: list[str] = field(default_factory=list)  # edited in Anki and in the deck
+    kind_changed: list[tuple[str, str, str]] = field(default_factory=list)  # id, from, to
+    moved: list[tuple[str, str, str]] = field(default_factory=list)  # id, from, to
+    renamed: list[tuple[str, str]] = field(default_factory=list)  # subdeck names
+    removed: list[tuple[int, str]] = field(default_factory=list)  # note id, card id or text
+    notetypes: list[str] = field(default_factory=list)  # keys whose text or CSS changed
+    reshaped: list[str] = field(default_factory=list)  # keys whose fields or templates did
+    full_sync: list[str] = field(default_factory=list)  # why the schema would change
+    foreign: list[str] = field(default_factory=list)  # card ids whose GUID another owns
+    empty_cards: int = 0  # cards of ours left empty (a removed cloze number or side)
+    empty_decks: list[str] = field(default_factory=list)  # deckbuilder's, left empty
+    deck_notes: int = 0  # this deck's notes in the collection now
+
+    @property
+    def needs_import(self) -> bool:
+        return bool(self.added or self.notetypes or self.reshaped or self.kind_changed)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.needs_import or self.updated or self.conflicts or self.moved
+                    or self.renamed or self.removed or self.full_sync or self.empty_cards
+                    or self.empty_decks)
+
+    @property
+    def big_removal(self) -> bool:
+        return len(self.removed) > BIG_REMOVAL or len(self.removed) * 10 > self.deck_notes
+
+
+def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
+              legacy_subdecks: set[str]) -> Plan:
+    """The plan; ``legacy_subdecks`` are subdecks deckbuilder made before (from the lock)."""
+    plan = Plan(deck_notes=len(snap.notes))
+    for key, stored in sorted(snap.notetypes.items()):
+        nt = NOTETYPES[key]
+        if (stored.fields, len(stored.templates), stored.is_cloze) != (
+                nt.fields, len(nt.templates), nt.is_cloze):
+            plan.reshaped.append(key)
+            plan.full_sync.append(f"notetype '{stored.name}' would change its fields or "
+                                  "templates")
+        elif (stored.name, stored.templates, stored.css) != (
+                nt.name(deck.id), nt.templates, nt.css):
+            plan.notetypes.append(key)
+    kinds = notetype_ids(deck.id)
+    for note in notes:
+        stored_note = snap.notes.get(note.guid)
+        if stored_note is None:
+            if note.guid in snap.foreign_guids:
+                plan.foreign.append(note.card_id)
+            else:
+                plan.added.append(note.card_id)
+            continue
+        kind = kinds[stored_note.mid]
+        before = old_lock.cards.get(note.card_id)
+        stored_digest = content_digest(kind, stored_note.fields, stored_note.tags)
+        edited = bool(before and stored_digest != before.digest
+                      and stored_note.mod > before.mod)
+        if kind != note.notetype:
+            plan.kind_changed.append((note.card_id, kind, note.notetype))
+            plan.full_sync.append(f"card '{note.card_id}' would change from {kind} to "
+                                  f"{note.notetype}")
+            if edited:
+                plan.conflicts.append(note.card_id)
+        elif same_content(stored_note, note, kind):
+            continue
+        elif edited and before:
+            (plan.kept if note.digest == before.digest else plan.conflicts).append(note.card_id)
+        else:
+            plan.updated.append(note.card_id)
+    guids = {note.guid for note in notes}
+    known = {entry.guid: card_id for card_id, entry in old_lock.cards.items()}
+    plan.removed = sorted((n.id, known.get(guid) or repr(n.fields[0][:40]))
+                          for guid, n in snap.notes.items() if guid not in guids)
+    plan.renamed = renamed_subdecks(snap, notes, legacy_subdecks, deck.name)
+    renamed = dict(plan.renamed)
+    for card, note in cards_of(snap, notes):
+        home = snap.decks.get(card.home, "")
+        if card.ord in note.ords and renamed.get(home, home) != note.subdeck:
+            plan.moved.append((note.card_id, home, note.subdeck))
+    plan.moved = sorted(set(plan.moved))
+    plan.empty_cards = len(extra_cards(snap, notes))
+    return plan
+
+
+def same_content(stored: StoredNote, note: Note, kind: str) -> bool:
+    """Fields equal, tags equal ignoring case (Anki gives a tag the case it already has)."""
+    return (kind == note.notetype and stored.fields == note.fields
+            and sorted(t.lower() for t in stored.tags) == sorted(t.lower() for t in note.tags))
+
+
+def cards_of(snap: Snapshot, notes: list[Note]) -> list[tuple[StoredCard, Note]]:
+    by_id = {snap.notes[note.guid].id: note for note in notes if note.guid in snap.notes}
+    return [(card, by_id[card.nid]) for card in snap.cards if card.nid in by_id]
+
+
+def extra_cards(snap: Snapshot, notes: list[Note]) -> list[int]:
+    """Cards of this deck's notes that the deck no longer makes (a removed cloze number or
+    reverse side): the ones Anki's Empty Cards would list, found without rendering every
+    card of the collection. A note always keeps the cards the deck makes."""
+    return sorted(card.id for card, note in cards_of(snap, notes) if card.ord not in note.ords)
+
+
+def renamed_subdecks(snap: Snapshot, notes: list[Note], legacy: set[str],
+                     root: str) -> list[tuple[str, str]]:
+    """Subdecks to rename: a subdeck of deckbuilder's (in the old lock, or under the
+    deck) that holds only our cards, all of which now belong in one subdeck that the
+    collection does not have yet (a renamed section). Any other way, cards are moved."""
+    names = set(snap.decks.values())
+    wanted = {note.subdeck for note in notes}
+    targets: dict[str, set[str]] = {}
+    for card, note in cards_of(snap, notes):
+        home = snap.decks.get(card.home, "")
+        if home not in wanted:
+            targets.setdefault(home, set()).add(note.subdeck)
+    renamed = []
+    taken: set[str] = set()
+    for old, new in sorted(targets.items()):
+        target = next(iter(new))
+        ours = old in legacy or old.startswith(root + "::")
+        if (len(new) == 1 and target not in names and target not in taken and ours
+                and not any(n.startswith(old + "::") for n in names)
+                and old not in {snap.decks.get(d) for d in snap.others}):
+            renamed.append((old, target))
+            taken.add(target)
+    return renamed
+
+
+def describe_plan(plan: Plan, applied: bool) -> list[str]:
+    """The report, in the words of `build`'s: what changed (or would, with --dry-run)."""
+    if plan.empty:
+        kept = (f" (edited in Anki and kept: {_some(plan.kept)})" if plan.kept else "")
+        return [f"nothing to do: the collection already matches the deck{kept}"]
+    verb = "" if applied else "would be "
+    counts = [(len(plan.added), "added"), (len(plan.updated), "updated"),
+              (len(plan.moved), "moved"), (len(plan.renamed), "renamed"),
+              (len(plan.removed), "removed"), (len(plan.kept), "Anki-side edits kept"),
+              (len(plan.conflicts), "conflicts")]
+    lines = [("synced: " if applied else "plan: ") + ", ".join(f"{n} {w}" for n, w in counts)]
+    for label, items in (("added", plan.added), ("updated", plan.updated)):
+        if items:
+            lines.append(f"  {verb}{label}: {_some(items)}")
+    for card_id, old, new in plan.moved:
+        lines.append(f"  {verb}moved: {card_id} from '{old}' to '{new}'")
+    for old, new in plan.renamed:
+        lines.append(f"  subdeck {verb}renamed: '{old}' -> '{new}'")
+    if plan.removed:
+        lines.append(f"  {verb}removed: {plural(len(plan.removed), 'note')}: "
+                     + _some([text for _, text in plan.removed]))
+    if plan.kept:
+        lines.append(f"  edited in Anki and kept (the deck did not change them): "
+                     f"{_some(plan.kept)}")
+    if plan.conflicts:
+        lines.append(f"  edited in Anki and in the deck: {_some(plan.conflicts)}")
+    for card_id, old, new in plan.kind_changed:
+        lines.append(f"  kind {verb}changed: {card_id} from {old} to {new}")
+    if plan.notetypes:
+        lines.append(f"  notetypes {verb}updated (templates or style): "
+                     f"{', '.join(plan.notetypes)}")
+    return lines
+
+
+def refusals(plan: Plan, allow_full_sync: bool, overwrite: bool) -> list[str]:
+    """Why the plan must not be applied as asked; empty when it may."""
+    reasons = []
+    if plan.foreign:
+        reasons.append(f"the GUIDs of {_some(plan.foreign)} belong to notes of another "
+                       "notetype in the collection; sync never changes those")
+    if plan.full_sync and not allow_full_sync:
+        reasons += plan.full_sync
+        reasons.append("this changes the collection's schema: the next sync of every device "
+                       "would be a one-way upload or download that discards the other side's "
+                       "unsynced changes. Pass --allow-full-sync to do it anyway")
+    if plan.conflicts and not overwrite:
+        reasons.append(f"edited both in Anki and in the deck: {_some(plan.conflicts)}. "
+                       "Copy the Anki edit into the deck, or pass --overwrite-anki-edits")
+    return reasons
+
+
+def _some(items: list[str], most: int = 20) -> str:
+    shown = ", ".join(items[:most])
+    return shown if len(items) <= most else f"{shown} and {len(items) - most} more"
