@@ -80,7 +80,8 @@ def _within(path: str, folder: str) -> bool:
 def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
                 **options: bool) -> bool:
     from ..build import build_deck
-    from ..lock import build_time, describe_changes
+    from ..lock import build_time
+    from ..report import describe_changes
 
     check = options["check"]
     try:
