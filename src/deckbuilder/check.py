@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import math
 import re
+import unicodedata
 from pathlib import Path
 
 from . import schema
@@ -14,6 +16,9 @@ from .schema import Key
 from .source import Node, SourceFile, load_yaml
 
 _ID = re.compile(schema.ID_PATTERN)
+_NOT_IN = {"text": re.compile(f"[{schema.NOT_IN_TEXT}]"),
+           "line": re.compile(f"[{schema.NOT_IN_LINE}]")}
+_BOOLEAN_TRUE = ("true", "yes", "on")  # YAML 1.1 booleans; the loader refuses !!bool maybe
 _KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
           "float": "a number", "bool": "a boolean", "null": "empty", "bad": "an invalid value"}
 
@@ -25,14 +30,22 @@ def check_head(source: SourceFile, problems: Problems, data: bytes | None) -> De
     html = head.get("html")
     lint_node = head.get("lint")
     vocabulary = checker.tags(head, "vocabulary", source) if "vocabulary" in head else None
-    if "--" in checker.text(head, "id"):
+    deck_id = checker.text(head, "id")
+    if "--" in deck_id:
         problems.error(source.node_at(head["id"]), "a deck id cannot contain '--': it separates "
                        "the deck id from the section in --split package names")
+    if len(f"{deck_id}.apkg") > schema.MAX_FILE_NAME:
+        problems.error(source.node_at(head["id"]), f"the deck id is {len(deck_id)} characters; "
+                       f"its package name '<id>.apkg' must fit in {schema.MAX_FILE_NAME} bytes")
+    name = checker.text(head, "deck")
+    if name and any(level != level.strip() or not level for level in name.split("::")):
+        problems.error(source.node_at(head["deck"]), f"deck name '{name}' has an empty level or "
+                       "spaces around '::'; Anki would create a different deck")
     return DeckHead(
-        name=checker.text(head, "deck") or "Deck",
-        id=checker.text(head, "id") or "deck",
+        name=name or "Deck",
+        id=deck_id or "deck",
         description=checker.text(head, "description"),
-        html=bool(html is not None and str(html.value).lower() in ("true", "yes", "on")),
+        html=html is not None and str(html.value).lower() in _BOOLEAN_TRUE,
         tags=checker.tags(head, "tags", source),
         vocabulary=vocabulary,
         lint=checker.lint(lint_node, source) if lint_node else {},
@@ -100,7 +113,7 @@ class _Checker:
     def value_ok(self, key: Key, node: Node) -> bool:
         if node.kind == "bad":  # already reported by the loader
             return False
-        if key.type in ("text", "id"):
+        if key.type in ("text", "line", "id"):
             if node.kind in ("map", "seq", "bool"):
                 quoted = " (quote it if you mean text)" if node.kind == "bool" else ""
                 self.problems.error(self.at(node), f"'{key.name}' must be text, found "
@@ -110,9 +123,15 @@ class _Checker:
                 written = f" (YAML reads '{node.value}' as nothing)" if node.value else ""
                 self.problems.error(self.at(node), f"'{key.name}' is empty{written}")
                 return False
-            if key.type == "id" and not _ID.match(str(node.value)):
+            if key.type == "id" and not _ID.fullmatch(str(node.value)):
                 self.problems.error(self.at(node), f"'{key.name}' must use only a-z, 0-9 and '-', "
-                                    f"starting with a letter or digit: '{node.value}'")
+                                    f"starting with a letter or digit: '{shown(str(node.value))}'")
+                return False
+            # A one-line value is trimmed (`deck: >` ends in a newline), a text is not.
+            written = str(node.value).strip() if key.type == "line" else str(node.value)
+            if key.type != "id" and (bad := _NOT_IN[key.type].search(written)):
+                self.problems.error(self.at(node), f"'{key.name}' "
+                                    f"{_cannot_hold(bad.group(), key.type == 'line')}")
                 return False
             return True
         if key.type == "flag" and node.kind != "bool":
@@ -131,8 +150,10 @@ class _Checker:
 
     @staticmethod
     def text(values: dict[str, Node], name: str) -> str:
+        """The value as Anki will store it: trimmed, and in Unicode NFC as Anki normalises
+        names and texts (so the subdeck in the lock is the one Anki creates)."""
         node = values.get(name)
-        return str(node.value).strip() if node is not None else ""
+        return unicodedata.normalize("NFC", str(node.value).strip()) if node is not None else ""
 
     def tags(self, values: dict[str, Node], name: str, source: SourceFile,
              vocabulary: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -141,7 +162,7 @@ class _Checker:
             return ()
         tags: list[str] = []
         for item in node.value:  # type: ignore[attr-defined]
-            tag = str(item.value)
+            tag = unicodedata.normalize("NFC", str(item.value))  # as Anki stores it
             problem = _tag_problem(item)
             if problem:
                 self.problems.error(source.node_at(item), problem)
@@ -160,6 +181,8 @@ class _Checker:
         for name, value in node.value.items():  # type: ignore[attr-defined]
             if name not in schema.LINT_RULE_IDS:
                 self.problems.error(source.at(*node.keys[name]), schema.unknown_rule(name))
+            elif value.kind == "bad":  # already reported by the loader
+                continue
             elif (number := _number(value)) is not None:
                 problem = schema.threshold_problem(name, number)
                 if problem:
@@ -168,7 +191,7 @@ class _Checker:
                     limits[name] = number
             else:
                 self.problems.error(source.node_at(value), f"lint threshold '{name}' must be a "
-                                    "number")
+                                    "plain number, like 3 or 0.5")
         return limits
 
     def rule_ids(self, values: dict[str, Node], source: SourceFile) -> tuple[str, ...]:
@@ -199,6 +222,11 @@ class _Checker:
         if "::" in self.text(head, "section"):
             self.problems.error(self.at(head["section"]), "a section title cannot contain '::' "
                                 "(Anki would nest it as another subdeck level)")
+        split_name = f"{deck.id}--{stem}.apkg"
+        if len(split_name.encode()) > schema.MAX_FILE_NAME:
+            self.problems.error(source.at(), f"with --split, this section's package name is "
+                                f"{len(split_name.encode())} bytes; a file name holds at most "
+                                f"{schema.MAX_FILE_NAME}: shorten the file name or the deck id")
         return Section(number, stem, self.text(head, "section"), self.text(head, "source"),
                        source.display, tuple(cards), source.at(1, 1))
 
@@ -231,7 +259,7 @@ class _Checker:
                 self.problems.error(self.at(node), f"a card with '{given}' also needs '{needed}'")
             reverse = values.get("reverse")
             kind = "reverse" if reverse is not None and str(reverse.value).lower() in (
-                "true", "yes", "on") else "basic"
+                _BOOLEAN_TRUE) else "basic"
         own = self.tags(values, "tags", source, vocabulary)
         if not kind or "id" not in values:
             return None
@@ -271,6 +299,8 @@ def _tag_problem(node: Node) -> str:
     tag = str(node.value)
     if not tag.strip():
         return "a tag must not be empty"
+    if bad := _NOT_IN["line"].search(tag):
+        return f"tag '{shown(tag)}' {_cannot_hold(bad.group(), one_line=True)}"
     if re.search(r"\s", tag):
         return f"tag '{tag}' contains a space; Anki tags are single words (use '-')"
     if '"' in tag:
@@ -284,9 +314,10 @@ def _number(node: Node) -> float | None:
     if node.kind not in ("int", "float"):
         return None
     try:  # YAML also has 0x1f, 0o17 and .inf: not thresholds anyone means
-        return float(str(node.value).replace("_", ""))
+        number = float(str(node.value).replace("_", ""))
     except ValueError:
         return None
+    return number if math.isfinite(number) else None  # 1.0e+400 and 400 digits are inf
 
 
 def _closest(tag: str, vocabulary: tuple[str, ...]) -> str:
@@ -294,3 +325,20 @@ def _closest(tag: str, vocabulary: tuple[str, ...]) -> str:
 
     close = difflib.get_close_matches(tag, vocabulary, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else " (add it to vocabulary in deck.yaml)"
+
+
+def _cannot_hold(character: str, one_line: bool) -> str:
+    """Why a value cannot hold ``character``, a control character or line separator."""
+    code = f"U+{ord(character):04X}"
+    if character == "\x1f":
+        return f"contains {code}, which Anki uses to separate a note's fields"
+    if one_line and character in "\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029":
+        return f"must be one line: it contains the line break or tab {code}"
+    if character == "\r":
+        return f"contains a carriage return ({code}); end lines with a newline only"
+    return f"contains the control character {code}; remove it"
+
+
+def shown(value: str) -> str:
+    """``value`` safe to quote in a one-line message: line breaks and controls escaped."""
+    return _NOT_IN["line"].sub(lambda m: m.group().encode("unicode_escape").decode(), value)

@@ -6,12 +6,24 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"  # matched whole (fullmatch): '$' alone lets "id\n" in
+# What each place can hold. Anki separates fields with U+001F, and a terminal obeys
+# control characters, so texts hold no C0/C1 control but tab and newline; names, titles
+# and tags are one printable line, also because the subdeck name is a line of the lock.
+NOT_IN_TEXT = r"\x00-\x08\x0b-\x1f\x7f-\x9f"  # regular expression classes
+NOT_IN_LINE = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+# A package is `<deck id>.apkg`, a --split one `<deck id>--<file name>.apkg`; file names
+# hold at most 255 bytes on every common file system.
+MAX_FILE_NAME = 255
+# Anki makes cards for c1 to c500 only: c501 and above share the card of c500 (measured
+# with the anki library 26.9).
+MAX_CLOZE_NUMBER = 500
 
 
 @dataclass(frozen=True)
 class Key:
-    """One key of a YAML mapping. ``type`` is one of text, id, flag, tags, cards, lint."""
+    """One key of a YAML mapping. ``type`` is one of text (Markdown), line (one line of
+    plain text), id, flag, tags, cards, lint, rules."""
 
     name: str
     type: str
@@ -20,7 +32,8 @@ class Key:
 
 
 DECK_KEYS = (
-    Key("deck", "text", "The parent deck's name in Anki.", required=True),
+    Key("deck", "line", "The parent deck's name in Anki; '::' nests it in another deck.",
+        required=True),
     Key("id", "id", "Stable namespace of every Anki id; never change it after publishing.",
         required=True),
     Key("description", "text", "Shown in Anki's deck overview (Markdown)."),
@@ -32,7 +45,7 @@ DECK_KEYS = (
 )
 
 SECTION_KEYS = (
-    Key("section", "text", "The subdeck's title.", required=True),
+    Key("section", "line", "The subdeck's title.", required=True),
     Key("source", "text", "Where the section's facts come from; shown small on the answer side."),
     Key("tags", "tags", "Tags added to every card of the section."),
     Key("cards", "cards", "The section's cards.", required=True),
@@ -138,14 +151,15 @@ def json_schema(which: str) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **schema}
 
 
-_TAG = {"type": "string", "pattern": r"^[^\s\"]+$"}
+_TAG = {"type": "string", "pattern": f"^[^\\s\"{NOT_IN_LINE}]+$"}
 _THRESHOLDS: dict[str, dict[str, Any]] = {
     "count": {"type": "integer", "minimum": 0},
     "ratio": {"type": "number", "minimum": 0, "maximum": 1},
     "switch": {"enum": [0, 1]},
 }
 _TYPES: dict[str, dict[str, Any]] = {
-    "text": {"type": ["string", "number"], "minLength": 1},
+    "text": {"type": ["string", "number"], "minLength": 1, "pattern": f"^[^{NOT_IN_TEXT}]*$"},
+    "line": {"type": ["string", "number"], "minLength": 1, "pattern": f"^[^{NOT_IN_LINE}]*$"},
     "id": {"type": "string", "pattern": ID_PATTERN},
     "flag": {"type": "boolean"},
     "tags": {"type": "array", "items": _TAG, "uniqueItems": True},

@@ -35,6 +35,8 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:bool": "bool",
     "tag:yaml.org,2002:null": "null",
 }
+_TAGGED = {"int": "a whole number", "float": "a number", "bool": "true or false",
+           "null": "empty"}
 _resolver = yaml.resolver.Resolver()
 _IMPLICIT_FIRST = frozenset(k for k in _resolver.yaml_implicit_resolvers if k)
 
@@ -280,13 +282,18 @@ class _Builder:
         if tag is not None and tag != "!":
             self.check_tag(tag, mark, container=False)
             kind = _PLAIN_TAGS.get(tag, "str")
+            # Only what YAML would read as that type is one: !!bool maybe is not false.
+            if kind != "str" and (kind, _implicit_kind(value)) not in ((kind, kind),
+                                                                       ("float", "int")):
+                shown = tag.replace("tag:yaml.org,2002:", "!!")
+                self.error(mark, f"'{value}' is not {_TAGGED[kind]} (YAML tag {shown})")
+                kind = "bad"
         elif event.style or not event.implicit[0]:
             kind = "str"  # quoted or block text is always text
         elif value and value[0] not in _IMPLICIT_FIRST:
             kind = "str"  # no implicit type starts with this character
         else:
-            resolved = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
-            kind = _PLAIN_TAGS.get(resolved, "str")
+            kind = _implicit_kind(value)
         self.add(Node(kind, value, mark.line + 1, mark.column + 1), event.anchor, mark)
 
     def check_tag(self, tag: str | None, mark: Any, *, container: bool) -> None:
@@ -337,6 +344,12 @@ class _Builder:
             parent.keys[frame.key] = where
 
 
+
+
+def _implicit_kind(value: str) -> str:
+    """The kind YAML gives ``value`` written plain, without a tag."""
+    resolved = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return _PLAIN_TAGS.get(resolved, "str")
 
 
 _HINTS = (
