@@ -49,6 +49,7 @@ def check_head(source: SourceFile, problems: Problems, data: bytes | None) -> De
         tags=checker.tags(head, "tags", source),
         vocabulary=vocabulary,
         lint=checker.lint(lint_node, source) if lint_node else {},
+        description_at=source.node_at(head["description"]) if "description" in head else None,
     )
 
 
