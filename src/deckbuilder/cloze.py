@@ -34,6 +34,7 @@ def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
         problems.append("malformed cloze: write deletions as {{c1::answer}}")
     pos = 0
     while (match := _OPEN.search(text, pos)) is not None:
+        written = match.group(1) if len(match.group(1)) <= 12 else match.group(1)[:12] + "..."
         if len(deletions) == MAX_DELETIONS:
             problems.append(f"a cloze may have at most {MAX_DELETIONS:,} deletions")
             break
@@ -41,10 +42,10 @@ def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
         end = text.find("}}", match.end())
         inner_open = _OPEN.search(text, match.end(), end if end >= 0 else len(text))
         if end < 0:
-            problems.append(f"cloze deletion c{match.group(1)} is not closed with }}}}")
+            problems.append(f"cloze deletion c{written} is not closed with }}}}")
             break
         if inner_open is not None:
-            problems.append(f"cloze deletion c{match.group(1)} contains another deletion; "
+            problems.append(f"cloze deletion c{written} contains another deletion; "
                             "nesting is not supported")
             break
         body = text[match.end() : end]
@@ -52,13 +53,13 @@ def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
         if number == 0:
             problems.append("cloze numbers start at c1, not c0")
         elif number > MAX_CLOZE_NUMBER:
-            problems.append(f"cloze number c{match.group(1)} is too big: Anki makes cards for "
+            problems.append(f"cloze number c{written} is too big: Anki makes cards for "
                             f"c1 to c{MAX_CLOZE_NUMBER} only")
             number = 0  # not a card; kept out of the gap check
         if not answer.strip():
-            problems.append(f"cloze deletion c{match.group(1)} is empty")
+            problems.append(f"cloze deletion c{written} is empty")
         elif answer.count("{") > answer.count("}"):
-            problems.append(f"cloze deletion c{match.group(1)} ends at the first '}}}}', which "
+            problems.append(f"cloze deletion c{written} ends at the first '}}}}', which "
                             "is inside braces here; in maths write '} }' with a space")
         deletions.append(Deletion(number, answer, hint))
         pos = end + 2

@@ -96,8 +96,8 @@ class _Parser(HTMLParser):
         if cdata is None and (unfinished := _UNFINISHED.search(text)):
             # The card template goes on after the field, so it would finish this tag or
             # comment: `<img src=http://x` at the end would load a remote image.
-            self.problems.append(f"unfinished HTML '{unfinished.group()[:30]}': close the tag "
-                                 "with '>' (or write '&lt;' for a plain '<')")
+            self.problems.append(f"unfinished HTML '{unfinished.group()[:30]}': end a tag with "
+                                 "'>' and a comment with '-->', or write '&lt;' for a '<'")
 
 
 def _rewrite_tag(text: str, loads: frozenset[str] | set[str],

@@ -79,19 +79,19 @@ class Renderer:
             return ""
         if not _NEEDS_MARKDOWN.search(text):
             return text
-        maths: list[str] = []
+        kept: list[str] = []  # the HTML each placeholder stands for
 
-        def keep(math: str) -> str:
-            maths.append(math)
-            return f"\ue000{len(maths) - 1}\ue001"
+        def keep(html_text: str) -> str:
+            kept.append(html_text)
+            return f"\ue000{len(kept) - 1}\ue001"
 
-        protected = replace_math(text, keep, lambda plain: _MARKER.sub(
-            lambda m: keep(m.group()), plain))
+        protected = replace_math(text, lambda math: keep(html.escape(math, quote=False)),
+                                 lambda plain: _MARKER.sub(lambda m: keep(m.group()), plain))
         if _BLOCK.search(protected.strip()):
             out = self.md.render(protected).strip()
         else:
             out = self.md.renderInline(protected)
-        out = _PLACEHOLDER.sub(lambda m: html.escape(maths[int(m.group(1))], quote=False), out)
+        out = _PLACEHOLDER.sub(lambda m: kept[int(m.group(1))], out)
         if "<" not in out:
             return out
         from .markup import scan

@@ -1,0 +1,118 @@
+"""Hostile deck content that `validate` must catch, made on the fly (a `.git` folder or a
+600 KB cloze cannot be committed as a case folder), and hostile text that must reach
+Anki unchanged. The readable cases are folders in tests/cases.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from conftest import AnkiImport, run, run_guarded, write_deck
+
+from deckbuilder.anki import note_guid
+
+CARD = "section: A\ncards:\n  - id: a\n    front: Capital of France?\n    back: Paris\n"
+
+
+def _validate(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    """The lines `validate` prints for a deck of ``files``, after checking it failed."""
+    write_deck(tmp_path / "cards", files)
+    os.chdir(tmp_path)
+    result = run_guarded("validate", "cards")
+    assert result.exit_code == 1, result.output
+    return result.output.splitlines()
+
+
+@pytest.mark.parametrize("name", ["A::", "::A", "A::::B", "A :: B", "A::\u3000::B"])
+def test_a_deck_name_anki_would_rename_is_an_error(name: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = _validate(tmp_path, {"deck.yaml": f'deck: "{name}"\nid: test-deck\n',
+                                 "01-a.yaml": CARD})
+    assert lines == [f"cards/deck.yaml:1:7: deck name '{name}' has an empty level or spaces "
+                     "around '::'; Anki would create a different deck", "1 error in 1 file"]
+
+
+def test_a_deck_id_too_long_for_a_file_name(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = _validate(tmp_path, {"deck.yaml": f"deck: D\nid: {'a' * 251}\n", "01-a.yaml": CARD})
+    assert lines == [
+        "cards/01-a.yaml: with --split, this section's package name is 262 bytes; a file name "
+        "holds at most 255: shorten the file name or the deck id",
+        "cards/deck.yaml:2:5: the deck id is 251 characters; its package name '<id>.apkg' must "
+        "fit in 255 bytes",
+        "2 errors in 2 files"]
+
+
+def test_git_files_are_never_media(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    deck = tmp_path / "cards"
+    (deck / ".git").mkdir(parents=True)
+    (deck / ".git" / "config").write_text("[remote]\n\turl = https://token@example.org\n")
+    (deck / "media").mkdir()
+    (deck / "media" / "innocent.png").symlink_to(deck / ".git" / "config")
+    lines = _validate(tmp_path, {
+        "deck.yaml": "deck: D\nid: test-deck\n",
+        "01-a.yaml": "section: A\ncards:\n  - id: a\n    front: 'Flag? ![x](.git/config)'\n"
+                     "    back: x\n  - id: b\n    front: 'Flag? ![x](media/innocent.png)'\n"
+                     "    back: x\n"})
+    assert lines == [
+        "cards/01-a.yaml:4:12: media '.git/config' is a hidden file or in a hidden folder (like "
+        ".git); deckbuilder does not package those",
+        "cards/01-a.yaml:7:12: media 'media/innocent.png' is a hidden file or in a hidden "
+        "folder (like .git); deckbuilder does not package those",
+        "2 errors in 1 file"]
+
+
+def test_more_cloze_deletions_than_the_bound(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cloze = " ".join(["{{c1::x}}"] * 65_537)
+    lines = _validate(tmp_path, {"deck.yaml": "deck: D\nid: test-deck\n",
+                                 "01-a.yaml": f"section: A\ncards:\n  - id: a\n    cloze: "
+                                              f"'{cloze}'\n"})
+    assert lines == ["cards/01-a.yaml:4:12: a cloze may have at most 65,536 deletions",
+                     "1 error in 1 file"]
+
+
+def test_the_largest_cloze_number_anki_makes_a_card_for(tmp_path: Path) -> None:
+    cloze = " ".join(f"{{{{c{n}::w{n}}}}}" for n in range(1, 501))
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": "deck: D\nid: test-deck\n",
+                                           "01-a.yaml": f"section: A\ncards:\n  - id: a\n"
+                                                        f"    cloze: '{cloze}'\n"})
+    assert run_guarded("build", deck, "--out", tmp_path / "out").exit_code == 0
+    anki = AnkiImport(tmp_path)
+    try:
+        anki.load(tmp_path / "out" / "test-deck.apkg")
+        cards = anki.note_by_guid(note_guid("test-deck", "a")).cards()
+        assert sorted(card.ord for card in cards) == list(range(500))
+        assert "w500" in max(cards, key=lambda card: card.ord).answer()
+    finally:
+        anki.col.close()
+
+
+PLACEHOLDERS = "\ue000 \ue0010\ue001 \ue0009\ue001 &#xE000;0&#xE001; &#57344;"
+
+
+def test_placeholder_characters_are_plain_text(tmp_path: Path) -> None:
+    """The renderer keeps maths out of Markdown's way behind U+E000/U+E001 placeholders;
+    a text holding those characters (or references to them) must neither crash it nor
+    forge a placeholder."""
+    deck = write_deck(tmp_path / "cards", {
+        "deck.yaml": "deck: D\nid: test-deck\n",
+        "01-a.yaml": f"section: A\ncards:\n  - id: a\n    front: '*Sum* \\(a_1\\) {PLACEHOLDERS}'"
+                     f"\n    back: '{PLACEHOLDERS}'\n"})
+    result = run_guarded("build", deck, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    anki = AnkiImport(tmp_path)
+    try:
+        anki.load(tmp_path / "out" / "test-deck.apkg")
+        note = anki.note_by_guid(note_guid("test-deck", "a"))
+        assert note["Front"] == f"<em>Sum</em> \\(a_1\\) {PLACEHOLDERS}"
+        assert note["Back"] == PLACEHOLDERS
+    finally:
+        anki.col.close()
+    assert "1 unchanged" in run("build", deck, "--out", tmp_path / "out").output
