@@ -25,14 +25,25 @@ def _validate(tmp_path: Path, files: dict[str, str]) -> list[str]:
     return result.output.splitlines()
 
 
-@pytest.mark.parametrize("name", ["A::", "::A", "A::::B", "A :: B", "A::\u3000::B"])
+@pytest.mark.parametrize("name", ["A::", "::A", "A::::B", "A :: B", "A::\u3000::B", "A:::B",
+                                  "A:", "A::B: :"])
 def test_a_deck_name_anki_would_rename_is_an_error(name: str, tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     lines = _validate(tmp_path, {"deck.yaml": f'deck: "{name}"\nid: test-deck\n',
                                  "01-a.yaml": CARD})
-    assert lines == [f"cards/deck.yaml:1:7: deck name '{name}' has an empty level or spaces "
-                     "around '::'; Anki would create a different deck", "1 error in 1 file"]
+    assert lines == [f"cards/deck.yaml:1:7: deck name '{name}' has an empty level, or one that "
+                     "starts or ends with a space or ':'; Anki would trim it and create a deck "
+                     "of another name", "1 error in 1 file"]
+
+
+def test_a_section_title_ending_in_a_colon(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = _validate(tmp_path, {"deck.yaml": "deck: D\nid: test-deck\n",
+                                 "01-a.yaml": CARD.replace("section: A", "section: 'A :'")})
+    assert lines == ["cards/01-a.yaml:1:10: a section title cannot end with ':' (Anki would "
+                     "drop it from the subdeck's name)", "1 error in 1 file"]
 
 
 def test_a_deck_id_too_long_for_a_file_name(tmp_path: Path,

@@ -12,12 +12,14 @@ from . import schema
 from .cloze import parse_cloze
 from .errors import Location, Problems
 from .model import Card, DeckHead, Section, section_tag
-from .schema import Key
+from .schema import Key, shown
 from .source import Node, SourceFile, load_yaml
 
 _ID = re.compile(schema.ID_PATTERN)
 _NOT_IN = {"text": re.compile(f"[{schema.NOT_IN_TEXT}]"),
            "line": re.compile(f"[{schema.NOT_IN_LINE}]")}
+# Anki trims spaces and ':' from both ends of each level of a deck name (measured).
+_TRIMMED = re.compile(r"^[\s:]+|[\s:]+$")
 _BOOLEAN_TRUE = ("true", "yes", "on")  # YAML 1.1 booleans; the loader refuses !!bool maybe
 _KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
           "float": "a number", "bool": "a boolean", "null": "empty", "bad": "an invalid value"}
@@ -38,9 +40,12 @@ def check_head(source: SourceFile, problems: Problems, data: bytes | None) -> De
         problems.error(source.node_at(head["id"]), f"the deck id is {len(deck_id)} characters; "
                        f"its package name '<id>.apkg' must fit in {schema.MAX_FILE_NAME} bytes")
     name = checker.text(head, "deck")
-    if name and any(level != level.strip() or not level for level in name.split("::")):
-        problems.error(source.node_at(head["deck"]), f"deck name '{name}' has an empty level or "
-                       "spaces around '::'; Anki would create a different deck")
+    if name and any(not level or _TRIMMED.sub("", level) != level
+                    for level in name.split("::")):
+        problems.error(source.node_at(head["deck"]), f"deck name '{shown(name)}' has an empty "
+                       "level, "
+                       "or one that starts or ends with a space or ':'; Anki would trim it and "
+                       "create a deck of another name")
     return DeckHead(
         name=name or "Deck",
         id=deck_id or "deck",
@@ -103,7 +108,8 @@ class _Checker:
                 hint = schema.suggest(name, keys)
                 also = f"; did you mean '{hint}'?" if hint else ""
                 allowed = ", ".join(declared)
-                self.problems.error(where, f"unknown key '{name}'{also} (allowed: {allowed})")
+                self.problems.error(where, f"unknown key '{shown(name)}'{also} "
+                                    f"(allowed: {allowed})")
             elif self.value_ok(key, value):
                 values[name] = value
         for key in keys:
@@ -121,7 +127,8 @@ class _Checker:
                                     f"{_KINDS[node.kind]}{quoted}")
                 return False
             if node.kind == "null" or not str(node.value).strip():
-                written = f" (YAML reads '{node.value}' as nothing)" if node.value else ""
+                written = (f" (YAML reads '{shown(str(node.value))}' as nothing)"
+                           if node.value else "")
                 self.problems.error(self.at(node), f"'{key.name}' is empty{written}")
                 return False
             if key.type == "id" and not _ID.fullmatch(str(node.value)):
@@ -168,11 +175,11 @@ class _Checker:
             if problem:
                 self.problems.error(source.node_at(item), problem)
             elif tag in tags:
-                self.problems.error(source.node_at(item), f"tag '{tag}' is listed twice")
+                self.problems.error(source.node_at(item), f"tag '{shown(tag)}' is listed twice")
             elif vocabulary is not None and tag not in vocabulary:
                 hint = _closest(tag, vocabulary)
                 self.problems.error(source.node_at(item),
-                                    f"tag '{tag}' is not in the deck's vocabulary{hint}")
+                                    f"tag '{shown(tag)}' is not in the deck's vocabulary{hint}")
             else:
                 tags.append(tag)
         return tuple(tags)
@@ -223,6 +230,9 @@ class _Checker:
         if "::" in self.text(head, "section"):
             self.problems.error(self.at(head["section"]), "a section title cannot contain '::' "
                                 "(Anki would nest it as another subdeck level)")
+        elif self.text(head, "section").endswith(":"):
+            self.problems.error(self.at(head["section"]), "a section title cannot end with ':' "
+                                "(Anki would drop it from the subdeck's name)")
         split_name = f"{deck.id}--{stem}.apkg"
         if len(split_name.encode()) > schema.MAX_FILE_NAME:
             self.problems.error(source.at(), f"with --split, this section's package name is "
@@ -303,11 +313,11 @@ def _tag_problem(node: Node) -> str:
     if bad := _NOT_IN["line"].search(tag):
         return f"tag '{shown(tag)}' {_cannot_hold(bad.group(), one_line=True)}"
     if re.search(r"\s", tag):
-        return f"tag '{tag}' contains a space; Anki tags are single words (use '-')"
+        return f"tag '{shown(tag)}' contains a space; Anki tags are single words (use '-')"
     if '"' in tag:
-        return f"tag '{tag}' contains a double quote"
+        return f"tag '{shown(tag)}' contains a double quote"
     if any(not part for part in tag.split("::")):
-        return f"tag '{tag}' has an empty level around '::'"
+        return f"tag '{shown(tag)}' has an empty level around '::'"
     return ""
 
 
@@ -338,8 +348,3 @@ def _cannot_hold(character: str, one_line: bool) -> str:
     if character == "\r":
         return f"contains a carriage return ({code}); end lines with a newline only"
     return f"contains the control character {code}; remove it"
-
-
-def shown(value: str) -> str:
-    """``value`` safe to quote in a one-line message: line breaks and controls escaped."""
-    return _NOT_IN["line"].sub(lambda m: m.group().encode("unicode_escape").decode(), value)

@@ -15,10 +15,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
-from .check import shown
 from .errors import Location, Problems
 from .model import Card, Section
-from .schema import NOT_IN_LINE
+from .schema import NOT_IN_LINE, shown
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -124,30 +123,31 @@ class Renderer:
         """(flat name, file), or what is wrong with the reference."""
         parts = urlsplit(reference)
         if parts.scheme or parts.netloc:
-            return (f"image '{reference}' is not a local file; phones review offline, so put "
-                    "it in the deck folder")
+            return (f"image '{shown(reference)}' is not a local file; phones review offline, "
+                    "so put it in the deck folder")
         relative = unquote(parts.path)
+        written = shown(relative)
         if bad := re.search(f"[{NOT_IN_LINE}]", relative):
-            return (f"media path '{shown(relative)}' contains the control character "
+            return (f"media path '{written}' contains the control character "
                     f"U+{ord(bad.group()):04X}")
         if os.path.isabs(relative):
-            return f"media path '{relative}' is absolute; use a path inside the deck folder"
+            return f"media path '{written}' is absolute; use a path inside the deck folder"
         try:
             path = (self.deck_dir / relative).resolve()
             if not path.is_relative_to(self.root):
-                return f"media '{relative}' is outside the deck folder"
+                return f"media '{written}' is outside the deck folder"
             if any(part.startswith(".") for part in path.relative_to(self.root).parts):
-                return (f"media '{relative}' is a hidden file or in a hidden folder (like "
+                return (f"media '{written}' is a hidden file or in a hidden folder (like "
                         ".git); deckbuilder does not package those")
             if not path.is_file():
-                return f"media file not found: {relative}"
+                return f"media file not found: {written}"
             size = path.stat().st_size
             if size > MAX_MEDIA_BYTES:
-                return (f"media '{relative}' is {size / 2**20:.0f} MiB; the limit is "
+                return (f"media '{written}' is {size / 2**20:.0f} MiB; the limit is "
                         f"{MAX_MEDIA_BYTES // 2**20} MiB")
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
         except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
-            return f"media '{relative}' cannot be read: {exc}"
+            return f"media '{written}' cannot be read: {exc}"
         stem = _UNSAFE_NAME.sub("_", path.stem)[:80] or "media"
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
         return f"{self.prefix}{stem}-{digest}{suffix}", path

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -121,11 +122,17 @@ def suggest(key: str, keys: tuple[Key, ...]) -> str | None:
     return SYNONYMS.get(close[0], close[0])
 
 
+def shown(value: str) -> str:
+    """``value`` safe to quote in a one-line message: line breaks and controls escaped."""
+    return re.sub(f"[{NOT_IN_LINE}]", lambda m: m.group().encode("unicode_escape").decode(),
+                  value)
+
+
 def unknown_rule(name: str) -> str:
     """The message for a lint rule id that does not exist."""
     close = difflib.get_close_matches(name, LINT_RULE_IDS, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"rules: {', '.join(LINT_RULE_IDS)}"
-    return f"unknown lint rule '{name}'; {hint}"
+    return f"unknown lint rule '{shown(name)}'; {hint}"
 
 
 def threshold_problem(name: str, value: float) -> str:

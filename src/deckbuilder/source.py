@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from . import schema
 from .errors import Location, Problems
 
 try:  # libyaml's C parser is about ten times faster than the pure-Python one
@@ -286,7 +287,8 @@ class _Builder:
             if kind != "str" and (kind, _implicit_kind(value)) not in ((kind, kind),
                                                                        ("float", "int")):
                 shown = tag.replace("tag:yaml.org,2002:", "!!")
-                self.error(mark, f"'{value}' is not {_TAGGED[kind]} (YAML tag {shown})")
+                self.error(mark, f"'{schema.shown(value)}' is not {_TAGGED[kind]} (YAML tag "
+                           f"{shown})")
                 kind = "bad"
         elif event.style or not event.implicit[0]:
             kind = "str"  # quoted or block text is always text
@@ -335,9 +337,8 @@ class _Builder:
             frame.skip = True
         elif key.value in parent.value:  # type: ignore[operator]
             first = parent.keys[str(key.value)][0]
-            self.problems.error(
-                self.source.at(*where), f"duplicate key '{key.value}' (first at line {first})"
-            )
+            self.problems.error(self.source.at(*where), f"duplicate key "
+                                f"'{schema.shown(str(key.value))}' (first at line {first})")
             frame.skip = True
         else:
             frame.key = str(key.value)
