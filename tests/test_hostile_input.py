@@ -5,6 +5,7 @@ Anki unchanged. The readable cases are folders in tests/cases.
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -147,3 +148,21 @@ def test_a_description_image_reaches_anki(tmp_path: Path) -> None:
         assert (Path(anki.col.media.dir()) / name).read_bytes() == b"\x89PNG map"
     finally:
         anki.col.close()
+
+
+@pytest.mark.parametrize(("front", "message"), [
+    ("x\n\n<div " + "<a " * 20_000, "unfinished HTML '<div <a <a <a <a <a <a <a <a <'"),
+    ("x\n\n<div>" + "<![" * 2_000 + ">", "this HTML cannot be read"),
+])
+def test_html_that_python_parses_slowly_or_not_at_all(front: str, message: str,
+                                                      tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """html.parser retries every '<' of an unfinished tail (20 s for these 60 KB) and, before
+    Python 3.13, raises AssertionError on '<![' that names nothing."""
+    monkeypatch.chdir(tmp_path)
+    write_deck(tmp_path / "cards", {"deck.yaml": "deck: D\nid: test-deck\nhtml: true\n"})
+    (tmp_path / "cards" / "01-a.yaml").write_text(
+        f"section: A\ncards:\n  - id: a\n    front: {json.dumps(front)}\n    back: b\n")
+    result = run_guarded("validate", "cards", seconds=5)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"cards/01-a.yaml:4:12: {message}"), result.output[:300]

@@ -38,9 +38,18 @@ class Scan:
 def scan(html_text: str, rename: Callable[[str], str]) -> Scan:
     """Rename every file ``html_text`` loads with ``rename`` (which reports its problems)."""
     parser = _Parser(html_text, rename)
-    parser.feed(html_text)
-    parser.close()
+    # An unfinished tag or comment at the end is an error anyway, and html.parser would
+    # retry each of its '<' up to the end (quadratic: 20 s for 60 KB), so it is not parsed.
+    tail = _UNFINISHED.search(html_text, html_text.rfind(">") + 1)
+    try:
+        parser.feed(html_text[: tail.start()] if tail else html_text)
+        parser.close()
+    except (AssertionError, ValueError):  # before Python 3.13 it asserts on `<![x` and such
+        parser.problems.append("this HTML cannot be read (a '<!' that starts no comment or "
+                               "section?): write '&lt;' for a plain '<'")
     parser.end_of_text()
+    if tail:
+        parser.problems.append(_unfinished(tail.group()))
     out, pos = [], 0
     for start, end, replacement in parser.edits:
         out += [html_text[pos:start], replacement]
@@ -94,10 +103,7 @@ class _Parser(HTMLParser):
             self.problems.append("a <style> element loads a file with CSS url() or @import; "
                                  "deckbuilder cannot check it: use an image instead")
         if cdata is None and (unfinished := _UNFINISHED.search(text)):
-            # The card template goes on after the field, so it would finish this tag or
-            # comment: `<img src=http://x` at the end would load a remote image.
-            self.problems.append(f"unfinished HTML '{unfinished.group()[:30]}': end a tag with "
-                                 "'>' and a comment with '-->', or write '&lt;' for a '<'")
+            self.problems.append(_unfinished(unfinished.group()))
 
 
 def _rewrite_tag(text: str, loads: frozenset[str] | set[str],
@@ -163,3 +169,10 @@ def _escape(value: str) -> str:
     """As markdown-it escapes an attribute, so a Markdown image keeps its exact HTML."""
     return (value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
             .replace('"', "&quot;"))
+
+
+def _unfinished(html_text: str) -> str:
+    # The card template goes on after the field, so it would finish this tag or comment:
+    # `<img src=http://x` at the end of a field would load a remote image.
+    return (f"unfinished HTML '{html_text[:30]}': end a tag with '>' and a comment with "
+            "'-->', or write '&lt;' for a '<'")
