@@ -52,10 +52,10 @@ def test_a_deck_id_too_long_for_a_file_name(tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     lines = _validate(tmp_path, {"deck.yaml": f"deck: D\nid: {'a' * 251}\n", "01-a.yaml": CARD})
     assert lines == [
-        "cards/01-a.yaml: with --split, this section's package name is 262 bytes; a file name "
-        "holds at most 255: shorten the file name or the deck id",
-        "cards/deck.yaml:2:5: the deck id is 251 characters; its package name '<id>.apkg' must "
-        "fit in 255 bytes",
+        "cards/01-a.yaml: this section's package name with --split '<id>--01-a.apkg' is 262 "
+        "bytes; a file name holds at most 255: shorten the file name or the deck id",
+        "cards/deck.yaml:2:5: the deck's package name '<id>.apkg' is 256 bytes; a file name "
+        "holds at most 255: shorten the deck id",
         "2 errors in 2 files"]
 
 

@@ -3,23 +3,19 @@
 from __future__ import annotations
 
 import itertools
-import math
 import re
 import unicodedata
 from pathlib import Path
 
-from . import schema
+from . import limits, schema
 from .cloze import parse_cloze
 from .errors import Location, Problems
+from .limits import shown
 from .model import Card, DeckHead, Section, section_tag
-from .schema import Key, shown
+from .schema import Key
 from .source import Node, SourceFile, load_yaml
 
 _ID = re.compile(schema.ID_PATTERN)
-_NOT_IN = {"text": re.compile(f"[{schema.NOT_IN_TEXT}]"),
-           "line": re.compile(f"[{schema.NOT_IN_LINE}]")}
-# Anki trims spaces and ':' from both ends of each level of a deck name (measured).
-_TRIMMED = re.compile(r"^[\s:]+|[\s:]+$")
 _BOOLEAN_TRUE = ("true", "yes", "on")  # YAML 1.1 booleans; the loader refuses !!bool maybe
 _KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
           "float": "a number", "bool": "a boolean", "null": "empty", "bad": "an invalid value"}
@@ -36,16 +32,12 @@ def check_head(source: SourceFile, problems: Problems, data: bytes | None) -> De
     if "--" in deck_id:
         problems.error(source.node_at(head["id"]), "a deck id cannot contain '--': it separates "
                        "the deck id from the section in --split package names")
-    if len(f"{deck_id}.apkg") > schema.MAX_FILE_NAME:
-        problems.error(source.node_at(head["id"]), f"the deck id is {len(deck_id)} characters; "
-                       f"its package name '<id>.apkg' must fit in {schema.MAX_FILE_NAME} bytes")
+    if problem := limits.file_name_problem(f"{deck_id}.apkg"):
+        problems.error(source.node_at(head["id"]), f"the deck's package name '<id>.apkg' "
+                       f"{problem}: shorten the deck id")
     name = checker.text(head, "deck")
-    if name and any(not level or _TRIMMED.sub("", level) != level
-                    for level in name.split("::")):
-        problems.error(source.node_at(head["deck"]), f"deck name '{shown(name)}' has an empty "
-                       "level, "
-                       "or one that starts or ends with a space or ':'; Anki would trim it and "
-                       "create a deck of another name")
+    if name and (problem := limits.deck_name_problem(name)):
+        problems.error(source.node_at(head["deck"]), problem)
     return DeckHead(
         name=name or "Deck",
         id=deck_id or "deck",
@@ -137,9 +129,9 @@ class _Checker:
                 return False
             # A one-line value is trimmed (`deck: >` ends in a newline), a text is not.
             written = str(node.value).strip() if key.type == "line" else str(node.value)
-            if key.type != "id" and (bad := _NOT_IN[key.type].search(written)):
-                self.problems.error(self.at(node), f"'{key.name}' "
-                                    f"{_cannot_hold(bad.group(), key.type == 'line')}")
+            if key.type != "id" and (problem := limits.character_problem(
+                    written, one_line=key.type == "line")):
+                self.problems.error(self.at(node), f"'{key.name}' {problem}")
                 return False
             return True
         if key.type == "flag" and node.kind != "bool":
@@ -227,17 +219,12 @@ class _Checker:
                 cards.append(card)
         if "cards" in head and not head["cards"].value:
             self.problems.error(self.at(head["cards"]), "the section has no cards yet")
-        if "::" in self.text(head, "section"):
-            self.problems.error(self.at(head["section"]), "a section title cannot contain '::' "
-                                "(Anki would nest it as another subdeck level)")
-        elif self.text(head, "section").endswith(":"):
-            self.problems.error(self.at(head["section"]), "a section title cannot end with ':' "
-                                "(Anki would drop it from the subdeck's name)")
-        split_name = f"{deck.id}--{stem}.apkg"
-        if len(split_name.encode()) > schema.MAX_FILE_NAME:
-            self.problems.error(source.at(), f"with --split, this section's package name is "
-                                f"{len(split_name.encode())} bytes; a file name holds at most "
-                                f"{schema.MAX_FILE_NAME}: shorten the file name or the deck id")
+        if problem := limits.title_problem(self.text(head, "section")):
+            self.problems.error(self.at(head["section"]), problem)
+        if problem := limits.file_name_problem(f"{deck.id}--{stem}.apkg"):
+            self.problems.error(source.at(), f"this section's package name with --split "
+                                f"'<id>--{stem}.apkg' {problem}: shorten the file name or the "
+                                "deck id")
         return Section(number, stem, self.text(head, "section"), self.text(head, "source"),
                        source.display, tuple(cards), source.at(1, 1))
 
@@ -307,28 +294,12 @@ class _Checker:
 def _tag_problem(node: Node) -> str:
     if node.kind not in ("str", "int", "float"):
         return f"a tag must be text, found {_KINDS[node.kind]}"
-    tag = str(node.value)
-    if not tag.strip():
-        return "a tag must not be empty"
-    if bad := _NOT_IN["line"].search(tag):
-        return f"tag '{shown(tag)}' {_cannot_hold(bad.group(), one_line=True)}"
-    if re.search(r"\s", tag):
-        return f"tag '{shown(tag)}' contains a space; Anki tags are single words (use '-')"
-    if '"' in tag:
-        return f"tag '{shown(tag)}' contains a double quote"
-    if any(not part for part in tag.split("::")):
-        return f"tag '{shown(tag)}' has an empty level around '::'"
-    return ""
+    return limits.tag_problem(str(node.value))
 
 
 def _number(node: Node) -> float | None:
-    if node.kind not in ("int", "float"):
-        return None
-    try:  # YAML also has 0x1f, 0o17 and .inf: not thresholds anyone means
-        number = float(str(node.value).replace("_", ""))
-    except ValueError:
-        return None
-    return number if math.isfinite(number) else None  # 1.0e+400 and 400 digits are inf
+    # YAML also has 0x1f, 0o17, .inf and 1.0e+400: not thresholds anyone means
+    return limits.finite_number(str(node.value)) if node.kind in ("int", "float") else None
 
 
 def _closest(tag: str, vocabulary: tuple[str, ...]) -> str:
@@ -336,15 +307,3 @@ def _closest(tag: str, vocabulary: tuple[str, ...]) -> str:
 
     close = difflib.get_close_matches(tag, vocabulary, n=1, cutoff=0.6)
     return f"; did you mean '{close[0]}'?" if close else " (add it to vocabulary in deck.yaml)"
-
-
-def _cannot_hold(character: str, one_line: bool) -> str:
-    """Why a value cannot hold ``character``, a control character or line separator."""
-    code = f"U+{ord(character):04X}"
-    if character == "\x1f":
-        return f"contains {code}, which Anki uses to separate a note's fields"
-    if one_line and character in "\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029":
-        return f"must be one line: it contains the line break or tab {code}"
-    if character == "\r":
-        return f"contains a carriage return ({code}); end lines with a newline only"
-    return f"contains the control character {code}; remove it"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from .schema import MAX_CLOZE_NUMBER
+from .limits import MAX_CLOZE_NUMBER
 
 _OPEN = re.compile(r"\{\{c(\d+)::")
 # Anything that looks like an opener: Anki reads only the exact form `{{c1::`.

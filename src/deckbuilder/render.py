@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .errors import Location, Problems
+from .limits import character_problem, shown
 from .model import Card, Section
-from .schema import NOT_IN_LINE, shown
 
 if TYPE_CHECKING:
     from markdown_it import MarkdownIt
@@ -127,9 +127,8 @@ class Renderer:
                     "so put it in the deck folder")
         relative = unquote(parts.path)
         written = shown(relative)
-        if bad := re.search(f"[{NOT_IN_LINE}]", relative):
-            return (f"media path '{written}' contains the control character "
-                    f"U+{ord(bad.group()):04X}")
+        if problem := character_problem(relative, one_line=True):
+            return f"media path '{written}' {problem}"
         if os.path.isabs(relative):
             return f"media path '{written}' is absolute; use a path inside the deck folder"
         try:

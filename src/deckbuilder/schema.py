@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import difflib
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from .limits import NOT_IN_LINE, NOT_IN_TEXT, shown
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"  # matched whole (fullmatch): '$' alone lets "id\n" in
-# What each place can hold. Anki separates fields with U+001F, and a terminal obeys
-# control characters, so texts hold no C0/C1 control but tab and newline; names, titles
-# and tags are one printable line, also because the subdeck name is a line of the lock.
-NOT_IN_TEXT = r"\x00-\x08\x0b-\x1f\x7f-\x9f"  # regular expression classes
-NOT_IN_LINE = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
-# A package is `<deck id>.apkg`, a --split one `<deck id>--<file name>.apkg`; file names
-# hold at most 255 bytes on every common file system.
-MAX_FILE_NAME = 255
-# Anki makes cards for c1 to c500 only: c501 and above share the card of c500 (measured
-# with the anki library 26.9).
-MAX_CLOZE_NUMBER = 500
 
 
 @dataclass(frozen=True)
@@ -120,12 +110,6 @@ def suggest(key: str, keys: tuple[Key, ...]) -> str | None:
     if not close:
         return None
     return SYNONYMS.get(close[0], close[0])
-
-
-def shown(value: str) -> str:
-    """``value`` safe to quote in a one-line message: line breaks and controls escaped."""
-    return re.sub(f"[{NOT_IN_LINE}]", lambda m: m.group().encode("unicode_escape").decode(),
-                  value)
 
 
 def unknown_rule(name: str) -> str:

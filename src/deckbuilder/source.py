@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from . import schema
+from . import limits
 from .errors import Location, Problems
 
 try:  # libyaml's C parser is about ten times faster than the pure-Python one
@@ -287,7 +287,7 @@ class _Builder:
             if kind != "str" and (kind, _implicit_kind(value)) not in ((kind, kind),
                                                                        ("float", "int")):
                 shown = tag.replace("tag:yaml.org,2002:", "!!")
-                self.error(mark, f"'{schema.shown(value)}' is not {_TAGGED[kind]} (YAML tag "
+                self.error(mark, f"'{limits.shown(value)}' is not {_TAGGED[kind]} (YAML tag "
                            f"{shown})")
                 kind = "bad"
         elif event.style or not event.implicit[0]:
@@ -338,7 +338,7 @@ class _Builder:
         elif key.value in parent.value:  # type: ignore[operator]
             first = parent.keys[str(key.value)][0]
             self.problems.error(self.source.at(*where), f"duplicate key "
-                                f"'{schema.shown(str(key.value))}' (first at line {first})")
+                                f"'{limits.shown(str(key.value))}' (first at line {first})")
             frame.skip = True
         else:
             frame.key = str(key.value)
