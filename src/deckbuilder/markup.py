@@ -17,10 +17,11 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
 # Attributes whose value is a file the card loads as it is shown (``href`` only loads on
-# these tags; on <a> it is a link the learner may follow, which loads nothing).
+# these tags, or sets the base of every relative URL; on <a> it is a link the learner may
+# follow, which loads nothing).
 _LOADS = frozenset({"src", "srcset", "poster", "data", "background", "lowsrc", "dynsrc"})
-_LOADS_HREF = frozenset({"link", "image", "use", "feimage", "script"})
-_CSS_URL = re.compile(r"url\s*\(|@import", re.IGNORECASE)
+_LOADS_HREF = frozenset({"link", "image", "use", "feimage", "script", "base"})
+_CSS_URL = re.compile(r"url\s*\(|@import|image-set\s*\(", re.IGNORECASE)
 _SPACE = " \t\n\r\f"
 _UNFINISHED = re.compile(r"<[A-Za-z/!?][^>]*")
 
@@ -73,6 +74,10 @@ class _Parser(HTMLParser):
         if any(name == "style" and value and _CSS_URL.search(value) for name, value in attrs):
             self.problems.append(f"a style attribute on <{tag}> loads a file with CSS url(); "
                                  "deckbuilder cannot check it: use an image instead")
+        if any(name == "srcdoc" for name, _ in attrs) or (
+                tag == "meta" and any(name == "http-equiv" for name, _ in attrs)):
+            self.problems.append(f"<{tag}> with srcdoc or http-equiv can load what deckbuilder "
+                                 "cannot check; leave it out")
         loads = _LOADS | {"href", "xlink:href"} if tag in _LOADS_HREF else _LOADS
         if not any(name in loads for name, _ in attrs):
             return
