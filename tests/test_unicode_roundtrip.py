@@ -22,6 +22,8 @@ from deckbuilder.load import load_deck
 
 LOCATED = re.compile(r"^cards/[^:]+(:\d+:\d+)?: \S")
 ANY = st.text(max_size=24)  # every category but surrogates, which UTF-8 cannot hold
+MARKUP = st.sampled_from(["<", ">", "</b>", "<b>", "<img src=", "'", '"', "&", "&#31;", "*", "`",
+                          "[x](", ")", "{{c1::", "}}", "\\(", "\\)", "\n\n", "<!--", "-->"])
 # Printable text, so that about half the decks are valid and go all the way into Anki.
 PRINTABLE = st.text(st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")), min_size=1,
                     max_size=24).filter(str.strip)
@@ -35,11 +37,13 @@ IDS = st.lists(st.from_regex(r"[a-z0-9][a-z0-9-]{0,12}", fullmatch=True), min_si
 @settings(max_examples=30, deadline=None,
           suppress_health_check=[HealthCheck.function_scoped_fixture,
                                  HealthCheck.too_slow])
-@given(hostile=st.booleans(), data=st.data(), ids=IDS)
-def test_validate_build_anki_and_rebuild_agree(hostile: bool, data: st.DataObject,
+@given(hostile=st.booleans(), html=st.booleans(), data=st.data(), ids=IDS)
+def test_validate_build_anki_and_rebuild_agree(hostile: bool, html: bool, data: st.DataObject,
                                                ids: list[str],
                                                tmp_path_factory) -> None:  # type: ignore[no-untyped-def]
     text, tag = (ANY, ANY) if hostile else (PRINTABLE, TAG)
+    if data.draw(st.booleans()):  # Markdown and HTML between the words
+        text = st.lists(text | MARKUP, min_size=1, max_size=6).map("".join)
     name, title, cloze = (data.draw(text) for _ in range(3))
     tags = data.draw(st.lists(tag, max_size=3, unique=True))
     texts = data.draw(st.lists(st.tuples(text, text), min_size=3, max_size=3))
@@ -50,9 +54,9 @@ def test_validate_build_anki_and_rebuild_agree(hostile: bool, data: st.DataObjec
     cards.append({"id": "cloze-card", "cloze": f"{cloze} {{{{c1::{texts[0][1]}}}}}"})
     section = {"section": title, "tags": tags[:1], "cards": cards}
     deck = write_deck(root / "cards", {})
-    for file, data in (("deck.yaml", {"deck": name, "id": "test-deck"}),
+    for file, content in (("deck.yaml", {"deck": name, "id": "test-deck", "html": html}),
                        ("01-a.yaml", section)):
-        (deck / file).write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
+        (deck / file).write_text(yaml.safe_dump(content, allow_unicode=True), encoding="utf-8")
     try:
         _check(root, deck)
     finally:
@@ -77,7 +81,9 @@ def _check(root: Path, deck: Path) -> None:
     try:
         anki.load(out / "test-deck.apkg")
         assert anki.col.note_count() == len(notes)
-        assert sorted(anki.deck_names()) == sorted(subdecks(checked.deck))
+        levels = [name.split("::") for name in subdecks(checked.deck)]  # parents too
+        assert sorted(anki.deck_names()) == sorted(
+            {"::".join(parts[:n]) for parts in levels for n in range(1, len(parts) + 1)})
         for note in notes:
             stored = anki.note_by_guid(note.guid)
             assert tuple(stored.fields) == note.fields

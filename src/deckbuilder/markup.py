@@ -16,6 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from .limits import shown
+
 # Attributes whose value is a file the card loads as it is shown (``href`` only loads on
 # these tags, or sets the base of every relative URL; on <a> it is a link the learner may
 # follow, which loads nothing).
@@ -179,5 +181,5 @@ def _escape(value: str) -> str:
 def _unfinished(html_text: str) -> str:
     # The card template goes on after the field, so it would finish this tag or comment:
     # `<img src=http://x` at the end of a field would load a remote image.
-    return (f"unfinished HTML '{html_text[:30]}': end a tag with '>' and a comment with "
+    return (f"unfinished HTML '{shown(html_text[:30])}': end a tag with '>' and a comment with "
             "'-->', or write '&lt;' for a '<'")
