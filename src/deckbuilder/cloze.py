@@ -38,7 +38,8 @@ def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
         if len(deletions) == MAX_DELETIONS:
             problems.append(f"a cloze may have at most {MAX_DELETIONS:,} deletions")
             break
-        number = int(match.group(1)) if len(match.group(1)) < 10 else MAX_CLOZE_NUMBER + 1
+        digits = match.group(1).lstrip("0") or "0"  # Anki reads c01 as c1
+        number = int(digits) if len(digits) < 10 else MAX_CLOZE_NUMBER + 1  # no int("9" * 5000)
         end = text.find("}}", match.end())
         inner_open = _OPEN.search(text, match.end(), end if end >= 0 else len(text))
         if end < 0:
