@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import AnkiImport, run, run_guarded, write_deck
+from conftest import AnkiImport, Hang, deadline, run, run_guarded, write_deck
 
 from deckbuilder.anki import note_guid
 
@@ -166,3 +166,19 @@ def test_html_that_python_parses_slowly_or_not_at_all(front: str, message: str,
     result = run_guarded("validate", "cards", seconds=5)
     assert result.exit_code == 1
     assert result.output.startswith(f"cards/01-a.yaml:4:12: {message}"), result.output[:300]
+
+
+def test_the_guard_fails_a_hang_and_a_traceback(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_guarded is what makes a hostile case fail rather than block the suite or pass
+    with a traceback printed; it must be able to fail."""
+    with pytest.raises(Hang), deadline(0.2):
+        while True:
+            pass
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("deckbuilder.load.load_deck", crash)
+    with pytest.raises(pytest.fail.Exception, match="RuntimeError: a bug"):
+        run_guarded("validate", tmp_path)
