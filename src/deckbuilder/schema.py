@@ -8,7 +8,10 @@ from typing import Any
 
 from .limits import NOT_IN_LINE, NOT_IN_TEXT, shown
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"  # matched whole (fullmatch): '$' alone lets "id\n" in
+# Patterns end in (?!\n)$ because in Python (and so in Python JSON Schema validators) '$'
+# also matches before a final newline, which would let "id\n" or a two-line title through.
+_END = r"(?!\n)$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*" + _END
 
 
 @dataclass(frozen=True)
@@ -142,7 +145,7 @@ def json_schema(which: str) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **schema}
 
 
-_TAG = {"type": "string", "pattern": f"^[^\\s\"{NOT_IN_LINE}]+$"}
+_TAG = {"type": "string", "pattern": f"^[^\\s\"{NOT_IN_LINE}]+{_END}"}
 _THRESHOLDS: dict[str, dict[str, Any]] = {
     "count": {"type": "integer", "minimum": 0},
     "ratio": {"type": "number", "minimum": 0, "maximum": 1},
@@ -150,7 +153,7 @@ _THRESHOLDS: dict[str, dict[str, Any]] = {
 }
 _TYPES: dict[str, dict[str, Any]] = {
     "text": {"type": ["string", "number"], "minLength": 1, "pattern": f"^[^{NOT_IN_TEXT}]*$"},
-    "line": {"type": ["string", "number"], "minLength": 1, "pattern": f"^[^{NOT_IN_LINE}]*$"},
+    "line": {"type": ["string", "number"], "minLength": 1, "pattern": f"^[^{NOT_IN_LINE}]*{_END}"},
     "id": {"type": "string", "pattern": ID_PATTERN},
     "flag": {"type": "boolean"},
     "tags": {"type": "array", "items": _TAG, "uniqueItems": True},
