@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
+import signal
 import textwrap
 from collections.abc import Iterator
 from pathlib import Path
@@ -104,3 +106,38 @@ def anki(tmp_path: Path) -> Iterator[AnkiImport]:
     collection = AnkiImport(folder)
     yield collection
     collection.col.close()
+
+
+class Hang(Exception):
+    """Raised inside a command that ran past its deadline: a hang fails the test, not the suite."""
+
+
+@contextlib.contextmanager
+def deadline(seconds: float) -> Iterator[None]:
+    """Interrupt the code inside after ``seconds`` (SIGALRM, so main thread and POSIX only).
+
+    A pure-Python loop gets the signal between bytecodes; C code (libyaml) between events.
+    """
+    def expire(signum: int, frame: object) -> None:
+        raise Hang(f"still running after {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expire)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def run_guarded(*args: str | os.PathLike[str], seconds: float = 20) -> Result:
+    """Run the CLI like ``run``, but as hostile input needs: an exception the CLI did not turn
+    into an exit status, or a run past ``seconds``, fails the test with its traceback."""
+    with deadline(seconds):
+        result = CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=True)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        import traceback
+
+        shown = "".join(traceback.format_exception(*result.exc_info))  # type: ignore[misc]
+        pytest.fail(f"deckbuilder {' '.join(map(str, args))} raised:\n{shown}")
+    return result

@@ -7,12 +7,11 @@ with the exact report it must produce.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from conftest import DECK_YAML, run, write_deck
+from conftest import DECK_YAML, run, run_guarded, write_deck
 
 CARD = "section: A\ncards:\n  - id: a\n    front: Capital of France?\n    back: Paris\n"
 
@@ -76,7 +75,26 @@ def _files(**files: str | bytes) -> Callable[[Path], None]:
     return make
 
 
+def _special(deck: Path) -> None:
+    os.mkfifo(deck / "02-pipe.yaml")
+    (deck / "03-zero.yaml").symlink_to("/dev/zero")
+    (deck / "04-folder.yaml").mkdir()
+
+
+UNCLOSED_MATHS = ("section: A\ncards:\n  - id: a\n    front: \"What " + "\\\\(" * 20000
+                  + "?\"\n    back: x\n")
+
 CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
+    "pipes-devices-and-folders": (_special, [
+        "cards/02-pipe.yaml: not a regular file", "cards/03-zero.yaml: not a regular file",
+        "cards/04-folder.yaml: not a regular file"]),
+    "deck-yaml-is-a-folder": (
+        lambda deck: ((deck / "deck.yaml").unlink(), (deck / "deck.yaml").mkdir()),
+        ["cards/deck.yaml: deck.yaml is not a regular file"]),
+    "many-unclosed-maths": (
+        _files(**{"01_a__yaml": UNCLOSED_MATHS + "  - id: a\n    front: Q?\n    back: y\n"}),
+        ["cards/01-a.yaml:3:9: duplicate card id 'a' (also at cards/01-a.yaml:6:9)",
+         "cards/01-a.yaml:6:9: duplicate card id 'a' (also at cards/01-a.yaml:3:9)"]),
     "alias-bomb": (_alias_bomb, [
         *(f"cards/01-a.yaml:{i + 1}:1: unknown key 'a{i}' (allowed: section, source, tags, cards)"
           for i in range(30)),
@@ -154,9 +172,7 @@ def test_hostile_deck(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML, "01-a.yaml": CARD})
     make(deck)
     monkeypatch.chdir(tmp_path)
-    started = time.perf_counter()
-    result = run("validate", "cards")
-    assert time.perf_counter() - started < 20  # generous: a hang would take forever
+    result = run_guarded("validate", "cards")  # a traceback or a hang fails the case
     lines = result.output.replace(str((deck / "media").resolve()), "MEDIA").splitlines()
     assert result.exit_code == 1, result.output
     assert sorted(lines[:-1]) == sorted(expected), result.output
@@ -216,31 +232,9 @@ def test_validate_inside_a_deck_folder_says_to_use_dot(example: Path,
     assert run("validate", ".").exit_code == 0
 
 
-def _special(deck: Path) -> None:
-    os.mkfifo(deck / "02-pipe.yaml")
-    (deck / "03-zero.yaml").symlink_to("/dev/zero")
-    (deck / "04-folder.yaml").mkdir()
-
-
-CASES["pipes-devices-and-folders"] = (_special, [
-    "cards/02-pipe.yaml: not a regular file", "cards/03-zero.yaml: not a regular file",
-    "cards/04-folder.yaml: not a regular file"])
-CASES["deck-yaml-is-a-folder"] = (
-    lambda deck: ((deck / "deck.yaml").unlink(), (deck / "deck.yaml").mkdir()),
-    ["cards/deck.yaml: deck.yaml is not a regular file"])
-UNCLOSED_MATHS = ("section: A\ncards:\n  - id: a\n    front: \"What " + "\\\\(" * 20000
-                  + "?\"\n    back: x\n")
-CASES["many-unclosed-maths"] = (
-    _files(**{"01_a__yaml": UNCLOSED_MATHS + "  - id: a\n    front: Q?\n    back: y\n"}),
-    ["cards/01-a.yaml:3:9: duplicate card id 'a' (also at cards/01-a.yaml:6:9)",
-     "cards/01-a.yaml:6:9: duplicate card id 'a' (also at cards/01-a.yaml:3:9)"])
-
-
 def test_lint_is_not_quadratic_in_unclosed_maths(tmp_path: Path) -> None:
     deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML, "01-a.yaml": UNCLOSED_MATHS})
-    started = time.perf_counter()
-    result = run("lint", deck)
-    assert time.perf_counter() - started < 20  # it took 29 s before the one-pass scan
+    result = run_guarded("lint", deck)  # it took 29 s before the one-pass scan
     assert result.exit_code == 0
     assert result.output.endswith("[prompt-too-short]\n1 warning in 1 file\n")
 

@@ -211,8 +211,8 @@ def test_a_card_silences_a_rule(tmp_path: Path) -> None:
     ("  near-duplicate: 80\n", "4:19: lint threshold 'near-duplicate' must be between 0 and 1 "
      "(0 turns it off)"),
     ("  yes-no: 2\n", "4:11: lint threshold 'yes-no' must be 1 (on) or 0 (off)"),
-    ("  yes-no: .inf\n", "4:11: lint threshold 'yes-no' must be a number"),
-    ("  yes-no: off\n", "4:11: lint threshold 'yes-no' must be a number"),
+    ("  yes-no: .inf\n", "4:11: lint threshold 'yes-no' must be a plain number, like 3 or 0.5"),
+    ("  yes-no: off\n", "4:11: lint threshold 'yes-no' must be a plain number, like 3 or 0.5"),
 ])
 def test_bad_lint_settings_are_located_errors(tmp_path: Path, lint_yaml: str,
                                               message: str) -> None:

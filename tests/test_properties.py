@@ -9,7 +9,7 @@ import unicodedata
 from pathlib import Path
 
 import yaml
-from conftest import DECK_YAML, AnkiImport, run, write_deck
+from conftest import DECK_YAML, AnkiImport, run, run_guarded, write_deck
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,9 +37,8 @@ def test_any_text_as_a_section_file_never_crashes(document: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         deck = write_deck(Path(folder) / "cards", {"deck.yaml": DECK_YAML})
         (deck / "01-a.yaml").write_text(document, encoding="utf-8")
-        result = run("validate", deck)
+        result = run_guarded("validate", deck)
         assert result.exit_code in (0, 1)
-        assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
 @SETTINGS
@@ -51,9 +50,8 @@ def test_any_yaml_data_never_crashes(data: object, front: str, back: str, cloze:
         deck = write_deck(Path(folder) / "cards", {"deck.yaml": DECK_YAML})
         (deck / "01-a.yaml").write_text(yaml.safe_dump(section, allow_unicode=True))
         (deck / "02-b.yaml").write_text(yaml.safe_dump(data, allow_unicode=True))
-        result = run("validate", deck)
+        result = run_guarded("validate", deck)
         assert result.exit_code == 1  # 02-b.yaml is never a valid section
-        assert "Traceback" not in result.output
 
 
 PLAIN = st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc", "Zl", "Zp")),

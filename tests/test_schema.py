@@ -65,6 +65,11 @@ def test_real_decks_pass_the_schema(folder: Path) -> None:
                                            "lint": ["yesno"]}]}, "is not one of"),
     ("section", {"section": "S", "cards": [{"id": "a", "cloze": "{{c1::x}}", "qestion": 1}]},
      "qestion"),
+    ("deck", {"deck": "D\nid\tforged", "id": "d"}, "does not match"),
+    ("deck", {"deck": "D", "id": "d\n"}, "does not match"),
+    ("deck", {"deck": "D", "id": "d", "tags": ["a\u2028b"]}, "does not match"),
+    ("section", {"section": "S", "cards": [{"id": "a", "front": "Q\x1fA", "back": "x"}]},
+     "does not match"),
 ])
 def test_the_schema_rejects_what_validate_rejects(which: str, data: object, word: str) -> None:
     errors = " ".join(e.message for e in _validator(which).iter_errors(data))

@@ -18,7 +18,7 @@ from typing import Any
 
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
-from .render import RenderedCard, render_markdown
+from .render import RenderedCard
 
 # Deck and notetype ids look like Anki's own (milliseconds since 2008 or so), derived from
 # a hash. Never change them: Anki matches notetypes by id.
@@ -127,7 +127,7 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
 
     names = subdecks(deck)
     deck_ids = unique_ids((name, derived_id(deck.id, "deck", name)) for name in names)
-    description = render_markdown(deck.description, deck.html)
+    description = deck.description_html
     decks = [genanki.Deck(deck_ids[name], name, description if name == deck.name else "")
              for name in names]
     models = {key: _model(nt, deck.id, notetype_mods[key]) for key, nt in NOTETYPES.items()}

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import itertools
 import re
+import unicodedata
 from pathlib import Path
 
-from . import schema
+from . import limits, schema
 from .cloze import parse_cloze
 from .errors import Location, Problems
+from .limits import shown
 from .model import Card, DeckHead, Section, section_tag
 from .schema import Key
 from .source import Node, SourceFile, load_yaml
 
 _ID = re.compile(schema.ID_PATTERN)
+_BOOLEAN_TRUE = ("true", "yes", "on")  # YAML 1.1 booleans; the loader refuses !!bool maybe
 _KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
           "float": "a number", "bool": "a boolean", "null": "empty", "bad": "an invalid value"}
 
@@ -25,17 +28,25 @@ def check_head(source: SourceFile, problems: Problems, data: bytes | None) -> De
     html = head.get("html")
     lint_node = head.get("lint")
     vocabulary = checker.tags(head, "vocabulary", source) if "vocabulary" in head else None
-    if "--" in checker.text(head, "id"):
+    deck_id = checker.text(head, "id")
+    if "--" in deck_id:
         problems.error(source.node_at(head["id"]), "a deck id cannot contain '--': it separates "
                        "the deck id from the section in --split package names")
+    if problem := limits.file_name_problem(f"{deck_id}.apkg"):
+        problems.error(source.node_at(head["id"]), f"the deck's package name '<id>.apkg' "
+                       f"{problem}: shorten the deck id")
+    name = checker.text(head, "deck")
+    if name and (problem := limits.deck_name_problem(name)):
+        problems.error(source.node_at(head["deck"]), problem)
     return DeckHead(
-        name=checker.text(head, "deck") or "Deck",
-        id=checker.text(head, "id") or "deck",
+        name=name or "Deck",
+        id=deck_id or "deck",
         description=checker.text(head, "description"),
-        html=bool(html is not None and str(html.value).lower() in ("true", "yes", "on")),
+        html=html is not None and str(html.value).lower() in _BOOLEAN_TRUE,
         tags=checker.tags(head, "tags", source),
         vocabulary=vocabulary,
         lint=checker.lint(lint_node, source) if lint_node else {},
+        description_at=source.node_at(head["description"]) if "description" in head else None,
     )
 
 
@@ -89,7 +100,8 @@ class _Checker:
                 hint = schema.suggest(name, keys)
                 also = f"; did you mean '{hint}'?" if hint else ""
                 allowed = ", ".join(declared)
-                self.problems.error(where, f"unknown key '{name}'{also} (allowed: {allowed})")
+                self.problems.error(where, f"unknown key '{shown(name)}'{also} "
+                                    f"(allowed: {allowed})")
             elif self.value_ok(key, value):
                 values[name] = value
         for key in keys:
@@ -100,19 +112,26 @@ class _Checker:
     def value_ok(self, key: Key, node: Node) -> bool:
         if node.kind == "bad":  # already reported by the loader
             return False
-        if key.type in ("text", "id"):
+        if key.type in ("text", "line", "id"):
             if node.kind in ("map", "seq", "bool"):
                 quoted = " (quote it if you mean text)" if node.kind == "bool" else ""
                 self.problems.error(self.at(node), f"'{key.name}' must be text, found "
                                     f"{_KINDS[node.kind]}{quoted}")
                 return False
             if node.kind == "null" or not str(node.value).strip():
-                written = f" (YAML reads '{node.value}' as nothing)" if node.value else ""
+                written = (f" (YAML reads '{shown(str(node.value))}' as nothing)"
+                           if node.value else "")
                 self.problems.error(self.at(node), f"'{key.name}' is empty{written}")
                 return False
-            if key.type == "id" and not _ID.match(str(node.value)):
+            if key.type == "id" and not _ID.fullmatch(str(node.value)):
                 self.problems.error(self.at(node), f"'{key.name}' must use only a-z, 0-9 and '-', "
-                                    f"starting with a letter or digit: '{node.value}'")
+                                    f"starting with a letter or digit: '{shown(str(node.value))}'")
+                return False
+            # A one-line value is trimmed (`deck: >` ends in a newline), a text is not.
+            written = str(node.value).strip() if key.type == "line" else str(node.value)
+            if key.type != "id" and (problem := limits.character_problem(
+                    written, one_line=key.type == "line")):
+                self.problems.error(self.at(node), f"'{key.name}' {problem}")
                 return False
             return True
         if key.type == "flag" and node.kind != "bool":
@@ -131,8 +150,10 @@ class _Checker:
 
     @staticmethod
     def text(values: dict[str, Node], name: str) -> str:
+        """The value as Anki will store it: trimmed, and in Unicode NFC as Anki normalises
+        names and texts (so the subdeck in the lock is the one Anki creates)."""
         node = values.get(name)
-        return str(node.value).strip() if node is not None else ""
+        return unicodedata.normalize("NFC", str(node.value).strip()) if node is not None else ""
 
     def tags(self, values: dict[str, Node], name: str, source: SourceFile,
              vocabulary: tuple[str, ...] | None = None) -> tuple[str, ...]:
@@ -141,16 +162,16 @@ class _Checker:
             return ()
         tags: list[str] = []
         for item in node.value:  # type: ignore[attr-defined]
-            tag = str(item.value)
+            tag = unicodedata.normalize("NFC", str(item.value))  # as Anki stores it
             problem = _tag_problem(item)
             if problem:
                 self.problems.error(source.node_at(item), problem)
             elif tag in tags:
-                self.problems.error(source.node_at(item), f"tag '{tag}' is listed twice")
+                self.problems.error(source.node_at(item), f"tag '{shown(tag)}' is listed twice")
             elif vocabulary is not None and tag not in vocabulary:
                 hint = _closest(tag, vocabulary)
                 self.problems.error(source.node_at(item),
-                                    f"tag '{tag}' is not in the deck's vocabulary{hint}")
+                                    f"tag '{shown(tag)}' is not in the deck's vocabulary{hint}")
             else:
                 tags.append(tag)
         return tuple(tags)
@@ -160,6 +181,8 @@ class _Checker:
         for name, value in node.value.items():  # type: ignore[attr-defined]
             if name not in schema.LINT_RULE_IDS:
                 self.problems.error(source.at(*node.keys[name]), schema.unknown_rule(name))
+            elif value.kind == "bad":  # already reported by the loader
+                continue
             elif (number := _number(value)) is not None:
                 problem = schema.threshold_problem(name, number)
                 if problem:
@@ -168,7 +191,7 @@ class _Checker:
                     limits[name] = number
             else:
                 self.problems.error(source.node_at(value), f"lint threshold '{name}' must be a "
-                                    "number")
+                                    "plain number, like 3 or 0.5")
         return limits
 
     def rule_ids(self, values: dict[str, Node], source: SourceFile) -> tuple[str, ...]:
@@ -196,9 +219,12 @@ class _Checker:
                 cards.append(card)
         if "cards" in head and not head["cards"].value:
             self.problems.error(self.at(head["cards"]), "the section has no cards yet")
-        if "::" in self.text(head, "section"):
-            self.problems.error(self.at(head["section"]), "a section title cannot contain '::' "
-                                "(Anki would nest it as another subdeck level)")
+        if problem := limits.title_problem(self.text(head, "section")):
+            self.problems.error(self.at(head["section"]), problem)
+        if problem := limits.file_name_problem(f"{deck.id}--{stem}.apkg"):
+            self.problems.error(source.at(), f"this section's package name with --split "
+                                f"'<id>--{stem}.apkg' {problem}: shorten the file name or the "
+                                "deck id")
         return Section(number, stem, self.text(head, "section"), self.text(head, "source"),
                        source.display, tuple(cards), source.at(1, 1))
 
@@ -231,7 +257,7 @@ class _Checker:
                 self.problems.error(self.at(node), f"a card with '{given}' also needs '{needed}'")
             reverse = values.get("reverse")
             kind = "reverse" if reverse is not None and str(reverse.value).lower() in (
-                "true", "yes", "on") else "basic"
+                _BOOLEAN_TRUE) else "basic"
         own = self.tags(values, "tags", source, vocabulary)
         if not kind or "id" not in values:
             return None
@@ -268,25 +294,12 @@ class _Checker:
 def _tag_problem(node: Node) -> str:
     if node.kind not in ("str", "int", "float"):
         return f"a tag must be text, found {_KINDS[node.kind]}"
-    tag = str(node.value)
-    if not tag.strip():
-        return "a tag must not be empty"
-    if re.search(r"\s", tag):
-        return f"tag '{tag}' contains a space; Anki tags are single words (use '-')"
-    if '"' in tag:
-        return f"tag '{tag}' contains a double quote"
-    if any(not part for part in tag.split("::")):
-        return f"tag '{tag}' has an empty level around '::'"
-    return ""
+    return limits.tag_problem(str(node.value))
 
 
 def _number(node: Node) -> float | None:
-    if node.kind not in ("int", "float"):
-        return None
-    try:  # YAML also has 0x1f, 0o17 and .inf: not thresholds anyone means
-        return float(str(node.value).replace("_", ""))
-    except ValueError:
-        return None
+    # YAML also has 0x1f, 0o17, .inf and 1.0e+400: not thresholds anyone means
+    return limits.finite_number(str(node.value)) if node.kind in ("int", "float") else None
 
 
 def _closest(tag: str, vocabulary: tuple[str, ...]) -> str:

@@ -1,12 +1,22 @@
-"""Cloze deletions: find them and say what is wrong with them."""
+"""Cloze deletions: find them and say what is wrong with them.
+
+Every check is one pass over the text or the deletions, so no text can make it slow:
+a gap check that walked every number up to the largest hung on {{c99999999999::b}}.
+"""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 
+from .limits import MAX_CLOZE_NUMBER
+
 _OPEN = re.compile(r"\{\{c(\d+)::")
-_LOOKS_LIKE = re.compile(r"\{\{\s*[cC]\s*\d+\s*:(?!:)|\{\{\s*C\d+::|\{\{c\d+\s+::")
+# Anything that looks like an opener: Anki reads only the exact form `{{c1::`.
+_OPENER_LIKE = re.compile(r"\{\{\s*[cC]\s*\d+\s*:")
+_EXACT = re.compile(r"\{\{c\d+::")
+MAX_DELETIONS = 65_536
+_MISSING_SHOWN = 5
 
 
 @dataclass(frozen=True)
@@ -20,36 +30,53 @@ def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
     """The deletions of ``text`` and a message for each thing Anki would get wrong."""
     deletions: list[Deletion] = []
     problems: list[str] = []
-    if _LOOKS_LIKE.search(text):
+    if any(not _EXACT.match(text, m.start()) for m in _OPENER_LIKE.finditer(text)):
         problems.append("malformed cloze: write deletions as {{c1::answer}}")
     pos = 0
     while (match := _OPEN.search(text, pos)) is not None:
-        number = int(match.group(1))
-        end = text.find("}}", match.end())
-        inner_open = _OPEN.search(text, match.end())
-        if end < 0:
-            problems.append(f"cloze deletion c{number} is not closed with }}}}")
+        written = match.group(1) if len(match.group(1)) <= 12 else match.group(1)[:12] + "..."
+        if len(deletions) == MAX_DELETIONS:
+            problems.append(f"a cloze may have at most {MAX_DELETIONS:,} deletions")
             break
-        if inner_open is not None and inner_open.start() < end:
-            problems.append(f"cloze deletion c{number} contains another deletion; nesting is not "
-                            "supported")
+        digits = match.group(1).lstrip("0") or "0"  # Anki reads c01 as c1
+        number = int(digits) if len(digits) < 10 else MAX_CLOZE_NUMBER + 1  # no int("9" * 5000)
+        end = text.find("}}", match.end())
+        inner_open = _OPEN.search(text, match.end(), end if end >= 0 else len(text))
+        if end < 0:
+            problems.append(f"cloze deletion c{written} is not closed with }}}}")
+            break
+        if inner_open is not None:
+            problems.append(f"cloze deletion c{written} contains another deletion; "
+                            "nesting is not supported")
             break
         body = text[match.end() : end]
         answer, _, hint = body.partition("::")
         if number == 0:
             problems.append("cloze numbers start at c1, not c0")
+        elif number > MAX_CLOZE_NUMBER:
+            problems.append(f"cloze number c{written} is too big: Anki makes cards for "
+                            f"c1 to c{MAX_CLOZE_NUMBER} only")
+            number = 0  # not a card; kept out of the gap check
         if not answer.strip():
-            problems.append(f"cloze deletion c{number} is empty")
+            problems.append(f"cloze deletion c{written} is empty")
         elif answer.count("{") > answer.count("}"):
-            problems.append(f"cloze deletion c{number} ends at the first '}}}}', which is inside "
-                            "braces here; in maths write '} }' with a space")
+            problems.append(f"cloze deletion c{written} ends at the first '}}}}', which "
+                            "is inside braces here; in maths write '} }' with a space")
         deletions.append(Deletion(number, answer, hint))
         pos = end + 2
     if not deletions and not problems:
         problems.append("cloze text has no deletion; mark one as {{c1::answer}}")
-    numbers = sorted({d.number for d in deletions if d.number > 0})
-    missing = [n for n in range(1, (numbers[-1] if numbers else 0) + 1) if n not in numbers]
+    missing = _missing(sorted({d.number for d in deletions if d.number > 0}))
     if missing:
-        listed = ", ".join(f"c{n}" for n in missing)
-        problems.append(f"cloze numbers must run from c1 without gaps: {listed} missing")
+        listed = ", ".join(f"c{n}" for n in missing[:_MISSING_SHOWN])
+        more = f" and {len(missing) - _MISSING_SHOWN} more" if len(missing) > _MISSING_SHOWN \
+            else ""
+        problems.append(f"cloze numbers must run from c1 without gaps: {listed}{more} missing")
     return deletions, problems
+
+
+def _missing(numbers: list[int]) -> list[int]:
+    """The numbers from 1 to the largest that ``numbers`` (sorted, distinct) lacks; the
+    largest is at most MAX_CLOZE_NUMBER, so the list is short."""
+    present = set(numbers)
+    return [n for n in range(1, (numbers[-1] if numbers else 0) + 1) if n not in present]

@@ -73,11 +73,15 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     sections = [item.section for item in done if item.section]
     cache.prune()
     check_across_sections(sections, problems)
+    # The description reaches Anki like a card's text, so it gets the same media checks.
+    describer = Renderer(deck_dir, head.html, problems, prefix="_")
+    description = describer.field(head.description, head.description_at or files.deck.at())
     if problems.errors:
         raise InvalidDeck(problems.errors)
-    deck = Deck(head, tuple(sections), str(deck_dir))
+    deck = Deck(head, tuple(sections), str(deck_dir), description)
     rendered = [card for item in done for card in item.rendered]
     media = {name: path for item in done for name, path in item.media.items()}
+    media.update(describer.media)
     return Checked(deck, rendered, media, problems.warnings, lock)
 
 

@@ -64,6 +64,7 @@ class DeckHead:
     tags: tuple[str, ...]
     vocabulary: tuple[str, ...] | None
     lint: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
+    description_at: Location | None = None  # where deck.yaml writes the description
 
 
 @dataclass(frozen=True)
@@ -73,6 +74,7 @@ class Deck:
     head: DeckHead
     sections: tuple[Section, ...]
     path: str
+    description_html: str = ""  # rendered, its media checked and renamed like a card's
 
     @property
     def name(self) -> str:

@@ -8,6 +8,7 @@ import html
 import os
 import re
 import unicodedata
+from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,6 +16,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from .errors import Location, Problems
+from .limits import character_problem, shown
 from .model import Card, Section
 
 if TYPE_CHECKING:
@@ -23,9 +25,12 @@ if TYPE_CHECKING:
 MAX_MEDIA_BYTES = 100 * 1024 * 1024
 _MATH_OPEN = re.compile(r"\\[(\[]")
 _PLACEHOLDER = re.compile("\ue000(\\d+)\ue001")
+# The placeholder's own characters, written or as character references, are kept like
+# maths, so a text can never forge a placeholder.
+_MARKER = re.compile("[\ue000\ue001]|&#(?:[xX]0*[eE]00[01]|0*5734[45]);")
+_CLOZE_OPENER = re.compile(r"\{\{c(\d+)::")
 _NEEDS_MARKDOWN = re.compile(r"[\\`*_\[\]<>&!#~|\n]|^\s*(?:[-+*>]|\d+[.)])|  ")
 _BLOCK = re.compile(r"\n|^\s*(?:[-+*]\s|\d+[.)]\s|#{1,6}\s|>|```|~~~)")
-_SRC = re.compile(r'(<img\b[^>]*?\bsrc=")([^"]*)(")', re.IGNORECASE)
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 
 
@@ -36,11 +41,13 @@ class RenderedCard:
 
 
 class Renderer:
-    def __init__(self, deck_dir: Path, allow_html: bool, problems: Problems) -> None:
+    def __init__(self, deck_dir: Path, allow_html: bool, problems: Problems,
+                 prefix: str = "") -> None:
         self.deck_dir = deck_dir
         self.root = deck_dir.resolve()
         self.allow_html = allow_html
         self.problems = problems
+        self.prefix = prefix  # "_" for the deck description: Anki imports such files unused
         self.media: dict[str, Path] = {}
         self._names: dict[str, tuple[str, Path] | str] = {}  # reference -> (name, file) or error
 
@@ -50,7 +57,7 @@ class Renderer:
         for card in section.cards:
             texts = (card.front, card.back) if card.kind != "cloze" else (card.front,)
             names = ("front", "back") if card.kind != "cloze" else ("cloze",)
-            fields = [self.field(text, card.at(name))
+            fields = [self.field(text, card.at(name), cloze=card.kind == "cloze")
                       for text, name in zip(texts, names, strict=True)]
             fields.append(self.field(card.extra, card.at("extra")))
             fields.append(self.field(card.source, card.at("source", section.location)))
@@ -61,37 +68,49 @@ class Renderer:
     def md(self) -> MarkdownIt:
         return _markdown(self.allow_html)
 
-    def field(self, text: str, where: Location) -> str:
+    def field(self, text: str, where: Location, cloze: bool = False) -> str:
         """One field's HTML, in Unicode NFC as Anki stores it. Text without Markdown syntax
-        skips the renderer."""
+        skips the renderer. Every file the HTML loads is checked and renamed; in a
+        ``cloze`` field, every deletion must stay in the text, where Anki looks for it."""
         if not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
         if not text:
             return ""
         if not _NEEDS_MARKDOWN.search(text):
             return text
-        maths: list[str] = []
+        kept: list[str] = []  # the HTML each placeholder stands for
 
-        def keep(math: str) -> str:
-            maths.append(math)
-            return f"\ue000{len(maths) - 1}\ue001"
+        def keep(html_text: str) -> str:
+            kept.append(html_text)
+            return f"\ue000{len(kept) - 1}\ue001"
 
-        protected = replace_math(text, keep)
+        protected = replace_math(text, lambda math: keep(html.escape(math, quote=False)),
+                                 lambda plain: _MARKER.sub(lambda m: keep(m.group()), plain))
         if _BLOCK.search(protected.strip()):
             out = self.md.render(protected).strip()
         else:
             out = self.md.renderInline(protected)
-        out = _PLACEHOLDER.sub(lambda m: html.escape(maths[int(m.group(1))], quote=False), out)
-        if "<img" in out:
-            out = _SRC.sub(lambda m: m.group(1) + self.media_name(m.group(2), where) + m.group(3),
-                           out)
-        return out
+        out = _PLACEHOLDER.sub(lambda m: kept[int(m.group(1))], out)
+        if "<" not in out:
+            return out
+        from .markup import scan
+
+        found = scan(out, lambda src: self.media_name(src, where))
+        for problem in found.problems:
+            self.problems.error(where, problem)
+        if cloze:
+            lost = Counter(_CLOZE_OPENER.findall(text)) - Counter(
+                _CLOZE_OPENER.findall(found.text))
+            for number in sorted(lost, key=int):
+                self.problems.error(where, f"cloze deletion c{number} is inside a link target "
+                                    "or HTML tag, where Anki cannot see it")
+        return found.html
 
     def media_name(self, src: str, where: Location) -> str:
         """Check a referenced file and return its flat name in the package; a problem is
         reported at every place that uses the file."""
         if src not in self._names:
-            self._names[src] = self._media(html.unescape(src))
+            self._names[src] = self._media(src)
         found = self._names[src]
         if isinstance(found, str):
             self.problems.error(where, found)
@@ -104,31 +123,39 @@ class Renderer:
         """(flat name, file), or what is wrong with the reference."""
         parts = urlsplit(reference)
         if parts.scheme or parts.netloc:
-            return (f"image '{reference}' is not a local file; phones review offline, so put "
-                    "it in the deck folder")
+            return (f"image '{shown(reference)}' is not a local file; phones review offline, "
+                    "so put it in the deck folder")
         relative = unquote(parts.path)
+        written = shown(relative)
+        if problem := character_problem(relative, one_line=True):
+            return f"media path '{written}' {problem}"
         if os.path.isabs(relative):
-            return f"media path '{relative}' is absolute; use a path inside the deck folder"
+            return f"media path '{written}' is absolute; use a path inside the deck folder"
         try:
             path = (self.deck_dir / relative).resolve()
             if not path.is_relative_to(self.root):
-                return f"media '{relative}' is outside the deck folder"
+                return f"media '{written}' is outside the deck folder"
+            if any(part.startswith(".") for part in path.relative_to(self.root).parts):
+                return (f"media '{written}' is a hidden file or in a hidden folder (like "
+                        ".git); deckbuilder does not package those")
             if not path.is_file():
-                return f"media file not found: {relative}"
+                return f"media file not found: {written}"
             size = path.stat().st_size
             if size > MAX_MEDIA_BYTES:
-                return (f"media '{relative}' is {size / 2**20:.0f} MiB; the limit is "
+                return (f"media '{written}' is {size / 2**20:.0f} MiB; the limit is "
                         f"{MAX_MEDIA_BYTES // 2**20} MiB")
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
         except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
-            return f"media '{relative}' cannot be read: {exc}"
+            return f"media '{written}' cannot be read: {exc}"
         stem = _UNSAFE_NAME.sub("_", path.stem)[:80] or "media"
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
-        return f"{stem}-{digest}{suffix}", path
+        return f"{self.prefix}{stem}-{digest}{suffix}", path
 
 
-def replace_math(text: str, replace: Callable[[str], str]) -> str:
-    """``text`` with each MathJax span, ``\\( \\)`` or ``\\[ \\]``, replaced.
+def replace_math(text: str, replace: Callable[[str], str],
+                 plain: Callable[[str], str] = str) -> str:
+    """``text`` with each MathJax span, ``\\( \\)`` or ``\\[ \\]``, replaced (and
+    the text between them passed through ``plain``).
 
     One pass (a regular expression would take quadratic time on many unclosed openers);
     an opener without its closer is plain text.
@@ -139,12 +166,12 @@ def replace_math(text: str, replace: Callable[[str], str]) -> str:
         end = -1 if closer in unclosed else text.find(closer, opener.end())
         if end < 0:
             unclosed.add(closer)  # no later opener of this kind can close either
-            out.append(text[pos : opener.end()])
+            out.append(plain(text[pos : opener.end()]))
             pos = opener.end()
             continue
-        out += [text[pos : opener.start()], replace(text[opener.start() : end + 2])]
+        out += [plain(text[pos : opener.start()]), replace(text[opener.start() : end + 2])]
         pos = end + 2
-    return "".join(out) + text[pos:]
+    return "".join(out) + plain(text[pos:])
 
 
 @functools.cache
@@ -155,5 +182,5 @@ def _markdown(allow_html: bool) -> MarkdownIt:
 
 
 def render_markdown(text: str, allow_html: bool = False) -> str:
-    """Markdown to HTML outside any card (the deck description), no media."""
+    """Markdown to HTML outside any deck (media are neither checked nor renamed)."""
     return Renderer(Path("."), allow_html, Problems()).field(text, Location(""))

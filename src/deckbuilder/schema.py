@@ -6,12 +6,18 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
-ID_PATTERN = r"^[a-z0-9][a-z0-9-]*$"
+from .limits import NOT_IN_LINE, NOT_IN_TEXT, shown
+
+# Patterns end in (?!\n)$ because in Python (and so in Python JSON Schema validators) '$'
+# also matches before a final newline, which would let "id\n" or a two-line title through.
+_END = r"(?!\n)$"
+ID_PATTERN = r"^[a-z0-9][a-z0-9-]*" + _END
 
 
 @dataclass(frozen=True)
 class Key:
-    """One key of a YAML mapping. ``type`` is one of text, id, flag, tags, cards, lint."""
+    """One key of a YAML mapping. ``type`` is one of text (Markdown), line (one line of
+    plain text), id, flag, tags, cards, lint, rules."""
 
     name: str
     type: str
@@ -20,7 +26,8 @@ class Key:
 
 
 DECK_KEYS = (
-    Key("deck", "text", "The parent deck's name in Anki.", required=True),
+    Key("deck", "line", "The parent deck's name in Anki; '::' nests it in another deck.",
+        required=True),
     Key("id", "id", "Stable namespace of every Anki id; never change it after publishing.",
         required=True),
     Key("description", "text", "Shown in Anki's deck overview (Markdown)."),
@@ -32,7 +39,7 @@ DECK_KEYS = (
 )
 
 SECTION_KEYS = (
-    Key("section", "text", "The subdeck's title.", required=True),
+    Key("section", "line", "The subdeck's title.", required=True),
     Key("source", "text", "Where the section's facts come from; shown small on the answer side."),
     Key("tags", "tags", "Tags added to every card of the section."),
     Key("cards", "cards", "The section's cards.", required=True),
@@ -112,7 +119,7 @@ def unknown_rule(name: str) -> str:
     """The message for a lint rule id that does not exist."""
     close = difflib.get_close_matches(name, LINT_RULE_IDS, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"rules: {', '.join(LINT_RULE_IDS)}"
-    return f"unknown lint rule '{name}'; {hint}"
+    return f"unknown lint rule '{shown(name)}'; {hint}"
 
 
 def threshold_problem(name: str, value: float) -> str:
@@ -138,14 +145,15 @@ def json_schema(which: str) -> dict[str, Any]:
     return {"$schema": "https://json-schema.org/draft/2020-12/schema", "title": title, **schema}
 
 
-_TAG = {"type": "string", "pattern": r"^[^\s\"]+$"}
+_TAG = {"type": "string", "pattern": f"^[^\\s\"{NOT_IN_LINE}]+{_END}"}
 _THRESHOLDS: dict[str, dict[str, Any]] = {
     "count": {"type": "integer", "minimum": 0},
     "ratio": {"type": "number", "minimum": 0, "maximum": 1},
     "switch": {"enum": [0, 1]},
 }
 _TYPES: dict[str, dict[str, Any]] = {
-    "text": {"type": ["string", "number"], "minLength": 1},
+    "text": {"type": ["string", "number"], "minLength": 1, "pattern": f"^[^{NOT_IN_TEXT}]*$"},
+    "line": {"type": ["string", "number"], "minLength": 1, "pattern": f"^[^{NOT_IN_LINE}]*{_END}"},
     "id": {"type": "string", "pattern": ID_PATTERN},
     "flag": {"type": "boolean"},
     "tags": {"type": "array", "items": _TAG, "uniqueItems": True},

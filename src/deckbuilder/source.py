@@ -16,6 +16,7 @@ from typing import Any
 
 import yaml
 
+from . import limits
 from .conflicts import conflict_markers
 from .errors import Location, Problems
 
@@ -36,6 +37,8 @@ _PLAIN_TAGS = {
     "tag:yaml.org,2002:bool": "bool",
     "tag:yaml.org,2002:null": "null",
 }
+_TAGGED = {"int": "a whole number", "float": "a number", "bool": "true or false",
+           "null": "empty"}
 _resolver = yaml.resolver.Resolver()
 _IMPLICIT_FIRST = frozenset(k for k in _resolver.yaml_implicit_resolvers if k)
 
@@ -286,13 +289,19 @@ class _Builder:
         if tag is not None and tag != "!":
             self.check_tag(tag, mark, container=False)
             kind = _PLAIN_TAGS.get(tag, "str")
+            # Only what YAML would read as that type is one: !!bool maybe is not false.
+            if kind != "str" and (kind, _implicit_kind(value)) not in ((kind, kind),
+                                                                       ("float", "int")):
+                shown = tag.replace("tag:yaml.org,2002:", "!!")
+                self.error(mark, f"'{limits.shown(value)}' is not {_TAGGED[kind]} (YAML tag "
+                           f"{shown})")
+                kind = "bad"
         elif event.style or not event.implicit[0]:
             kind = "str"  # quoted or block text is always text
         elif value and value[0] not in _IMPLICIT_FIRST:
             kind = "str"  # no implicit type starts with this character
         else:
-            resolved = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
-            kind = _PLAIN_TAGS.get(resolved, "str")
+            kind = _implicit_kind(value)
         self.add(Node(kind, value, mark.line + 1, mark.column + 1), event.anchor, mark)
 
     def check_tag(self, tag: str | None, mark: Any, *, container: bool) -> None:
@@ -334,15 +343,20 @@ class _Builder:
             frame.skip = True
         elif key.value in parent.value:  # type: ignore[operator]
             first = parent.keys[str(key.value)][0]
-            self.problems.error(
-                self.source.at(*where), f"duplicate key '{key.value}' (first at line {first})"
-            )
+            self.problems.error(self.source.at(*where), f"duplicate key "
+                                f"'{limits.shown(str(key.value))}' (first at line {first})")
             frame.skip = True
         else:
             frame.key = str(key.value)
             parent.keys[frame.key] = where
 
 
+
+
+def _implicit_kind(value: str) -> str:
+    """The kind YAML gives ``value`` written plain, without a tag."""
+    resolved = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
+    return _PLAIN_TAGS.get(resolved, "str")
 
 
 _HINTS = (

@@ -1,0 +1,98 @@
+"""What each place a deck's words go to can hold: Anki's fields, deck names and tags, the
+lock's lines, file names and the terminal. `validate` checks every value against its place,
+so that what it passes, Anki imports and a second build reads back.
+
+Anki's behaviour here was measured with the official ``anki`` library (26.9).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+# Regular expression classes. Anki separates a note's fields with U+001F and a terminal
+# obeys control characters, so texts hold no C0/C1 control but tab and newline. Names,
+# titles and tags are one printable line, also because a subdeck name is a line of the
+# lock (which splits lines as str.splitlines does).
+NOT_IN_TEXT = r"\x00-\x08\x0b-\x1f\x7f-\x9f"
+NOT_IN_LINE = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
+_NOT_IN = {"text": re.compile(f"[{NOT_IN_TEXT}]"), "line": re.compile(f"[{NOT_IN_LINE}]")}
+_LINE_BREAKS = "\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
+# A package is `<deck id>.apkg`, a --split one `<deck id>--<file name>.apkg`; a file name
+# holds at most 255 bytes on every common file system.
+MAX_FILE_NAME = 255
+# Anki makes cards for c1 to c500 only: c501 and above share the card of c500.
+MAX_CLOZE_NUMBER = 500
+# Anki trims spaces and ':' from both ends of each level of a deck name ("A:::B" is "A::B",
+# "A::" is "A::blank"), so such a name would not be the deck Anki creates.
+_TRIMMED = re.compile(r"^[\s:]+|[\s:]+$")
+
+
+def shown(value: str) -> str:
+    """``value`` safe to quote in a one-line message: line breaks and controls escaped."""
+    return _NOT_IN["line"].sub(lambda m: m.group().encode("unicode_escape").decode(), value)
+
+
+def character_problem(value: str, one_line: bool) -> str:
+    """Why ``value`` cannot be a text (or, ``one_line``, a name), or ''."""
+    bad = _NOT_IN["line" if one_line else "text"].search(value)
+    if bad is None:
+        return ""
+    character = bad.group()
+    code = f"U+{ord(character):04X}"
+    if character == "\x1f":
+        return f"contains {code}, which Anki uses to separate a note's fields"
+    if one_line and character in _LINE_BREAKS:
+        return f"must be one line: it contains the line break or tab {code}"
+    if character == "\r":
+        return f"contains a carriage return ({code}); end lines with a newline only"
+    return f"contains the control character {code}; remove it"
+
+
+def deck_name_problem(name: str) -> str:
+    """What makes ``name`` another deck once Anki has read it, or ''."""
+    if any(not level or _TRIMMED.sub("", level) != level for level in name.split("::")):
+        return (f"deck name '{shown(name)}' has an empty level, or one that starts or ends "
+                "with a space or ':'; Anki would trim it and create a deck of another name")
+    return ""
+
+
+def title_problem(title: str) -> str:
+    """What a section title cannot be, as the last level of the subdeck `Deck::NN Title`."""
+    if "::" in title:
+        return "a section title cannot contain '::' (Anki would nest it as another subdeck level)"
+    if title.endswith(":"):
+        return "a section title cannot end with ':' (Anki would drop it from the subdeck's name)"
+    return ""
+
+
+def tag_problem(tag: str) -> str:
+    """What Anki would not keep of ``tag`` as written, or ''."""
+    if not tag.strip():
+        return "a tag must not be empty"
+    if problem := character_problem(tag, one_line=True):
+        return f"tag '{shown(tag)}' {problem}"
+    if re.search(r"\s", tag):
+        return f"tag '{tag}' contains a space; Anki tags are single words (use '-')"
+    if '"' in tag:
+        return f"tag '{tag}' contains a double quote"
+    if any(not part for part in tag.split("::")):
+        return f"tag '{tag}' has an empty level around '::'"
+    return ""
+
+
+def file_name_problem(name: str) -> str:
+    """Why ``name`` cannot be a file name, or ''."""
+    size = len(name.encode())
+    if size > MAX_FILE_NAME:
+        return f"is {size} bytes; a file name holds at most {MAX_FILE_NAME}"
+    return ""
+
+
+def finite_number(written: str) -> float | None:
+    """A YAML number as written, or None for 0x1f, .inf, 1.0e+400, a 400-digit integer."""
+    try:
+        number = float(written.replace("_", ""))
+    except ValueError:
+        return None
+    return number if math.isfinite(number) else None

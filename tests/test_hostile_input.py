@@ -1,0 +1,184 @@
+"""Hostile deck content that `validate` must catch, made on the fly (a `.git` folder or a
+600 KB cloze cannot be committed as a case folder), and hostile text that must reach
+Anki unchanged. The readable cases are folders in tests/cases.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+from conftest import AnkiImport, Hang, deadline, run, run_guarded, write_deck
+
+from deckbuilder.anki import note_guid
+
+CARD = "section: A\ncards:\n  - id: a\n    front: Capital of France?\n    back: Paris\n"
+
+
+def _validate(tmp_path: Path, files: dict[str, str]) -> list[str]:
+    """The lines `validate` prints for a deck of ``files``, after checking it failed."""
+    write_deck(tmp_path / "cards", files)
+    os.chdir(tmp_path)
+    result = run_guarded("validate", "cards")
+    assert result.exit_code == 1, result.output
+    return result.output.splitlines()
+
+
+@pytest.mark.parametrize("name", ["A::", "::A", "A::::B", "A :: B", "A::\u3000::B", "A:::B",
+                                  "A:", "A::B: :"])
+def test_a_deck_name_anki_would_rename_is_an_error(name: str, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = _validate(tmp_path, {"deck.yaml": f'deck: "{name}"\nid: test-deck\n',
+                                 "01-a.yaml": CARD})
+    assert lines == [f"cards/deck.yaml:1:7: deck name '{name}' has an empty level, or one that "
+                     "starts or ends with a space or ':'; Anki would trim it and create a deck "
+                     "of another name", "1 error in 1 file"]
+
+
+def test_a_section_title_ending_in_a_colon(tmp_path: Path,
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = _validate(tmp_path, {"deck.yaml": "deck: D\nid: test-deck\n",
+                                 "01-a.yaml": CARD.replace("section: A", "section: 'A :'")})
+    assert lines == ["cards/01-a.yaml:1:10: a section title cannot end with ':' (Anki would "
+                     "drop it from the subdeck's name)", "1 error in 1 file"]
+
+
+def test_a_deck_id_too_long_for_a_file_name(tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    lines = _validate(tmp_path, {"deck.yaml": f"deck: D\nid: {'a' * 251}\n", "01-a.yaml": CARD})
+    assert lines == [
+        "cards/01-a.yaml: this section's package name with --split '<id>--01-a.apkg' is 262 "
+        "bytes; a file name holds at most 255: shorten the file name or the deck id",
+        "cards/deck.yaml:2:5: the deck's package name '<id>.apkg' is 256 bytes; a file name "
+        "holds at most 255: shorten the deck id",
+        "2 errors in 2 files"]
+
+
+def test_git_files_are_never_media(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    deck = tmp_path / "cards"
+    (deck / ".git").mkdir(parents=True)
+    (deck / ".git" / "config").write_text("[remote]\n\turl = https://token@example.org\n")
+    (deck / "media").mkdir()
+    (deck / "media" / "innocent.png").symlink_to(deck / ".git" / "config")
+    lines = _validate(tmp_path, {
+        "deck.yaml": "deck: D\nid: test-deck\n",
+        "01-a.yaml": "section: A\ncards:\n  - id: a\n    front: 'Flag? ![x](.git/config)'\n"
+                     "    back: x\n  - id: b\n    front: 'Flag? ![x](media/innocent.png)'\n"
+                     "    back: x\n"})
+    assert lines == [
+        "cards/01-a.yaml:4:12: media '.git/config' is a hidden file or in a hidden folder (like "
+        ".git); deckbuilder does not package those",
+        "cards/01-a.yaml:7:12: media 'media/innocent.png' is a hidden file or in a hidden "
+        "folder (like .git); deckbuilder does not package those",
+        "2 errors in 1 file"]
+
+
+def test_more_cloze_deletions_than_the_bound(tmp_path: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    cloze = " ".join(["{{c1::x}}"] * 65_537)
+    lines = _validate(tmp_path, {"deck.yaml": "deck: D\nid: test-deck\n",
+                                 "01-a.yaml": f"section: A\ncards:\n  - id: a\n    cloze: "
+                                              f"'{cloze}'\n"})
+    assert lines == ["cards/01-a.yaml:4:12: a cloze may have at most 65,536 deletions",
+                     "1 error in 1 file"]
+
+
+def test_the_largest_cloze_number_anki_makes_a_card_for(tmp_path: Path) -> None:
+    cloze = " ".join(f"{{{{c{n}::w{n}}}}}" for n in range(1, 501))
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": "deck: D\nid: test-deck\n",
+                                           "01-a.yaml": f"section: A\ncards:\n  - id: a\n"
+                                                        f"    cloze: '{cloze}'\n"})
+    assert run_guarded("build", deck, "--out", tmp_path / "out").exit_code == 0
+    anki = AnkiImport(tmp_path)
+    try:
+        anki.load(tmp_path / "out" / "test-deck.apkg")
+        cards = anki.note_by_guid(note_guid("test-deck", "a")).cards()
+        assert sorted(card.ord for card in cards) == list(range(500))
+        assert "w500" in max(cards, key=lambda card: card.ord).answer()
+    finally:
+        anki.col.close()
+
+
+PLACEHOLDERS = "\ue000 \ue0010\ue001 \ue0009\ue001 &#xE000;0&#xE001; &#57344;"
+
+
+def test_placeholder_characters_are_plain_text(tmp_path: Path) -> None:
+    """The renderer keeps maths out of Markdown's way behind U+E000/U+E001 placeholders;
+    a text holding those characters (or references to them) must neither crash it nor
+    forge a placeholder."""
+    deck = write_deck(tmp_path / "cards", {
+        "deck.yaml": "deck: D\nid: test-deck\n",
+        "01-a.yaml": f"section: A\ncards:\n  - id: a\n    front: '*Sum* \\(a_1\\) {PLACEHOLDERS}'"
+                     f"\n    back: '{PLACEHOLDERS}'\n"})
+    result = run_guarded("build", deck, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    anki = AnkiImport(tmp_path)
+    try:
+        anki.load(tmp_path / "out" / "test-deck.apkg")
+        note = anki.note_by_guid(note_guid("test-deck", "a"))
+        assert note["Front"] == f"<em>Sum</em> \\(a_1\\) {PLACEHOLDERS}"
+        assert note["Back"] == PLACEHOLDERS
+    finally:
+        anki.col.close()
+    assert "1 unchanged" in run("build", deck, "--out", tmp_path / "out").output
+
+
+def test_a_description_image_reaches_anki(tmp_path: Path) -> None:
+    """The description is rendered like a card's text: its image is checked, renamed flat
+    and packaged under a name starting with '_', which Anki imports though no note uses it."""
+    deck = write_deck(tmp_path / "cards", {
+        "deck.yaml": "deck: D\nid: test-deck\ndescription: 'A map: ![map](media/map.png)'\n",
+        "01-a.yaml": CARD})
+    (deck / "media").mkdir()
+    (deck / "media" / "map.png").write_bytes(b"\x89PNG map")
+    assert run_guarded("build", deck, "--out", tmp_path / "out").exit_code == 0
+    anki = AnkiImport(tmp_path)
+    try:
+        anki.load(tmp_path / "out" / "test-deck.apkg")
+        description = anki.col.decks.by_name("D")["desc"]
+        name = description.split('src="')[1].split('"')[0]
+        assert name.startswith("_map-") and name.endswith(".png")
+        assert (Path(anki.col.media.dir()) / name).read_bytes() == b"\x89PNG map"
+    finally:
+        anki.col.close()
+
+
+@pytest.mark.parametrize(("front", "message"), [
+    ("x\n\n<div " + "<a " * 20_000, "unfinished HTML '<div <a <a <a <a <a <a <a <a <'"),
+    ("x\n\n<div>" + "<![" * 2_000 + ">", "this HTML cannot be read"),
+])
+def test_html_that_python_parses_slowly_or_not_at_all(front: str, message: str,
+                                                      tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """html.parser retries every '<' of an unfinished tail (20 s for these 60 KB) and, before
+    Python 3.13, raises AssertionError on '<![' that names nothing."""
+    monkeypatch.chdir(tmp_path)
+    write_deck(tmp_path / "cards", {"deck.yaml": "deck: D\nid: test-deck\nhtml: true\n"})
+    (tmp_path / "cards" / "01-a.yaml").write_text(
+        f"section: A\ncards:\n  - id: a\n    front: {json.dumps(front)}\n    back: b\n")
+    result = run_guarded("validate", "cards", seconds=5)
+    assert result.exit_code == 1
+    assert result.output.startswith(f"cards/01-a.yaml:4:12: {message}"), result.output[:300]
+
+
+def test_the_guard_fails_a_hang_and_a_traceback(tmp_path: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """run_guarded is what makes a hostile case fail rather than block the suite or pass
+    with a traceback printed; it must be able to fail."""
+    with pytest.raises(Hang), deadline(0.2):
+        while True:
+            pass
+
+    def crash(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr("deckbuilder.load.load_deck", crash)
+    with pytest.raises(pytest.fail.Exception, match="RuntimeError: a bug"):
+        run_guarded("validate", tmp_path)
