@@ -130,18 +130,20 @@ def test_placeholder_characters_are_plain_text(tmp_path: Path) -> None:
     assert "1 unchanged" in run("build", deck, "--out", tmp_path / "out").output
 
 
-def test_a_description_image_reaches_anki(tmp_path: Path) -> None:
+@pytest.mark.parametrize("package", ["test-deck.apkg", "test-deck--01-a.apkg"])
+def test_a_description_image_reaches_anki(package: str, tmp_path: Path) -> None:
     """The description is rendered like a card's text: its image is checked, renamed flat
-    and packaged under a name starting with '_', which Anki imports though no note uses it."""
+    and packaged under a name starting with '_', which Anki imports though no note uses it;
+    every section package carries it too, as each carries the parent deck."""
     deck = write_deck(tmp_path / "cards", {
         "deck.yaml": "deck: D\nid: test-deck\ndescription: 'A map: ![map](media/map.png)'\n",
         "01-a.yaml": CARD})
     (deck / "media").mkdir()
     (deck / "media" / "map.png").write_bytes(b"\x89PNG map")
-    assert run_guarded("build", deck, "--out", tmp_path / "out").exit_code == 0
+    assert run_guarded("build", deck, "--out", tmp_path / "out", "--split").exit_code == 0
     anki = AnkiImport(tmp_path)
     try:
-        anki.load(tmp_path / "out" / "test-deck.apkg")
+        anki.load(tmp_path / "out" / package)
         description = anki.col.decks.by_name("D")["desc"]
         name = description.split('src="')[1].split('"')[0]
         assert name.startswith("_map-") and name.endswith(".png")

@@ -100,8 +100,10 @@ def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: d
     parts = []
     for section in deck.sections:
         chosen = [note for note in notes if note.subdeck == deck.subdeck(section)]
-        used = {name: file for name, file in media.items()
-                if any(name in field for note in chosen for field in note.fields)}
+        # Each part carries the parent deck and its description, so the description's
+        # media too.
+        texts = [deck.description_html, *(field for note in chosen for field in note.fields)]
+        used = {name: file for name, file in media.items() if any(name in t for t in texts)}
         collection = collection_bytes(deck, chosen, note_mods, notetype_mods, scratch)
         parts.append((out_dir / f"{deck.id}--{section.stem}.apkg",
                       package_bytes(collection, used)))
