@@ -184,3 +184,22 @@ def test_the_guard_fails_a_hang_and_a_traceback(tmp_path: Path,
     monkeypatch.setattr("deckbuilder.load.load_deck", crash)
     with pytest.raises(pytest.fail.Exception, match="RuntimeError: a bug"):
         run_guarded("validate", tmp_path)
+
+
+@pytest.mark.parametrize("name", ["deck.yaml", "02-b.yaml"])
+def test_deck_files_linked_from_outside_the_deck_are_refused(name: str, tmp_path: Path) -> None:
+    """A hostile repository could link a section to a YAML file of the user's machine, and
+    the build would put its text into a package the user then shares."""
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": "deck: D\nid: test-deck\n",
+                                           "01-a.yaml": CARD})
+    secret = write_deck(tmp_path / "home", {"secret.yaml": "deck: Secret\nid: secret\n"
+                                            if name == "deck.yaml" else CARD.replace(
+                                                "id: a", "id: secret-token")})
+    target = deck / name
+    target.unlink(missing_ok=True)
+    target.symlink_to(secret / "secret.yaml")
+    result = run_guarded("validate", deck)
+    assert result.exit_code == 1
+    assert f"{target}: a link to a file outside the deck folder" in result.output
+    assert run_guarded("build", deck, "--out", tmp_path / "out").exit_code == 1
+    assert not (tmp_path / "out" / "test-deck.apkg").exists()

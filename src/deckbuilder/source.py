@@ -89,9 +89,12 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
         problems.error(Location(shown), f"{what}{here}")
         return None
     deck = SourceFile(deck_dir / DECK_FILE, os.path.join(shown, DECK_FILE))
+    inside = deck_dir.resolve()
     if not deck.path.is_file():
         problems.error(deck.at(), "deck.yaml is not a regular file" if deck.path.exists()
                        else "deck.yaml is missing: every deck folder needs one")
+    elif _outside(deck.path, inside):
+        problems.error(deck.at(), OUTSIDE)
     sections: list[tuple[int, SourceFile]] = []
     seen: dict[int, SourceFile] = {}
     for entry in sorted(os.listdir(deck_dir)):
@@ -101,6 +104,9 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
         match = _SECTION_NAME.match(entry)
         if not source.path.is_file():  # a folder, a pipe or a device would never end reading
             problems.error(source.at(), "not a regular file")
+            continue
+        if _outside(source.path, inside):
+            problems.error(source.at(), OUTSIDE)
             continue
         if not match:
             problems.error(
@@ -120,6 +126,14 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
         problems.error(Location(shown), "the deck has no section files (01-name.yaml, ...)")
     sections.sort(key=lambda item: item[0])
     return DeckFiles(deck, tuple(sections))
+
+
+OUTSIDE = ("a link to a file outside the deck folder: a deck reads only its own files, so "
+           "that a repository cannot pull a file of your computer into a package")
+
+
+def _outside(path: Path, folder: Path) -> bool:
+    return not path.resolve().is_relative_to(folder)
 
 
 def read_bytes(source: SourceFile, problems: Problems) -> bytes | None:
