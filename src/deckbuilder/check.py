@@ -13,7 +13,7 @@ from .errors import Location, Problems
 from .limits import shown
 from .model import Card, DeckHead, Section, section_tag
 from .schema import Key
-from .source import Node, SourceFile, load_yaml
+from .source import Node, SourceFile
 
 _ID = re.compile(schema.ID_PATTERN)
 _BOOLEAN_TRUE = ("true", "yes", "on")  # YAML 1.1 booleans; the loader refuses !!bool maybe
@@ -21,10 +21,11 @@ _KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
           "float": "a number", "bool": "a boolean", "null": "empty", "bad": "an invalid value"}
 
 
-def check_head(source: SourceFile, problems: Problems, data: bytes | None) -> DeckHead:
-    """Check deck.yaml: the deck's name, id, shared tags, vocabulary and options."""
+def check_head(source: SourceFile, problems: Problems, root: Node | None) -> DeckHead:
+    """Check deck.yaml's tree (None when it could not be read): the deck's name, id,
+    shared tags, vocabulary and options."""
     checker = _Checker(problems)
-    head = checker.mapping(source, schema.DECK_KEYS, data) if data is not None else {}
+    head = checker.mapping(source, schema.DECK_KEYS, root)
     html = head.get("html")
     lint_node = head.get("lint")
     vocabulary = checker.tags(head, "vocabulary", source) if "vocabulary" in head else None
@@ -51,9 +52,9 @@ def check_head(source: SourceFile, problems: Problems, data: bytes | None) -> De
 
 
 def check_section(source: SourceFile, number: int, head: DeckHead, problems: Problems,
-                  data: bytes) -> Section | None:
-    """Check one section file (its bytes already read); None when nothing usable is in it."""
-    return _Checker(problems).section(source, number, head, data)
+                  root: Node | None) -> Section | None:
+    """Check one section file's tree; None when nothing usable is in it."""
+    return _Checker(problems).section(source, number, head, root)
 
 
 def check_across_sections(sections: list[Section], problems: Problems) -> None:
@@ -75,10 +76,11 @@ class _Checker:
     def at(self, node: Node, source: SourceFile | None = None) -> Location:
         return (source or self.source or SourceFile(Path(), "?")).node_at(node)
 
-    def mapping(self, source: SourceFile, keys: tuple[Key, ...], data: bytes) -> dict[str, Node]:
-        """Load a file whose top level is a mapping with the given keys."""
+    def mapping(self, source: SourceFile, keys: tuple[Key, ...],
+                root: Node | None) -> dict[str, Node]:
+        """A file's top level: a mapping with the given keys (None: the file was unreadable,
+        already reported)."""
         self.source = source
-        root = load_yaml(source, self.problems, data)
         if root is None:
             return {}
         return self.fields(root, keys, what="this file")
@@ -203,8 +205,8 @@ class _Checker:
         return tuple(rule for rule in rules if rule in schema.LINT_RULE_IDS)
 
     def section(self, source: SourceFile, number: int, deck: DeckHead,
-                data: bytes) -> Section | None:
-        head = self.mapping(source, schema.SECTION_KEYS, data)
+                root: Node | None) -> Section | None:
+        head = self.mapping(source, schema.SECTION_KEYS, root)
         if not head:
             return None
         vocab = deck.vocabulary

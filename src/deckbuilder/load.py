@@ -16,7 +16,7 @@ from .errors import InvalidDeck, Problem, Problems
 from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck, DeckHead, Section
 from .render import RenderedCard, Renderer
-from .source import SourceFile, find_deck_files, read_bytes
+from .source import SourceFile, find_deck_files, load_yaml, read_bytes
 
 CACHE_DIR = ".deckbuilder-cache"  # marked with a CACHEDIR.TAG: see cache.py
 
@@ -45,7 +45,8 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     if files is None:
         raise InvalidDeck(problems.errors)
     deck_yaml = read_bytes(files.deck, problems) if files.deck.path.is_file() else None
-    head = check_head(files.deck, problems, deck_yaml)
+    deck_tree = load_yaml(files.deck, problems, deck_yaml) if deck_yaml is not None else None
+    head = check_head(files.deck, problems, deck_tree)
     head_clean = not problems.errors  # else the deck id may be a stand-in: no lock checks
     lock = read_lock(deck_dir / LOCK_NAME, os.path.join(str(deck_dir), LOCK_NAME),
                      head.id if head_clean else None, problems)
@@ -106,7 +107,8 @@ class _Loaded:
 
 def _load(job: _Job) -> _Loaded:
     problems = Problems()
-    section = check_section(job.source, job.number, job.head, problems, job.data)
+    root = load_yaml(job.source, problems, job.data)
+    section = check_section(job.source, job.number, job.head, problems, root)
     if section is None:
         return _Loaded(None, [], {}, problems.items)
     renderer = Renderer(job.deck_dir, job.head.html, problems)
