@@ -7,12 +7,14 @@ Encodings and signals are tried on real subprocesses.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -181,14 +183,12 @@ def test_sigterm_during_a_build_leaves_no_temporary_behind(tmp_path: Path, momen
     assert list(scratch.iterdir()) == []
 
 
-def test_watch_from_inside_the_deck_rebuilds_once_per_save(example: Path,
-                                                           tmp_path: Path) -> None:
-    """`cd cards && deckbuilder build . --watch`: build/ is inside the watched folder, and
-    what the build writes there (package, cache, lock, temporaries) is not a save."""
-    log = tmp_path / "watch.log"
+@contextlib.contextmanager
+def _watching(cwd: Path, log: Path, *args: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`deckbuilder build ARGS --watch` in ``cwd``, once it watches; output to ``log``."""
     with log.open("w") as handle:
-        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", ".",
-                                    "--watch"], cwd=example, stdout=handle,
+        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", *args,
+                                    "--watch"], cwd=cwd, stdout=handle,
                                    stderr=subprocess.STDOUT,
                                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
     try:
@@ -196,20 +196,33 @@ def test_watch_from_inside_the_deck_rebuilds_once_per_save(example: Path,
         while "watching" not in log.read_text():
             assert time.monotonic() < deadline, log.read_text()
             time.sleep(0.05)
-        basics = example / "01-basics.yaml"
-        text = basics.read_text().replace("back: Paris", "back: Paris, France")
-        deadline = time.monotonic() + 30
-        while "  changed: capital-france" not in log.read_text():
-            assert time.monotonic() < deadline, log.read_text()
-            basics.write_text(text)  # again: the watcher may start a moment late
-            time.sleep(0.5)
+        yield watcher
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+
+
+def _save_until_rebuilt(example: Path, log: Path) -> None:
+    basics = example / "01-basics.yaml"
+    text = basics.read_text().replace("back: Paris", "back: Paris, France")
+    deadline = time.monotonic() + 30
+    while "  changed: capital-france" not in log.read_text():
+        assert time.monotonic() < deadline, log.read_text()
+        basics.write_text(text)  # again: the watcher may start a moment late
+        time.sleep(0.5)
+
+
+def test_watch_from_inside_the_deck_rebuilds_once_per_save(example: Path,
+                                                           tmp_path: Path) -> None:
+    """`cd cards && deckbuilder build . --watch`: build/ is inside the watched folder, and
+    what the build writes there (package, cache, lock, temporaries) is not a save."""
+    log = tmp_path / "watch.log"
+    with _watching(example, log, ".") as watcher:
+        _save_until_rebuilt(example, log)
         builds = log.read_text().count("wrote ")
         time.sleep(3)  # a build that triggers itself would have run again by now
         assert log.read_text().count("wrote ") == builds, log.read_text()
         assert watcher.poll() is None
-    finally:
-        watcher.terminate()
-        watcher.wait(timeout=10)
 
 
 def test_watch_with_the_out_folder_around_the_deck_still_sees_saves(example: Path,
@@ -217,22 +230,5 @@ def test_watch_with_the_out_folder_around_the_deck_still_sees_saves(example: Pat
     """`deckbuilder build cards --out . --watch`: the deck is inside the out folder, and
     its saves must still count (only what the build writes is ignored)."""
     log = tmp_path / "watch.log"
-    with log.open("w") as handle:
-        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", "cards",
-                                    "--out", ".", "--watch"], cwd=tmp_path, stdout=handle,
-                                   stderr=subprocess.STDOUT,
-                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    try:
-        deadline = time.monotonic() + 30
-        while "watching" not in log.read_text():
-            assert time.monotonic() < deadline, log.read_text()
-            time.sleep(0.05)
-        basics = example / "01-basics.yaml"
-        text = basics.read_text().replace("back: Paris", "back: Paris, France")
-        while "  changed: capital-france" not in log.read_text():
-            assert time.monotonic() < deadline + 30, log.read_text()
-            basics.write_text(text)
-            time.sleep(0.5)
-    finally:
-        watcher.terminate()
-        watcher.wait(timeout=10)
+    with _watching(tmp_path, log, "cards", "--out", "."):
+        _save_until_rebuilt(example, log)

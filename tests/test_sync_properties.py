@@ -19,7 +19,7 @@ from typing import Any
 from conftest import run
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_sync import new_collection, open_col, ours, reviews
+from test_sync import assert_follows_deck, new_collection, open_col, ours, reviews
 
 from deckbuilder.anki import note_guid
 from deckbuilder.build import build_deck
@@ -142,17 +142,9 @@ def _run_steps(root: Path, steps: list[list[tuple[str, int]]]) -> None:
         synced = digests
         col = open_col(path)
         try:
-            notes = ours(col)
-            assert set(notes) == {note.guid for note in built.notes}
-            for note in built.notes:
-                stored = notes[note.guid]
-                assert sorted(c.ord for c in stored.cards()) == list(note.ords)
-                for card in stored.cards():
-                    assert col.decks.name(card.odid or card.did) == note.subdeck
-                if note.card_id in edited:
-                    assert stored.fields[1].endswith(" (mine)")
-                else:
-                    assert tuple(stored.fields) == note.fields
+            notes = assert_follows_deck(col, built.notes, kept=set(edited))
+            for card_id in edited:
+                assert notes[note_guid("sync-deck", card_id)].fields[1].endswith(" (mine)")
             after = reviews(col)
             assert {c: after[c] for c in set(before) & set(after)} == {
                 c: before[c] for c in set(before) & set(after)}
