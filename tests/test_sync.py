@@ -16,7 +16,6 @@ from conftest import AnkiImport, run, write_deck
 from deckbuilder.anki import note_guid
 from deckbuilder.build import build_deck
 from deckbuilder.collection import IMPORT_DEFAULTS, notetype_ids
-from deckbuilder.syncplan import content_digest
 
 DECK = "deck: Sync Deck\nid: sync-deck\n"
 
@@ -220,12 +219,6 @@ def test_the_collection_follows_the_deck_and_keeps_every_review(
     col = open_col(path)
     assert col.mod == modified
     col.close()
-
-
-def test_content_digest_is_the_compilers(imported: dict[str, Path]) -> None:
-    built = build_deck(imported["deck"], imported["out"], check=True, now=0)
-    for note in built.notes:
-        assert content_digest(note.notetype, note.fields, note.tags) == note.digest
 
 
 def test_dry_run_changes_nothing(imported: dict[str, Path]) -> None:

@@ -11,7 +11,7 @@ strictly newer than the lock's, was edited in Anki. If the deck did not change t
 since (new digest = the lock's), the edit is kept and listed; if it did, it is a
 conflict, refused without --overwrite-anki-edits. Any other difference is the deck
 moving ahead of the collection, and the note is updated. Content means what an import
-updates: kind, fields and tags (the digest of ``anki.compile_notes``). The lock is the
+updates: kind, fields and tags (``anki.note_digest``, as the lock has it). The lock is the
 only reference, so a `build` run between an edit in Anki and the sync moves the lock's
 ``mod`` past the edit, which then counts as the deck moving ahead (the README says so).
 
@@ -24,10 +24,9 @@ deck's, and a note whose kind changed (basic, reverse, cloze are separate notety
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass, field
 
-from .anki import Note
+from .anki import Note, note_digest
 from .collection import Snapshot, StoredCard, StoredNote, notetype_ids
 from .errors import plural
 from .lock import Lock
@@ -35,12 +34,6 @@ from .model import Deck
 from .notetypes import NOTETYPES
 
 BIG_REMOVAL = 10  # notes; or more than a tenth of the deck's notes in the collection
-
-
-def content_digest(kind: str, fields: tuple[str, ...], tags: tuple[str, ...]) -> str:
-    """The digest ``anki.compile_notes`` gives a note (a test holds the two together)."""
-    content = "\x1f".join((kind, *fields, " ".join(sorted(tags))))
-    return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
 @dataclass
@@ -101,7 +94,7 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
             continue
         kind = kinds[stored_note.mid]
         before = old_lock.cards.get(note.card_id)
-        stored_digest = content_digest(kind, stored_note.fields, stored_note.tags)
+        stored_digest = note_digest(kind, stored_note.fields, stored_note.tags)
         edited = bool(before and stored_digest != before.digest
                       and stored_note.mod > before.mod)
         if kind != note.notetype:
