@@ -191,9 +191,14 @@ def test_without_the_driver_the_conflict_is_reported_and_resolved_alike(
         assert "merge conflict in the lock: run `deckbuilder merge-lock --resolve`" \
             in result.output
         assert "delete" not in result.output.replace("do not edit or delete it", "")
+        assert "listed twice" not in result.output  # both sides list the same cards
     result = run("merge-lock", "--resolve", story.cards / "deck.lock")
     assert result.exit_code == 0, result.output
     assert (story.cards / "deck.lock").read_text() == expected
+    git(story.repo, "add", "cards/deck.lock")
+    again = run("merge-lock", "--resolve", story.cards / "deck.lock")
+    assert again.exit_code == 0
+    assert "has no merge conflict: nothing to resolve" in again.output
     # Outside a merge (the index no longer has the three versions) the markers are enough.
     conflicted = git(story.repo, "show", "MERGE_HEAD:cards/deck.lock").stdout
     git(story.repo, "merge", "--abort")

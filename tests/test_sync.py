@@ -256,6 +256,38 @@ def test_an_edit_in_both_is_a_conflict(imported: dict[str, Path]) -> None:
     col.close()
 
 
+def test_a_build_between_an_anki_edit_and_the_sync_is_still_a_conflict(
+        imported: dict[str, Path]) -> None:
+    """The natural order is edit, build, commit, sync: the build moves the lock's mod past
+    the Anki edit, which must not make the edit look older than the deck."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    col = open_col(path)
+    note = ours(col)[note_guid("sync-deck", "a1")]
+    note["Back"] = "mine"
+    col.update_note(note)
+    col.close()
+    (deck / "01-alpha.yaml").write_text(alpha(back="theirs"))
+    time.sleep(1.1)  # the build's mod is later than the edit's
+    assert run("build", deck, "--out", out).exit_code == 0
+    refused = run("sync", deck, "--collection", path, "--out", out)
+    assert refused.exit_code == 1, refused.output
+    assert "edited both in Anki and in the deck: a1" in refused.output
+    # The author takes the Anki edit into the deck: nothing left to do, and the package and
+    # lock are current; the next change of that card in the deck is an update again.
+    (deck / "01-alpha.yaml").write_text(alpha(back="mine"))
+    settled = run("sync", deck, "--collection", path, "--out", out)
+    assert settled.exit_code == 0, settled.output
+    assert "nothing to do" in settled.output
+    assert run("build", deck, "--out", out, "--check").exit_code == 0
+    (deck / "01-alpha.yaml").write_text(alpha(back="later"))
+    updated = run("sync", deck, "--collection", path, "--out", out)
+    assert updated.exit_code == 0, updated.output
+    assert "updated: a1" in updated.output
+    col = open_col(path)
+    assert ours(col)[note_guid("sync-deck", "a1")]["Back"] == "later"
+    col.close()
+
+
 def test_a_kind_change_needs_allow_full_sync(imported: dict[str, Path]) -> None:
     deck, path = imported["deck"], imported["collection"]
     col = open_col(path)
@@ -271,7 +303,8 @@ def test_a_kind_change_needs_allow_full_sync(imported: dict[str, Path]) -> None:
     digest = sha(path)
     refused = run("sync", deck, "--collection", path, "--out", imported["out"])
     assert refused.exit_code == 1
-    assert "card 'a3' would change from reverse to basic" in refused.output
+    assert "error: card 'a3' would change from reverse to basic\n  this changes the " \
+        "collection's schema" in refused.output  # one reason a line, no escaped newline
     assert "--allow-full-sync" in refused.output
     assert sha(path) == digest
     allowed = run("sync", deck, "--collection", path, "--out", imported["out"],
@@ -306,6 +339,10 @@ def test_big_removals_need_yes(imported: dict[str, Path]) -> None:
     deck, path = imported["deck"], imported["collection"]
     (deck / "02-beta.yaml").unlink()
     digest = sha(path)
+    planned = run("sync", deck, "--collection", path, "--out", imported["out"], "--dry-run")
+    assert planned.exit_code == 0
+    assert "the real run removes 10 of the deck's 14 notes: it will ask, or need --yes" \
+        in planned.output
     refused = run("sync", deck, "--collection", path, "--out", imported["out"])
     assert refused.exit_code == 1
     assert "remove 10 of the deck's 14 notes" in refused.output and "--yes" in refused.output
@@ -321,6 +358,9 @@ def test_big_removals_need_yes(imported: dict[str, Path]) -> None:
 def test_profiles(tmp_path: Path) -> None:
     deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK, "02-beta.yaml": BETA})
     base = tmp_path / "Anki2"
+    absent = run("sync", deck, "--base", base)
+    assert absent.exit_code == 2 and f"{base} does not exist" in absent.output
+    base.mkdir()
     none = run("sync", deck, "--base", base)
     assert none.exit_code == 2 and "no Anki profile in" in none.output
     for name in ("User 1", "work"):
@@ -372,7 +412,7 @@ def test_without_the_anki_library_sync_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "anki", None)  # `import anki` now fails
     result = run("sync", imported["deck"], "--collection", imported["collection"])
     assert result.exit_code == 2
-    assert "pip install 'deckbuilder[sync]'" in result.output
+    assert "pip install -e '.[sync]' (or pip install 'anki>=25.2,<27')" in result.output
 
 
 def test_usage_errors(imported: dict[str, Path]) -> None:

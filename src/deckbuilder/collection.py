@@ -198,3 +198,25 @@ def empty_decks(col: Any, names: set[str]) -> list[str]:
                 and all(child in names for child, _ in col.decks.children(did))):
             empty.append(name)
     return empty
+
+
+def synced_digests(col: Any, deck_id: str) -> dict[str, str]:
+    """What the last sync left in the collection: each of the deck's notes' content digest,
+    by GUID (empty before the first sync). Kept in the collection's own config, so it
+    travels with the collection and never depends on when the lock was last built."""
+    value = col.get_config(_record_key(deck_id), None)
+    if not isinstance(value, dict):
+        return {}
+    return {k: v for k, v in value.items() if isinstance(k, str) and isinstance(v, str)}
+
+
+def remember_synced(col: Any, deck_id: str, digests: dict[str, str]) -> None:
+    """Record ``digests``; nothing is written when they are already recorded, so a sync
+    with nothing to do leaves the collection's ``mod`` alone."""
+    if synced_digests(col, deck_id) != digests:
+        col.set_config(_record_key(deck_id), digests)
+
+
+def _record_key(deck_id: str) -> str:
+    return f"deckbuilder:{deck_id}:synced"
+

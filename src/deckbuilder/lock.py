@@ -114,7 +114,7 @@ def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock,
         if parts[0] == "deck" and deck_id is not None and lock.deck != deck_id:
             problems.append(Problem(where, f"this lock was written for the deck '{lock.deck}', "
                                            f"not '{deck_id}'; {RESTORE}"))
-        if parts[0] != "card":
+        if parts[0] != "card" or markers:  # both sides of a conflict list the same cards
             continue
         card_id = parts[1]
         if card_id in seen:

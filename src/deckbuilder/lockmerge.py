@@ -21,6 +21,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
+from .conflicts import conflict_markers
 from .errors import InvalidDeck, Location, Problem
 from .lock import CardEntry, Lock, NotetypeEntry, parse_lock
 
@@ -66,14 +67,23 @@ def merge_files(base: Path, ours: Path, theirs: Path) -> str:
     return merge_locks(*(_read(path, str(path)) for path in (base, ours, theirs))).text()
 
 
-def resolve_conflicted(path: Path) -> str:
-    """The merged text of a lock that a merge left with conflict markers.
+def resolve_conflicted(path: Path) -> str | None:
+    """The merged text of a lock that a merge left conflicted; None when it is not.
 
     The three versions come from git's index when the merge is still under way, so the
     result is what the merge driver would have written; otherwise from the markers
     (with diff3's base section when present, else the lines outside the conflicts).
     """
-    texts = _stages(path) or _split_markers(path.read_text(encoding="utf-8"))
+    texts = _stages(path)
+    if texts is None:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise InvalidDeck([Problem(Location(str(path)),
+                                       f"cannot read the lock: {exc}")]) from exc
+        if not conflict_markers(text):
+            return None
+        texts = _split_markers(text)
     return merge_locks(*(_parse(text, str(path)) for text in texts)).text()
 
 

@@ -54,6 +54,9 @@ def find_collection(collection: Path | None, profile: str | None, base: Path | N
             raise SyncUsage(f"no profile '{profile}' in {base} (profiles: {found})")
         return path
     if not profiles:
+        if not base.is_dir():
+            raise SyncUsage(f"{base} does not exist: is Anki installed, or its base folder "
+                            "elsewhere? Pass --base DIR or --collection PATH")
         raise SyncUsage(f"no Anki profile in {base}; pass --collection PATH or --base DIR")
     if len(profiles) > 1:
         raise SyncUsage(f"{base} has several profiles: {', '.join(profiles)}; "

@@ -28,8 +28,10 @@ from .collection import (
     import_package,
     notetype_ids,
     opened,
+    remember_synced,
     set_home_deck,
     snapshot,
+    synced_digests,
 )
 from .errors import SyncFailed, SyncRefused
 from .lock import LOCK_NAME, Lock, read_lock
@@ -67,11 +69,17 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
     checked = build_deck(deck_dir, out_dir, check=True, now=now,
                          allow_field_change=options.allow_full_sync)
     with opened(collection) as col:
-        plan = _plan(col, checked, old_lock, legacy)
+        synced = synced_digests(col, checked.deck.id)
+        plan = _plan(col, checked, old_lock, legacy, synced)
         reasons = refusals(plan, options.allow_full_sync, options.overwrite_anki_edits)
         if reasons:
             raise SyncRefused("\n".join(reasons))
-        if options.dry_run or plan.empty:
+        if options.dry_run:
+            return SyncResult(plan, applied=False)
+        if plan.empty:  # the package and lock are still brought up to date, as by `build`
+            built = build_deck(deck_dir, out_dir, now=now,
+                               allow_field_change=options.allow_full_sync)
+            remember_synced(col, built.deck.id, _record(built.notes, plan, synced, old_lock))
             return SyncResult(plan, applied=False)
         if plan.big_removal and not options.yes and not confirm(plan):
             raise SyncRefused(f"this would remove {len(plan.removed)} of the deck's "
@@ -79,7 +87,7 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
                               "to do it")
         built = build_deck(deck_dir, out_dir, now=now,
                            allow_field_change=options.allow_full_sync)
-        plan = _plan(col, built, old_lock, legacy)
+        plan = _plan(col, built, old_lock, legacy, synced)
         schema = col.db.scalar("select scm from col")
         result = SyncResult(plan, applied=True)
         from anki.errors import AnkiException
@@ -99,12 +107,28 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
             where = f"; the backup is {result.backup}" if result.backup else ""
             raise SyncFailed("the collection does not match the deck after syncing"
                              f"{where}:\n" + "\n".join(problems))
+        remember_synced(col, built.deck.id, _record(built.notes, plan, synced, old_lock))
         return result
 
 
-def _plan(col: Any, built: BuildResult, old_lock: Lock, legacy: set[str]) -> Plan:
+def _record(notes: list[Note], plan: Plan, synced: dict[str, str],
+            old_lock: Lock) -> dict[str, str]:
+    """What this sync leaves in the collection, as the next one will compare: the deck's
+    digest of every note, but for an Anki-side edit kept, whose reference stays what
+    deckbuilder last put there (so that it is still known as an edit)."""
+    kept = set(plan.kept)
+    record = {}
+    for note in notes:
+        prior = synced.get(note.guid) or (old_lock.cards[note.card_id].digest
+                                          if note.card_id in old_lock.cards else None)
+        record[note.guid] = prior if note.card_id in kept and prior else note.digest
+    return record
+
+
+def _plan(col: Any, built: BuildResult, old_lock: Lock, legacy: set[str],
+          synced: dict[str, str]) -> Plan:
     snap = snapshot(col, built.deck.id)
-    plan = plan_sync(snap, built.deck, built.notes, old_lock, legacy)
+    plan = plan_sync(snap, built.deck, built.notes, old_lock, legacy, synced)
     plan.empty_decks = empty_decks(col, _owned(legacy, built.deck, built.notes))
     return plan
 

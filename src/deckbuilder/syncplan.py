@@ -5,15 +5,15 @@ note id, which Anki may renumber): the note in the collection, the note the deck
 compiles to now, and the card's line in the lock as it was before this sync built
 (what deckbuilder last compiled, with its ``mod``).
 
-The rule for edits made in Anki: a note whose content in the collection differs from
-both the new compilation and the lock's previous one, and whose collection ``mod`` is
-strictly newer than the lock's, was edited in Anki. If the deck did not change the card
-since (new digest = the lock's), the edit is kept and listed; if it did, it is a
+The rule for edits made in Anki: every sync records in the collection's config the
+digest of each note it left there (``collection.remember_synced``). A note whose content
+in the collection differs from that record was edited in Anki: if the deck still
+compiles to the record, the edit is kept and listed; if the deck changed too, it is a
 conflict, refused without --overwrite-anki-edits. Any other difference is the deck
 moving ahead of the collection, and the note is updated. Content means what an import
-updates: kind, fields and tags (``anki.note_digest``, as the lock has it). The lock is the
-only reference, so a `build` run between an edit in Anki and the sync moves the lock's
-``mod`` past the edit, which then counts as the deck moving ahead (the README says so).
+updates: kind, fields and tags (``anki.note_digest``). Builds between two syncs do not
+matter. Before the first sync there is no record: the lock's entry stands in, and an edit
+counts when its note's ``mod`` is newer than the lock's.
 
 Only notes of this deck's own notetypes are ever planned for change or removal.
 
@@ -70,8 +70,9 @@ class Plan:
 
 
 def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
-              legacy_subdecks: set[str]) -> Plan:
-    """The plan; ``legacy_subdecks`` are subdecks deckbuilder made before (from the lock)."""
+              legacy_subdecks: set[str], synced: dict[str, str]) -> Plan:
+    """The plan; ``legacy_subdecks`` are subdecks deckbuilder made before (from the lock),
+    ``synced`` the digests the last sync recorded (by GUID)."""
     plan = Plan(deck_notes=len(snap.notes))
     for key, stored in sorted(snap.notetypes.items()):
         nt = NOTETYPES[key]
@@ -95,8 +96,13 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
         kind = kinds[stored_note.mid]
         before = old_lock.cards.get(note.card_id)
         stored_digest = note_digest(kind, stored_note.fields, stored_note.tags)
-        edited = bool(before and stored_digest != before.digest
-                      and stored_note.mod > before.mod)
+        reference = synced.get(note.guid)
+        if reference is not None:  # what the last sync put there: exact, whatever the times
+            edited = stored_digest != reference
+        else:  # never synced: the lock's entry, and an edit newer than it
+            reference = before.digest if before else None
+            edited = bool(before and stored_digest != before.digest
+                          and stored_note.mod > before.mod)
         if kind != note.notetype:
             plan.kind_changed.append((note.card_id, kind, note.notetype))
             plan.full_sync.append(f"card '{note.card_id}' would change from {kind} to "
@@ -105,8 +111,8 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
                 plan.conflicts.append(note.card_id)
         elif same_content(stored_note, note, kind):
             continue
-        elif edited and before:
-            (plan.kept if note.digest == before.digest else plan.conflicts).append(note.card_id)
+        elif edited:
+            (plan.kept if note.digest == reference else plan.conflicts).append(note.card_id)
         else:
             plan.updated.append(note.card_id)
     guids = {note.guid for note in notes}

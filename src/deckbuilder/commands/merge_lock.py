@@ -36,7 +36,11 @@ def merge_lock(files: tuple[Path, ...], conflicted: Path | None) -> None:
     console = Console()
     with console.reporting():
         if conflicted is not None:
-            write_atomic(conflicted, resolve_conflicted(conflicted).encode())
+            merged = resolve_conflicted(conflicted)
+            if merged is None:
+                console.out(f"{conflicted} has no merge conflict: nothing to resolve")
+                return
+            write_atomic(conflicted, merged.encode())
             console.out(f"resolved {conflicted}; check it with `deckbuilder validate`, then "
                         f"`git add {conflicted}`", fg="green")
         else:

@@ -65,7 +65,11 @@ class Console:
         self.err(f"note: {text}", fg="yellow")
 
     def error(self, text: str) -> None:
-        self.err(f"error: {text}", fg="red")
+        """``error: text``; a message of several lines goes out line by line, indented."""
+        first, *more = text.split("\n")
+        self.err(f"error: {first}", fg="red")
+        for line in more:
+            self.err(f"  {line}", fg="red")
 
     def json(self, data: object, ascii_only: bool = True) -> None:
         """JSON on stdout; JSON escapes control characters itself, and everything but

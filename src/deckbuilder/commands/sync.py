@@ -13,7 +13,8 @@ from .common import DECK_DIR, Console, NonEmptyPath, folder_option
 if TYPE_CHECKING:
     from ..syncplan import Plan
 
-INSTALL = "deckbuilder sync needs the official Anki library: pip install 'deckbuilder[sync]'"
+INSTALL = ("deckbuilder sync needs the official Anki library: in deckbuilder's clone, "
+           "pip install -e '.[sync]' (or pip install 'anki>=25.2,<27')")
 
 
 @click.command()
@@ -75,6 +76,9 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
             console.out(f"backup: {result.backup}")
         console.out(f"synced {path}", fg="green")
     elif dry_run and not result.plan.empty:
+        if result.plan.big_removal and not yes:
+            console.note(f"the real run removes {len(result.plan.removed)} of the deck's "
+                         f"{result.plan.deck_notes} notes: it will ask, or need --yes")
         console.out("dry run: the collection was not changed")
 
 
