@@ -7,6 +7,7 @@ change is decided in ``syncplan``, in what order it is done in ``sync``.
 from __future__ import annotations
 
 import contextlib
+import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,6 +79,7 @@ def opened(path: Path) -> Iterator[Any]:
     from anki.collection import Collection
     from anki.errors import AnkiException
 
+    _must_be_a_collection(path)
     try:
         col = Collection(str(path))
     except AnkiException as exc:
@@ -90,6 +92,28 @@ def opened(path: Path) -> Iterator[Any]:
         yield col
     finally:
         col.close()
+
+
+def _must_be_a_collection(path: Path) -> None:
+    """Refuse a file that is not already an Anki collection: Anki's library would turn
+    any SQLite file (or an empty one) into a collection, inside the user's own database."""
+    try:
+        connection = sqlite3.connect(path, timeout=0)
+        try:
+            tables = {name for (name,) in connection.execute(
+                "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            connection.close()
+    except sqlite3.OperationalError as exc:
+        if "locked" in str(exc):
+            raise CollectionLocked(f"{path} is open in Anki: close Anki or switch profile, "
+                                   "then run again") from None
+        raise CollectionLocked(f"cannot open {path}: {exc}") from None
+    except sqlite3.DatabaseError:
+        raise CollectionLocked(f"cannot open {path}: not an Anki collection") from None
+    if not {"col", "notes", "cards", "revlog"} <= tables:
+        raise CollectionLocked(f"cannot open {path}: not an Anki collection (it lacks "
+                               "Anki's tables); nothing was written")
 
 
 def snapshot(col: Any, deck_id: str) -> Snapshot:

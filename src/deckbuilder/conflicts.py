@@ -10,11 +10,13 @@ import re
 
 # git writes "<<<<<<< ours", "||||||| base" (diff3), "=======", ">>>>>>> theirs", each
 # starting a line; seven characters exactly, then the end of the line or a space.
-_MARKER = re.compile(r"^(?:<{7}|\|{7}|={7}|>{7})(?: |$)", re.MULTILINE)
+_MARKER = re.compile(r"(?:<{7}|\|{7}|={7}|>{7})(?: |\r?$)")
 
 
 def conflict_markers(text: str) -> list[int]:
-    """The 1-based numbers of the lines that are conflict markers."""
+    """The 1-based numbers of the lines (split at "\n", as every reader here counts them)
+    that are conflict markers; one pass over the text."""
     if "<<<<<<<" not in text and ">>>>>>>" not in text:
         return []
-    return [text.count("\n", 0, match.start()) + 1 for match in _MARKER.finditer(text)]
+    return [number for number, line in enumerate(text.split("\n"), start=1)
+            if line[:1] in "<|=>" and _MARKER.match(line)]

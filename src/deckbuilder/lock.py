@@ -101,7 +101,8 @@ def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock,
     markers = set(conflict_markers(text))
     for number in markers:
         problems.append(Problem(Location(shown, number, 1), MERGE_CONFLICT))
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")  # a checkout with CRLF line ends
         if not line or line.startswith("#") or number in markers:
             continue
         parts = line.split("\t")
@@ -245,8 +246,9 @@ def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
 
 
 def _later(now: int, before: CardEntry | NotetypeEntry | None) -> int:
-    """A mod newer than any earlier one, even for two builds in the same second."""
-    return max(now, before.mod + 1) if before else now
+    """A mod newer than any earlier one, even for two builds in the same second (and
+    never past MAX_MOD, so that the lock can always be read back)."""
+    return min(max(now, before.mod + 1) if before else now, MAX_MOD)
 
 
 def _renamed_sections(old: Lock, new: Lock) -> list[tuple[str, str]]:

@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from .conflicts import conflict_markers
 from .errors import InvalidDeck, Location, Problem
-from .lock import CardEntry, Lock, NotetypeEntry, parse_lock
+from .lock import MAX_MOD, CardEntry, Lock, NotetypeEntry, parse_lock
 
 Entry = TypeVar("Entry", CardEntry, NotetypeEntry)
 
@@ -58,7 +58,7 @@ def _pick(base: Entry | None, ours: Entry | None, theirs: Entry | None) -> Entry
         return ours or theirs
     newer, older = (ours, theirs) if ours.mod >= theirs.mod else (theirs, ours)
     if newer.mod == older.mod and newer.digest != older.digest:
-        return replace(newer, mod=newer.mod + 1)
+        return replace(newer, mod=min(newer.mod + 1, MAX_MOD))
     return newer
 
 
@@ -76,11 +76,7 @@ def resolve_conflicted(path: Path) -> str | None:
     """
     texts = _stages(path)
     if texts is None:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise InvalidDeck([Problem(Location(str(path)),
-                                       f"cannot read the lock: {exc}")]) from exc
+        text = _text(path)
         if not conflict_markers(text):
             return None
         texts = _split_markers(text)
@@ -88,11 +84,20 @@ def resolve_conflicted(path: Path) -> str | None:
 
 
 def _read(path: Path, shown: str) -> Lock:
+    return _parse(_text(path), shown)
+
+
+def _text(path: Path) -> str:
+    """A lock file's text; a located error when it is not a readable UTF-8 regular file
+    (a pipe would never end reading)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        if not path.is_file():
+            raise OSError("not a regular file")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidDeck([Problem(Location(shown), f"cannot read the lock: {exc}")]) from exc
-    return _parse(text, shown)
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+        raise InvalidDeck([Problem(Location(str(path)),
+                                   f"cannot read the lock: {reason}")]) from exc
 
 
 def _parse(text: str, shown: str) -> Lock:

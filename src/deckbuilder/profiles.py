@@ -48,6 +48,8 @@ def find_collection(collection: Path | None, profile: str | None, base: Path | N
     base = base if base is not None else default_base()
     profiles = list_profiles(base)
     if profile is not None:
+        if profile in ("", ".", "..") or "/" in profile or os.sep in profile:
+            raise SyncUsage(f"'{profile}' is not a profile name (a folder name in {base})")
         path = base / profile / COLLECTION_NAME
         if not path.is_file():
             found = ", ".join(profiles) or "none"

@@ -9,16 +9,24 @@ a card that has not changed since keeps its ``mod``.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import tempfile
 import zipfile
+import zlib
 from pathlib import Path
+from typing import TypeGuard
 
 from .anki import derived_id, note_digest, note_guid
 from .lock import MAX_MOD, MAX_TIME, CardEntry, Lock, NotetypeEntry
 from .model import Deck
 from .notetypes import NOTETYPES
 
-MAX_COLLECTION_BYTES = 1 << 30  # a package's database is read into memory
+MAX_COLLECTION_BYTES = 1 << 30
+# What a damaged or hostile package can raise while it is unpacked and read.
+_UNREADABLE = (OSError, EOFError, RuntimeError, NotImplementedError, zlib.error, KeyError,
+               ValueError, TypeError, AttributeError, IndexError, zipfile.BadZipFile,
+               sqlite3.Error)
 
 
 def lock_from_package(path: Path, deck: Deck) -> Lock | None:
@@ -28,21 +36,24 @@ def lock_from_package(path: Path, deck: Deck) -> Lock | None:
     try:
         if not path.is_file():
             return None
-        with zipfile.ZipFile(path) as archive:
-            info = archive.getinfo("collection.anki2")
-            if info.file_size > MAX_COLLECTION_BYTES:
-                return None
-            data = archive.read(info)
-        return _read_collection(data, deck)
-    except (OSError, KeyError, ValueError, zipfile.BadZipFile, sqlite3.Error, TypeError,
-            AttributeError, IndexError, json.JSONDecodeError):
+        with tempfile.TemporaryDirectory(prefix="deckbuilder-") as scratch:
+            database = Path(scratch) / "collection.anki2"
+            with zipfile.ZipFile(path) as archive:
+                info = archive.getinfo("collection.anki2")
+                if info.file_size > MAX_COLLECTION_BYTES:
+                    return None
+                # Streamed to a file, never held in memory whole (a small package can
+                # unpack to a gigabyte).
+                with archive.open(info) as packed, database.open("xb") as unpacked:
+                    shutil.copyfileobj(packed, unpacked, 1 << 20)
+            return _read_collection(database, deck)
+    except _UNREADABLE:
         return None
 
 
-def _read_collection(data: bytes, deck: Deck) -> Lock | None:
-    connection = sqlite3.connect(":memory:")
+def _read_collection(database: Path, deck: Deck) -> Lock | None:
+    connection = sqlite3.connect(database.as_uri() + "?mode=ro", uri=True)
     try:
-        connection.deserialize(data)
         models = json.loads(connection.execute("SELECT models FROM col").fetchone()[0])
         decks = json.loads(connection.execute("SELECT decks FROM col").fetchone()[0])
         notes = connection.execute(
@@ -61,7 +72,7 @@ def _read_collection(data: bytes, deck: Deck) -> Lock | None:
     card_ids = {note_guid(deck.id, card.id): card.id for card in deck.cards}
     for note_id, guid, mid, mod, fields, tags, did in notes:
         kind = kinds.get(mid)
-        if kind is None or not (0 <= mod <= MAX_MOD and 0 < note_id < MAX_TIME):
+        if kind is None or not (_whole(mod, 0, MAX_MOD) and _whole(note_id, 1, MAX_TIME - 1)):
             continue
         digest = note_digest(kind, fields.split("\x1f"), tags.split())
         subdeck = decks.get(str(did), {}).get("name", "")
@@ -80,6 +91,12 @@ def _notetype_entry(key: str, model: dict[str, object], deck_id: str) -> Notetyp
     same = (model.get("name"), fields, templates, model.get("css")) == (
         notetype.name(deck_id), notetype.fields, notetype.templates, notetype.css)
     mod = model.get("mod")
-    if not isinstance(mod, int) or not 0 <= mod <= MAX_MOD:
+    if not _whole(mod, 0, MAX_MOD):
         raise ValueError("no mod")
     return NotetypeEntry(notetype.digest(deck_id) if same else "", mod, fields)
+
+
+def _whole(value: object, low: int, high: int) -> TypeGuard[int]:
+    """A whole number in range: SQLite and JSON also hold 1.5 and true."""
+    return type(value) is int and low <= value <= high
+

@@ -1,0 +1,161 @@
+"""Hostile input to the lock, its merge driver, its recovery from a package, and `sync`:
+never a traceback, a hang or damage."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import sqlite3
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import run, run_guarded
+
+from deckbuilder.lock import MAX_MOD, read_lock
+
+DECK_ID = "example-deck"
+
+
+@pytest.fixture
+def built(example: Path, tmp_path: Path) -> Path:
+    assert run("build", example, "--out", tmp_path / "out").exit_code == 0
+    return example
+
+
+def _card_line(lock: Path) -> tuple[list[str], int]:
+    lines = lock.read_text().splitlines(keepends=True)
+    return lines, next(i for i, line in enumerate(lines) if line.startswith("card\t"))
+
+
+@pytest.mark.parametrize("name", ["deck.lock", "01-basics.yaml"])
+def test_many_conflict_markers_are_found_in_one_pass(built: Path, name: str) -> None:
+    path = built / name
+    path.write_text(path.read_text() + "<<<<<<< ours\n" + "=======\n" * 250_000)
+    result = run_guarded("validate", built, seconds=20)
+    assert result.exit_code == 1
+    assert "merge conflict" in result.output
+
+
+def test_a_mod_at_the_end_of_time_still_gives_a_lock_that_reads_back(built: Path,
+                                                                     tmp_path: Path) -> None:
+    lock = built / "deck.lock"
+    lines, index = _card_line(lock)
+    fields = lines[index].split("\t")
+    fields[5], fields[6] = "0" * 16, str(MAX_MOD)  # a changed card whose mod cannot grow
+    lines[index] = "\t".join(fields)
+    lock.write_text("".join(lines))
+    assert run_guarded("build", built, "--out", tmp_path / "out").exit_code == 0
+    assert read_lock(lock, "deck.lock", DECK_ID).cards[fields[1]].mod == MAX_MOD
+    assert run_guarded("validate", built).exit_code == 0
+
+
+def _rewrite_package(package: Path, change) -> None:  # type: ignore[no-untyped-def]
+    """Apply ``change`` to the package's collection (a sqlite3 connection)."""
+    with zipfile.ZipFile(package) as archive:
+        entries = {name: archive.read(name) for name in archive.namelist()}
+    database = package.with_suffix(".db")
+    database.write_bytes(entries["collection.anki2"])
+    connection = sqlite3.connect(database)
+    change(connection)
+    connection.commit()
+    connection.close()
+    entries["collection.anki2"] = database.read_bytes()
+    database.unlink()
+    with zipfile.ZipFile(package, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+
+
+def _half_second_mods(connection: sqlite3.Connection) -> None:
+    connection.execute("UPDATE notes SET mod = mod + 0.5")
+
+
+def _notetype_mod_true(connection: sqlite3.Connection) -> None:
+    import json
+
+    (models,) = connection.execute("SELECT models FROM col").fetchone()
+    data = json.loads(models)
+    for model in data.values():
+        model["mod"] = True
+    connection.execute("UPDATE col SET models = ?", (json.dumps(data),))
+
+
+def _flip_header_byte(offset: int, value: int):  # type: ignore[no-untyped-def]
+    """A change to the collection's zip headers, local and central (offset in the local
+    header; 6: flags, 8: compression method; the central one has it 2 bytes later)."""
+    def change(package: Path) -> None:
+        data = bytearray(package.read_bytes())
+        data[offset] = value
+        central = data.index(b"PK\x01\x02")  # the collection is the first entry
+        data[central + offset + 2] = value
+        package.write_bytes(bytes(data))
+    return change
+
+
+def _damaged_deflate(package: Path) -> None:
+    data = bytearray(package.read_bytes())
+    start = 30 + len("collection.anki2")
+    data[start:start + 64] = b"\xff" * 64
+    package.write_bytes(bytes(data))
+
+
+@pytest.mark.parametrize("damage", [
+    lambda p: _rewrite_package(p, _half_second_mods),
+    lambda p: _rewrite_package(p, _notetype_mod_true),
+    _flip_header_byte(6, 1),  # "encrypted"
+    _flip_header_byte(8, 99),  # an unknown compression method
+    _damaged_deflate,
+], ids=["decimal-mods", "notetype-mod-true", "encrypted", "compression-99", "bad-deflate"])
+def test_a_damaged_package_never_costs_a_traceback_or_a_lock(built: Path, tmp_path: Path,
+                                                            damage) -> None:  # type: ignore[no-untyped-def]
+    package = tmp_path / "out" / f"{DECK_ID}.apkg"
+    damage(package)
+    (built / "deck.lock").unlink()
+    result = run_guarded("build", built, "--out", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    assert run_guarded("validate", built).exit_code == 0  # the lock written reads back
+    assert read_lock(built / "deck.lock", "deck.lock", DECK_ID).cards
+
+
+def test_merge_lock_refuses_what_it_cannot_read(tmp_path: Path) -> None:
+    binary = tmp_path / "binary.lock"
+    binary.write_bytes(b"\xff\xfe\x00bin")
+    fifo = tmp_path / "fifo.lock"
+    os.mkfifo(fifo)
+    for args in (["--resolve", binary], ["--resolve", fifo], [fifo, binary, binary]):
+        result = run_guarded("merge-lock", *args, seconds=10)
+        assert result.exit_code == 1
+        assert "cannot read the lock" in result.output
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@pytest.mark.parametrize("kind", ["empty", "another-database"])
+def test_sync_never_makes_a_collection_of_another_file(built: Path, tmp_path: Path,
+                                                       kind: str) -> None:
+    target = tmp_path / "mine.db"
+    target.touch()
+    if kind == "another-database":
+        connection = sqlite3.connect(target)
+        connection.execute("CREATE TABLE recipes (name TEXT)")
+        connection.commit()
+        connection.close()
+    before = _sha(target)
+    for extra in (["--dry-run"], []):
+        result = run_guarded("sync", built, "--collection", target, "--out", tmp_path / "out",
+                             *extra)
+        assert result.exit_code == 1
+        assert "not an Anki collection" in result.output
+        assert _sha(target) == before
+
+
+def test_a_profile_name_stays_inside_the_base_folder(built: Path, tmp_path: Path) -> None:
+    base = tmp_path / "Anki2"
+    (base / "User 1").mkdir(parents=True)
+    for name in ("..", "../User 1", ""):
+        result = run_guarded("sync", built, "--base", base, "--profile", name)
+        assert result.exit_code == 2
+        assert "is not a profile name" in result.output
