@@ -28,6 +28,13 @@ DECKBUILDER = str(Path(sys.executable).with_name("deckbuilder"))
 BUILD = [DECKBUILDER, "build", "cards", "--out", "build"]  # run in a Workspace's root
 VALIDATE = [DECKBUILDER, "validate", "cards"]
 PLAIN_GENANKI = [sys.executable, str(Path(__file__).with_name("plain_genanki.py"))]
+PLAIN_IMPORT = [sys.executable, str(Path(__file__).with_name("plain_import.py"))]
+try:  # the sync scenarios need the official Anki library (the sync or test extra)
+    import anki  # noqa: F401
+
+    SYNC = True
+except ImportError:
+    SYNC = False
 GNU_TIME = "/usr/bin/time" if os.access("/usr/bin/time", os.X_OK) else None
 _EDITS = itertools.count(1)
 
@@ -116,6 +123,44 @@ def edit_one_card(ws: Workspace) -> None:
     section.write_text(edited, encoding="utf-8")
 
 
+def fresh_collection(path: Path) -> None:
+    """Start with an empty Anki profile at ``path`` (made by the official library)."""
+    for leftover in path.parent.glob(path.name + "*"):
+        leftover.unlink()
+    measure([sys.executable, "-c", "import sys; from anki.collection import Collection; "
+             "Collection(sys.argv[1]).close()", str(path)])
+
+
+def sync_jobs(ws: Workspace, plain: Job) -> list[Job]:
+    """`sync` into the author's own collection, against importing genanki's package by hand
+    (which adds and updates but never moves, renames or removes)."""
+    collection = ws.root / "profile" / "collection.anki2"
+    collection.parent.mkdir(exist_ok=True)
+    sync = [DECKBUILDER, "sync", "cards", "--collection", str(collection), "--out", "build",
+            "--no-backup"]
+    by_hand = Job(f"genanki {ws.label} imported into an empty profile",
+                  [*PLAIN_IMPORT, str(ws.root / "genanki.apkg"), str(collection)], ws.root,
+                  partial(fresh_collection, collection))
+
+    def first() -> None:
+        forget_build(ws)
+        fresh_collection(collection)
+
+    def synced() -> None:
+        measure(sync, ws.root)
+
+    def one_edit() -> None:
+        synced()
+        edit_one_card(ws)
+
+    return [
+        by_hand,
+        Job(f"sync {ws.label} into an empty profile", sync, ws.root, first, by_hand),
+        Job(f"sync {ws.label}, one card edited", sync, ws.root, one_edit, by_hand),
+        Job(f"sync {ws.label}, nothing to do", sync, ws.root, synced, by_hand),
+    ]
+
+
 def jobs_for(ws: Workspace, large: bool) -> list[Job]:
     """The genanki baseline and the deckbuilder scenarios on one generated deck."""
     notes = write_deck(ws.size, ws.deck)
@@ -131,6 +176,7 @@ def jobs_for(ws: Workspace, large: bool) -> list[Job]:
             plain, target=0.3),
         Job(f"validate {ws.label} after a build", VALIDATE, ws.root, built, plain, target=0.4),
         Job(f"validate {ws.label} cold (no target)", VALIDATE, ws.root, cold, plain),
+        *(sync_jobs(ws, plain) if SYNC else []),
     ]
 
 
