@@ -34,15 +34,17 @@ class BuildResult:
 
 def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                allow_field_change: bool = False, split: bool = False,
-               parallel: bool = True) -> BuildResult:
+               parallel: bool = True, cache: bool | None = None) -> BuildResult:
     """Build ``out_dir/<deck id>.apkg`` and the lock; with ``check``, only compare.
 
-    With ``split``, also ``out_dir/<deck id>--<section file stem>.apkg`` per section."""
+    With ``split``, also ``out_dir/<deck id>--<section file stem>.apkg`` per section.
+    Checked sections are cached for the next run unless ``check`` (or ``cache`` says)."""
     with _exclusive(deck_dir):
         # A build killed between its renames is finished first: then the lock read
         # below is the one that matches the packages.
         notices = [done] if (done := recover(deck_dir)) else []
-        checked = load_deck(deck_dir, out_dir / CACHE_DIR, write_cache=not check,
+        checked = load_deck(deck_dir, out_dir / CACHE_DIR,
+                            write_cache=not check if cache is None else cache,
                             parallel=parallel)
         deck = checked.deck
         lock_path = deck_dir / LOCK_NAME

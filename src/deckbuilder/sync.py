@@ -66,8 +66,10 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
     old_lock = read_lock(deck_dir / LOCK_NAME, os.path.join(str(deck_dir), LOCK_NAME))
     legacy = {entry.subdeck for entry in old_lock.cards.values()}
     legacy |= {name.rpartition("::")[0] for name in legacy} - {""}
+    # Nothing is written before the plan is agreed, but for the cache of checked
+    # sections, which the real build below then reads instead of checking them again.
     checked = build_deck(deck_dir, out_dir, check=True, now=now,
-                         allow_field_change=options.allow_full_sync)
+                         allow_field_change=options.allow_full_sync, cache=True)
     with opened(collection) as col:
         synced = synced_digests(col, checked.deck.id)
         plan = _plan(col, checked, old_lock, legacy, synced)
@@ -77,9 +79,9 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
         if options.dry_run:
             return SyncResult(plan, applied=False)
         if plan.empty:  # the package and lock are still brought up to date, as by `build`
-            built = build_deck(deck_dir, out_dir, now=now,
-                               allow_field_change=options.allow_full_sync)
-            remember_synced(col, built.deck.id, _record(built.notes, plan, synced, old_lock))
+            if checked.stale:
+                build_deck(deck_dir, out_dir, now=now, allow_field_change=options.allow_full_sync)
+            remember_synced(col, checked.deck.id, _record(checked.notes, plan, synced, old_lock))
             return SyncResult(plan, applied=False)
         if plan.big_removal and not options.yes and not confirm(plan):
             raise SyncRefused(f"this would remove {len(plan.removed)} of the deck's "
