@@ -203,3 +203,63 @@ def test_deck_files_linked_from_outside_the_deck_are_refused(name: str, tmp_path
     assert f"{target}: a link to a file outside the deck folder" in result.output
     assert run_guarded("build", deck, "--out", tmp_path / "out").exit_code == 1
     assert not (tmp_path / "out" / "test-deck.apkg").exists()
+
+
+@pytest.mark.parametrize("cloze", [
+    "{{c1::a}} and &#123;&#123;c2::b}}",
+    "{{c1::a}} and {{c2&#58;:b}}",
+    "{{c1::a}} and {&#123;c2::b}}",
+])
+def test_a_deletion_made_by_an_escape_or_entity_is_an_error(cloze: str, tmp_path: Path) -> None:
+    """Markdown decodes the entity into a brace, and Anki then makes a card of c2 that the
+    deck never wrote, which a later `sync` would remove as an empty card, with its reviews."""
+    deck = write_deck(tmp_path / "cards", {
+        "deck.yaml": "deck: D\nid: test-deck\n",
+        "01-a.yaml": f"section: A\ncards:\n  - id: esc\n    cloze: \"{cloze}\"\n"})
+    result = run_guarded("validate", deck)
+    assert result.exit_code == 1
+    assert "renders into cloze deletion c2" in result.output
+
+
+@pytest.mark.parametrize(("section_tags", "card_tags"), [
+    ("[Foo]", "[foo]"),  # inherited and own
+    ("[]", "[test-deck::01-A]"),  # the automatic section tag
+    ("[]", "[bar, BAR]"),
+])
+def test_tags_that_differ_only_by_case_are_an_error(section_tags: str, card_tags: str,
+                                                    tmp_path: Path) -> None:
+    """Anki keeps one spelling of a tag for every case: the note then never matches the
+    deck again, and every `sync` fails."""
+    deck = write_deck(tmp_path / "cards", {
+        "deck.yaml": "deck: D\nid: test-deck\n",
+        "01-a.yaml": f"section: A\ntags: {section_tags}\ncards:\n"
+                     f"  - id: a1\n    front: q\n    back: a\n    tags: {card_tags}\n"})
+    result = run_guarded("validate", deck)
+    assert result.exit_code == 1
+    assert "differ only by case" in result.output or "(Anki ignores the case of tags)" \
+        in result.output
+
+
+@pytest.mark.parametrize("name", ["default", "DEFAULT::Mine"])
+def test_a_deck_named_like_ankis_default_deck_is_an_error(name: str, tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": f"deck: '{name}'\nid: test-deck\n",
+                                           "01-a.yaml": CARD})
+    result = run_guarded("validate", deck)
+    assert result.exit_code == 1
+    assert "is Anki's own 'Default' deck" in result.output
+
+
+def test_a_deck_folder_under_a_path_that_is_not_utf8(tmp_path: Path) -> None:
+    folder = Path(os.fsdecode(bytes(tmp_path) + b"/\xff-deck"))
+    deck = write_deck(folder, {"deck.yaml": "deck: D\nid: test-deck\n", "01-a.yaml": CARD})
+    for command in (["validate"], ["build", "--out", tmp_path / "out"]):
+        assert run_guarded(*command, deck).exit_code == 0
+
+
+@pytest.mark.parametrize("title", ["a\u2028b", "\udcff\udcfe", "tab\there"])
+def test_new_refuses_a_title_validate_would_refuse(title: str, tmp_path: Path) -> None:
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": "deck: D\nid: test-deck\n"})
+    result = run_guarded("new", title, deck)
+    assert result.exit_code == 1
+    assert "the section title" in result.output
+    assert sorted(p.name for p in deck.iterdir()) == ["deck.yaml"]

@@ -68,8 +68,9 @@ def test_modeline_follows_deck_yaml(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("args, message", [
     (["", "{deck}"], "error: the section title is empty\n"),
-    (["Two\nlines", "{deck}"], "error: the section title must be one line of text\n"),
-    (["a::b", "{deck}"], "error: a section title cannot contain '::' (Anki would nest it as "
+    (["Two\nlines", "{deck}"], "error: the section title must be one line: it contains the "
+     "line break or tab U+000A\n"),
+    (["a::b", "{deck}"], "error: the section title cannot contain '::' (Anki would nest it as "
      "another subdeck level)\n"),
     (["Title", "{deck}/missing"], "error: {deck}/missing is not a deck folder: it has no "
      "deck.yaml\n"),

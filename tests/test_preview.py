@@ -258,6 +258,8 @@ def test_cloze_question_and_answer() -> None:
     assert render_cloze(text, 2, answer=True) == (
         '<span class="cloze-inactive">Paris</span> is on the <span class="cloze">Seine</span>; '
         '<span class="cloze-inactive">France</span>.')
+    # An empty hint shows as Anki shows it (measured with anki 26.9: "[]").
+    assert render_cloze("{{c1::a::}}", 1, answer=False) == '<span class="cloze">[]</span>'
 
 
 def test_cards_match_what_anki_renders(tmp_path: Path, anki: AnkiImport) -> None:

@@ -95,8 +95,8 @@ def assert_follows_deck(col: Any, notes: list[Any], kept: set[str] = frozenset()
     for note in notes:
         stored = stored_notes[note.guid]
         assert sorted(c.ord for c in stored.cards()) == list(note.ords)
-        for card in stored.cards():
-            assert home(col, card) == note.subdeck
+        for card in stored.cards():  # Anki's deck names ignore case
+            assert home(col, card).casefold() == note.subdeck.casefold()
         if note.card_id not in kept:
             assert tuple(stored.fields) == note.fields
             assert sorted(stored.tags) == list(note.tags)
@@ -514,5 +514,23 @@ def test_another_decks_notes_are_never_touched(imported: dict[str, Path],
         mids = notetype_ids("other-deck")
         assert [row for row in before if row[2] in mids] == [
             after[row[0]] for row in before if row[2] in mids]
+    finally:
+        col.close()
+
+
+def test_a_deck_renamed_only_by_case_converges(imported: dict[str, Path]) -> None:
+    """Anki's deck names ignore case: 'sync deck::01 Alpha' is the deck 'Sync Deck::01
+    Alpha', so nothing moves, and the sync neither fails nor plans the same move forever."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    (deck / "deck.yaml").write_text("deck: sync deck\nid: sync-deck\n")
+    (deck / "02-beta.yaml").write_text(BETA.replace("section: Beta", "section: BETA"))
+    first = run("sync", deck, "--collection", path, "--out", out)
+    assert first.exit_code == 0, first.output
+    again = run("sync", deck, "--collection", path, "--out", out)
+    assert again.exit_code == 0, again.output
+    assert "nothing to do" in again.output
+    col = open_col(path)
+    try:
+        assert_follows_deck(col, build_deck(deck, out, check=True, now=0).notes)
     finally:
         col.close()

@@ -75,7 +75,8 @@ class SectionCache:
                  writable: bool) -> None:
         self.folder = folder
         self.writable = writable
-        seed = f"{code_fingerprint()}\0{deck_dir.resolve()}\0".encode() + deck_yaml
+        # A path may hold bytes that are not UTF-8 (surrogate escapes): keep them as bytes.
+        seed = os.fsencode(f"{code_fingerprint()}\0{deck_dir.resolve()}\0") + deck_yaml
         self.seed = hashlib.sha256(seed).digest()
         self.used: set[str] = set()
         self.claimed: bool | None = None  # unknown until the first write

@@ -163,20 +163,36 @@ class _Checker:
         if node is None:
             return ()
         tags: list[str] = []
+        folded: set[str] = set()
         for item in node.value:  # type: ignore[attr-defined]
             tag = unicodedata.normalize("NFC", str(item.value))  # as Anki stores it
             problem = _tag_problem(item)
             if problem:
                 self.problems.error(source.node_at(item), problem)
-            elif tag in tags:
-                self.problems.error(source.node_at(item), f"tag '{shown(tag)}' is listed twice")
+            elif tag.casefold() in folded:  # Anki's tags ignore case
+                twice = "" if tag in tags else " (Anki ignores the case of tags)"
+                self.problems.error(source.node_at(item),
+                                    f"tag '{shown(tag)}' is listed twice{twice}")
             elif vocabulary is not None and tag not in vocabulary:
                 hint = _closest(tag, vocabulary)
                 self.problems.error(source.node_at(item),
                                     f"tag '{shown(tag)}' is not in the deck's vocabulary{hint}")
             else:
                 tags.append(tag)
+                folded.add(tag.casefold())
         return tuple(tags)
+
+    def merged_tags(self, tags: tuple[str, ...], where: Node) -> tuple[str, ...]:
+        """A card's tags, inherited and its own, each once; two spellings of one tag (Anki
+        keeps one for both) are an error."""
+        spelled: dict[str, str] = {}
+        for tag in tags:
+            other = spelled.setdefault(tag.casefold(), tag)
+            if other != tag:
+                self.problems.error(self.at(where), f"tags '{shown(other)}' and '{shown(tag)}' "
+                                    "differ only by case, and Anki keeps one spelling for "
+                                    "both: write them alike")
+        return tuple(dict.fromkeys(tags))
 
     def lint(self, node: Node, source: SourceFile) -> dict[str, float]:
         limits: dict[str, float] = {}
@@ -263,7 +279,7 @@ class _Checker:
         own = self.tags(values, "tags", source, vocabulary)
         if not kind or "id" not in values:
             return None
-        tags = tuple(dict.fromkeys((*inherited, *own)))
+        tags = self.merged_tags((*inherited, *own), values.get("tags") or values["id"])
         return Card(
             id=str(values["id"].value),
             kind=kind,

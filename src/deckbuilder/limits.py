@@ -54,6 +54,10 @@ def deck_name_problem(name: str) -> str:
     if any(not level or _TRIMMED.sub("", level) != level for level in name.split("::")):
         return (f"deck name '{shown(name)}' has an empty level, or one that starts or ends "
                 "with a space or ':'; Anki would trim it and create a deck of another name")
+    if name.split("::")[0].casefold() == "default":
+        return (f"deck name '{shown(name)}' is Anki's own 'Default' deck (deck names ignore "
+                "case): every profile has it, and the deck's cards would mix with the "
+                "learner's; choose another name")
     return ""
 
 

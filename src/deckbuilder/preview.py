@@ -19,7 +19,6 @@ from .load import Checked, load_deck
 from .model import Deck, Section
 from .notetypes import CSS, NOTETYPES
 from .package import write_atomic
-from .render import render_markdown
 
 _TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # Like Anki, a deletion ends at the first "}}"; the checker has already refused nesting.
@@ -84,10 +83,11 @@ def _field(fields: dict[str, str], name: str) -> str:
 def render_cloze(text: str, number: int, answer: bool) -> str:
     """Cloze card ``number``: its deletion hidden (question) or shown (answer), the rest as text."""
     def one(match: re.Match[str]) -> str:
-        content, _, hint = match.group(2).partition("::")
+        content, given, hint = match.group(2).partition("::")
         if int(match.group(1)) != number:
             return f'<span class="cloze-inactive">{content}</span>'
-        shown = content if answer else f"[{hint or '...'}]"
+        # As Anki shows it: an empty hint (`{{c1::a::}}`) is "[]", no hint "[...]".
+        shown = content if answer else f"[{hint}]" if given else "[...]"
         return f'<span class="cloze">{shown}</span>'
 
     return _CLOZE.sub(one, text)
@@ -172,7 +172,7 @@ def preview_html(deck: Deck, grouped: list[tuple[Section, list[CardView]]]) -> s
     return page.substitute(
         title=html.escape(deck.name),
         card_css=CSS,
-        description=render_markdown(deck.description, deck.html),
+        description=deck.description_html,  # its media named as copied beside the page
         totals=(f"{_plural(len(grouped), 'section')}, "
                 f"{_plural(sum(len(s.cards) for s, _ in grouped), 'note')}, "
                 f"{_plural(len(views), 'card')}"),

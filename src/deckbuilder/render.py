@@ -91,6 +91,13 @@ class Renderer:
         else:
             out = self.md.renderInline(protected)
         out = _PLACEHOLDER.sub(lambda m: kept[int(m.group(1))], out)
+        if cloze:  # an escaped brace or an entity (`&#123;`) renders into a deletion
+            gained = Counter(_CLOZE_OPENER.findall(out)) - Counter(_CLOZE_OPENER.findall(text))
+            for number in sorted(gained, key=int):
+                self.problems.error(where, f"this text renders into cloze deletion c{number} "
+                                    "(through an escaped brace or an HTML entity such as "
+                                    "&#123;), and Anki would make a card of it: write it as "
+                                    f"{{{{c{number}::...}}}}, or no braces")
         if "<" not in out:
             return out
         from .markup import scan

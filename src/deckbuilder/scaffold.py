@@ -11,6 +11,7 @@ from pathlib import Path
 import yaml
 
 from .errors import CannotCreate
+from .limits import character_problem, title_problem
 from .package import create_new
 from .source import DECK_FILE
 
@@ -37,11 +38,12 @@ def new_section(deck_dir: Path, title: str, number: int | None = None) -> Path:
     title = title.strip()
     if not title:
         raise CannotCreate("the section title is empty")
-    if any(unicodedata.category(c) == "Cc" for c in title):
-        raise CannotCreate("the section title must be one line of text")
-    if "::" in title:
-        raise CannotCreate("a section title cannot contain '::' (Anki would nest it as another "
-                           "subdeck level)")
+    # The same rules as `validate`'s, so that `new` never writes a file that fails them;
+    # a title from the command line may also hold undecodable bytes (surrogates).
+    if any(unicodedata.category(c) == "Cs" for c in title):
+        raise CannotCreate("the section title is not valid text (bytes that are not UTF-8)")
+    if problem := character_problem(title, one_line=True) or title_problem(title):
+        raise CannotCreate(f"the section title {problem.removeprefix('a section title ')}")
     if not (deck_dir / DECK_FILE).is_file():
         raise CannotCreate(f"{deck_dir} is not a deck folder: it has no {DECK_FILE}")
     numbered = [(m.group(1), name) for name in os.listdir(deck_dir)

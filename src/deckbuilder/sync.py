@@ -36,7 +36,15 @@ from .collection import (
 from .errors import SyncFailed, SyncRefused
 from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck
-from .syncplan import Plan, cards_of, extra_cards, plan_sync, refusals, same_content
+from .syncplan import (
+    Plan,
+    cards_of,
+    extra_cards,
+    plan_sync,
+    refusals,
+    same_content,
+    same_deck,
+)
 
 
 @dataclass(frozen=True)
@@ -137,7 +145,8 @@ def _plan(col: Any, built: BuildResult, old_lock: Lock, legacy: set[str],
 
 def _owned(names: set[str], deck: Deck, notes: list[Note]) -> set[str]:
     """Subdecks deckbuilder may remove when empty: never the deck's or a section's own."""
-    return names - {deck.name, *(note.subdeck for note in notes)}
+    kept = {name.casefold() for name in (deck.name, *(note.subdeck for note in notes))}
+    return {name for name in names if name.casefold() not in kept}
 
 
 def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
@@ -160,7 +169,8 @@ def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
         col.remove_cards_and_orphaned_notes(cards)
     result.cards_removed = len(cards)
     # A deck of the user's own that a card came back from is theirs to remove, not ours.
-    emptied = {name for name in emptied if name.startswith(deck.name + "::")}
+    emptied = {name for name in emptied
+               if name.casefold().startswith(deck.name.casefold() + "::")}
     candidates = _owned(legacy | emptied | {old for old, _ in plan.renamed}, deck, notes)
     for name in empty_decks(col, candidates):  # children first
         col.decks.remove([col.decks.id_for_name(name)])
@@ -215,7 +225,7 @@ def _move_cards(col: Any, snap: Snapshot, notes: list[Note]) -> set[str]:
     left = set()
     for card, note in cards_of(snap, notes):
         home = snap.decks.get(card.home, "")
-        if home != note.subdeck and card.ord in note.ords:  # not a card about to go
+        if not same_deck(home, note.subdeck) and card.ord in note.ords:  # not one to go
             moves.setdefault(note.subdeck, []).append(card)
             left.add(home)
     for name, cards in sorted(moves.items()):
@@ -242,7 +252,7 @@ def verify(col: Any, deck: Deck, notes: list[Note], plan: Plan, schema: int,
     ords: dict[str, set[int]] = {}
     for card, note in cards_of(snap, notes):
         ords.setdefault(note.card_id, set()).add(card.ord)
-        if snap.decks.get(card.home) != note.subdeck:
+        if not same_deck(snap.decks.get(card.home, ""), note.subdeck):
             problems.append(f"a card of '{note.card_id}' is not in '{note.subdeck}'")
     problems += [f"'{note.card_id}' has cards {sorted(ords.get(note.card_id, ()))}, the deck "
                  f"makes {list(note.ords)}" for note in notes

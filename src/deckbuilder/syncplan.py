@@ -123,7 +123,7 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
     renamed = dict(plan.renamed)
     for card, note in cards_of(snap, notes):
         home = snap.decks.get(card.home, "")
-        if card.ord in note.ords and renamed.get(home, home) != note.subdeck:
+        if card.ord in note.ords and not same_deck(renamed.get(home, home), note.subdeck):
             plan.moved.append((note.card_id, home, note.subdeck))
     plan.moved = sorted(set(plan.moved))
     plan.empty_cards = len(extra_cards(snap, notes))
@@ -133,7 +133,12 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
 def same_content(stored: StoredNote, note: Note, kind: str) -> bool:
     """Fields equal, tags equal ignoring case (Anki gives a tag the case it already has)."""
     return (kind == note.notetype and stored.fields == note.fields
-            and sorted(t.lower() for t in stored.tags) == sorted(t.lower() for t in note.tags))
+            and {t.casefold() for t in stored.tags} == {t.casefold() for t in note.tags})
+
+
+def same_deck(name: str, other: str) -> bool:
+    """Whether Anki takes the two names for one deck: its deck names ignore case."""
+    return name.casefold() == other.casefold()
 
 
 def cards_of(snap: Snapshot, notes: list[Note]) -> list[tuple[StoredCard, Note]]:
@@ -153,23 +158,23 @@ def renamed_subdecks(snap: Snapshot, notes: list[Note], legacy: set[str],
     """Subdecks to rename: a subdeck of deckbuilder's (in the old lock, or under the
     deck) that holds only our cards, all of which now belong in one subdeck that the
     collection does not have yet (a renamed section). Any other way, cards are moved."""
-    names = set(snap.decks.values())
-    wanted = {note.subdeck for note in notes}
+    names = {name.casefold() for name in snap.decks.values()}
+    wanted = {note.subdeck.casefold() for note in notes}
     targets: dict[str, set[str]] = {}
     for card, note in cards_of(snap, notes):
         home = snap.decks.get(card.home, "")
-        if home not in wanted:
+        if home.casefold() not in wanted:
             targets.setdefault(home, set()).add(note.subdeck)
     renamed = []
     taken: set[str] = set()
     for old, new in sorted(targets.items()):
         target = next(iter(new))
-        ours = old in legacy or old.startswith(root + "::")
-        if (len(new) == 1 and target not in names and target not in taken and ours
-                and not any(n.startswith(old + "::") for n in names)
+        ours = old in legacy or old.casefold().startswith(root.casefold() + "::")
+        if (len(new) == 1 and target.casefold() not in names | taken and ours
+                and not any(n.startswith(old.casefold() + "::") for n in names)
                 and old not in {snap.decks.get(d) for d in snap.others}):
             renamed.append((old, target))
-            taken.add(target)
+            taken.add(target.casefold())
     return renamed
 
 
