@@ -233,13 +233,18 @@ def test_dry_run_changes_nothing(imported: dict[str, Path]) -> None:
     assert (deck / "deck.lock").read_bytes() == lock
 
 
-def test_an_edit_in_both_is_a_conflict(imported: dict[str, Path]) -> None:
-    deck, path = imported["deck"], imported["collection"]
+def edit_in_anki(path: Path, card_id: str, back: str) -> None:
+    """The author edits a note's Back in Anki (desktop or phone)."""
     col = open_col(path)
-    note = ours(col)[note_guid("sync-deck", "a1")]
-    note["Back"] = "mine"
+    note = ours(col)[note_guid("sync-deck", card_id)]
+    note["Back"] = back
     col.update_note(note)
     col.close()
+
+
+def test_an_edit_in_both_is_a_conflict(imported: dict[str, Path]) -> None:
+    deck, path = imported["deck"], imported["collection"]
+    edit_in_anki(path, "a1", "mine")
     (deck / "01-alpha.yaml").write_text(alpha(back="theirs"))
     digest = sha(path)
     refused = run("sync", deck, "--collection", path, "--out", imported["out"])
@@ -261,11 +266,7 @@ def test_a_build_between_an_anki_edit_and_the_sync_is_still_a_conflict(
     """The natural order is edit, build, commit, sync: the build moves the lock's mod past
     the Anki edit, which must not make the edit look older than the deck."""
     deck, path, out = imported["deck"], imported["collection"], imported["out"]
-    col = open_col(path)
-    note = ours(col)[note_guid("sync-deck", "a1")]
-    note["Back"] = "mine"
-    col.update_note(note)
-    col.close()
+    edit_in_anki(path, "a1", "mine")
     (deck / "01-alpha.yaml").write_text(alpha(back="theirs"))
     time.sleep(1.1)  # the build's mod is later than the edit's
     assert run("build", deck, "--out", out).exit_code == 0
