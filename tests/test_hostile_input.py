@@ -263,3 +263,21 @@ def test_new_refuses_a_title_validate_would_refuse(title: str, tmp_path: Path) -
     assert result.exit_code == 1
     assert "the section title" in result.output
     assert sorted(p.name for p in deck.iterdir()) == ["deck.yaml"]
+
+
+@pytest.mark.parametrize("front", [
+    '<svg><image href="media/x.png"><set attributeName="href" to="https://e.example/p.png"/>'
+    '</image></svg>',
+    "<svg><image><animate attributeName='XLINK:HREF' values='https://e.example/q.png'/>"
+    "</image></svg>",
+])
+def test_svg_animation_of_a_link_is_refused(front: str, tmp_path: Path) -> None:
+    """With html: true, SVG can set an image's link to a remote file (a tracking pixel)."""
+    deck = write_deck(tmp_path / "cards", {
+        "deck.yaml": "deck: D\nid: test-deck\nhtml: true\n",
+        "01-a.yaml": f"section: A\ncards:\n  - id: a\n    front: '{front}'\n    back: b\n"})
+    (deck / "media").mkdir()
+    (deck / "media" / "x.png").write_bytes(b"\x89PNG")
+    result = run_guarded("validate", deck)
+    assert result.exit_code == 1
+    assert "animates a link, which can load a file deckbuilder cannot check" in result.output

@@ -23,6 +23,9 @@ from .limits import shown
 # follow, which loads nothing).
 _LOADS = frozenset({"src", "srcset", "poster", "data", "background", "lowsrc", "dynsrc"})
 _LOADS_HREF = frozenset({"link", "image", "use", "feimage", "script", "base"})
+_HREFS = frozenset({"href", "xlink:href"})
+# SVG animation can set any attribute, a link's included, to a value of its own.
+_SVG_ANIMATION = frozenset({"set", "animate", "animatemotion", "animatetransform"})
 _CSS_URL = re.compile(r"url\s*\(|@import|image-set\s*\(", re.IGNORECASE)
 _SPACE = " \t\n\r\f"
 _UNFINISHED = re.compile(r"<[A-Za-z/!?][^>]*")
@@ -80,7 +83,12 @@ class _Parser(HTMLParser):
                 tag == "meta" and any(name == "http-equiv" for name, _ in attrs)):
             self.problems.append(f"<{tag}> with srcdoc or http-equiv can load what deckbuilder "
                                  "cannot check; leave it out")
-        loads = _LOADS | {"href", "xlink:href"} if tag in _LOADS_HREF else _LOADS
+        if tag in _SVG_ANIMATION and any(
+                name == "attributename" and (value or "").strip().lower() in _HREFS
+                for name, value in attrs):
+            self.problems.append(f"<{tag}> animates a link, which can load a file "
+                                 "deckbuilder cannot check; leave it out")
+        loads = _LOADS | _HREFS if tag in _LOADS_HREF else _LOADS
         if not any(name in loads for name, _ in attrs):
             return
         text = self.get_starttag_text() or ""
