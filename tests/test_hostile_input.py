@@ -275,7 +275,8 @@ def test_svg_animation_of_a_link_is_refused(front: str, tmp_path: Path) -> None:
     """With html: true, SVG can set an image's link to a remote file (a tracking pixel)."""
     deck = write_deck(tmp_path / "cards", {
         "deck.yaml": "deck: D\nid: test-deck\nhtml: true\n",
-        "01-a.yaml": f"section: A\ncards:\n  - id: a\n    front: '{front}'\n    back: b\n"})
+        "01-a.yaml": f"section: A\ncards:\n  - id: a\n    front: |\n      {front}\n"
+                     "    back: b\n"})
     (deck / "media").mkdir()
     (deck / "media" / "x.png").write_bytes(b"\x89PNG")
     result = run_guarded("validate", deck)
