@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 from conftest import AnkiImport, run, write_deck
 
-from deckbuilder.anki import note_guid
+from deckbuilder.anki import note_guid, notetype_ids
 from deckbuilder.build import build_deck
-from deckbuilder.collection import IMPORT_DEFAULTS, notetype_ids
+from deckbuilder.collection import IMPORT_DEFAULTS
 
 DECK = "deck: Sync Deck\nid: sync-deck\n"
 

@@ -59,6 +59,11 @@ def derived_id(*names: str) -> int:
     return _ID_BASE + int.from_bytes(_sha("/".join(names))[:8], "big") % _ID_SPAN
 
 
+def notetype_ids(deck_id: str) -> dict[int, str]:
+    """The deck's own notetypes, id -> key (basic, reverse, cloze)."""
+    return {derived_id(deck_id, "notetype", key): key for key in NOTETYPES}
+
+
 def derived_note_id(deck_id: str, guid: str) -> int:
     """A note's id: from its GUID, in the past, so that Anki keeps it on import."""
     hashed = int.from_bytes(_sha(f"{deck_id}/note/{guid}")[:8], "big")

@@ -13,19 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .anki import derived_id
+from .anki import notetype_ids  # the only notes sync ever changes or removes
 from .errors import CollectionLocked
-from .notetypes import NOTETYPES
 
 # A programmatic import stores its options as the user's import defaults (verified with
 # anki 26.9): they are saved before an import and put back after it.
 IMPORT_DEFAULTS = ("mergeNotetypes", "withScheduling", "withDeckConfigs", "updateNotes",
                    "updateNotetypes")
-
-
-def notetype_ids(deck_id: str) -> dict[int, str]:
-    """This deck's own notetypes, id -> key: the only notes sync ever changes or removes."""
-    return {derived_id(deck_id, "notetype", key): key for key in NOTETYPES}
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,14 +78,18 @@ def opened(path: Path) -> Iterator[Any]:
         col = Collection(str(path))
     except AnkiException as exc:
         if "already open" in str(exc):
-            raise CollectionLocked(f"{path} is open in Anki: close Anki or switch profile, "
-                                   "then run again") from None
+            raise _locked(path) from None
         reason = "not an Anki collection" if "NotADatabase" in str(exc) else str(exc)
         raise CollectionLocked(f"cannot open {path}: {reason}") from None
     try:
         yield col
     finally:
         col.close()
+
+
+def _locked(path: Path) -> CollectionLocked:
+    return CollectionLocked(f"{path} is open in Anki: close Anki or switch profile, then "
+                            "run again")
 
 
 def _must_be_a_collection(path: Path) -> None:
@@ -106,8 +104,7 @@ def _must_be_a_collection(path: Path) -> None:
             connection.close()
     except sqlite3.OperationalError as exc:
         if "locked" in str(exc):
-            raise CollectionLocked(f"{path} is open in Anki: close Anki or switch profile, "
-                                   "then run again") from None
+            raise _locked(path) from None
         raise CollectionLocked(f"cannot open {path}: {exc}") from None
     except sqlite3.DatabaseError:
         raise CollectionLocked(f"cannot open {path}: not an Anki collection") from None

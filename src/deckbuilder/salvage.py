@@ -17,7 +17,7 @@ import zlib
 from pathlib import Path
 from typing import TypeGuard
 
-from .anki import derived_id, note_digest, note_guid
+from .anki import note_digest, note_guid, notetype_ids
 from .lock import MAX_MOD, MAX_TIME, CardEntry, Lock, NotetypeEntry
 from .model import Deck
 from .notetypes import NOTETYPES
@@ -61,7 +61,7 @@ def _read_collection(database: Path, deck: Deck) -> Lock | None:
             "JOIN cards c ON c.nid = n.id GROUP BY n.id").fetchall()
     finally:
         connection.close()
-    kinds = {derived_id(deck.id, "notetype", key): key for key in NOTETYPES}
+    kinds = notetype_ids(deck.id)
     if not any(int(mid) in kinds for mid in models):
         return None  # another deck's package
     lock = Lock(deck.id)

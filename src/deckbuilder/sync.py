@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .anki import Note
+from .anki import Note, notetype_ids
 from .build import BuildResult, build_deck
 from .collection import (
     Snapshot,
@@ -26,7 +26,6 @@ from .collection import (
     change_notetype,
     empty_decks,
     import_package,
-    notetype_ids,
     opened,
     remember_synced,
     set_home_deck,

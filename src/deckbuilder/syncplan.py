@@ -26,8 +26,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from .anki import Note, note_digest
-from .collection import Snapshot, StoredCard, StoredNote, notetype_ids
+from .anki import Note, note_digest, notetype_ids
+from .collection import Snapshot, StoredCard, StoredNote
 from .errors import plural
 from .lock import Lock
 from .model import Deck
