@@ -1,3 +1,3 @@
 """deckbuilder: flashcards written as YAML, compiled into Anki packages."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
