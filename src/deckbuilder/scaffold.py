@@ -1,4 +1,5 @@
-"""Start a new section file: the next number, a name from the title, an example card."""
+"""Start a deck (`init`: a folder ready for git) or a section file (`new`: the next number,
+a name from the title, an example card)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from pathlib import Path
 
 import yaml
 
-from .errors import CannotCreate
-from .limits import character_problem, title_problem
+from . import __version__
+from .errors import CannotCreate, InvalidDeck, Location, Problem
+from .limits import character_problem, deck_name_problem, title_problem
 from .package import create_new
 from .source import DECK_FILE
 
@@ -20,8 +22,9 @@ _MODELINE = re.compile(r"^# yaml-language-server: \$schema=(\S*)deck\.schema\.js
 MAX_SLUG = 40
 
 
-def slug(title: str) -> str:
-    """'Baltic air policing (2004-)' -> 'baltic-air-policing-2004'."""
+def slug(title: str, fallback: str = "section") -> str:
+    """'Baltic air policing (2004-)' -> 'baltic-air-policing-2004' (``fallback`` when no
+    ASCII letter or digit is left)."""
     spaced = "".join(c if c.isalnum() else " " for c in title.casefold())  # ß -> ss
     ascii_title = unicodedata.normalize("NFKD", spaced).encode("ascii", "ignore").decode()
     words = re.findall(r"[a-z0-9]+", ascii_title.lower())
@@ -30,7 +33,7 @@ def slug(title: str) -> str:
         if text and len(text) + 1 + len(word) > MAX_SLUG:
             break
         text = f"{text}-{word}" if text else word[:MAX_SLUG]
-    return text or "section"
+    return text or fallback
 
 
 def new_section(deck_dir: Path, title: str, number: int | None = None) -> Path:
@@ -105,3 +108,152 @@ def _modeline(deck_dir: Path) -> str:
     if not match:
         return ""
     return f"# yaml-language-server: $schema={match.group(1)}section.schema.json\n"
+
+
+# The repository deckbuilder installs from; its pre-commit hooks are pinned to this version.
+REPOSITORY = "https://example.org/deckbuilder.git"
+MERGE_DRIVER = 'git config merge.deckbuilder.driver "deckbuilder merge-lock %O %A %B"'
+FIRST_SECTION = "01-first-cards.yaml"
+
+
+def init_deck(folder: Path) -> list[Path]:
+    """Start a deck repository in ``folder``: ``cards/`` with ``deck.yaml`` (named after the
+    folder) and a first section, the editor schemas in ``schema/``, ``.gitignore``,
+    ``.gitattributes`` and ``.pre-commit-config.yaml``; returns the files written.
+
+    Writes nothing at all when any of them exists (each is reported), and never
+    writes through a symlink."""
+    name, deck_id = deck_names(os.path.basename(os.path.abspath(folder)))
+    files = starter_files(name, deck_id)
+    if folder.exists() and not folder.is_dir():
+        raise CannotCreate(f"{folder} exists and is not a folder")
+    problems = [Problem(Location(str(folder / sub)), "is a symlink or not a folder; init never "
+                        "writes through a symlink")
+                for sub in ("cards", "schema")
+                if os.path.lexists(folder / sub) and (os.path.islink(folder / sub)
+                                                      or not os.path.isdir(folder / sub))]
+    problems += [Problem(Location(str(folder / relative)), "already exists; nothing was written")
+                 for relative in files if os.path.lexists(folder / relative)]
+    if problems:
+        raise InvalidDeck(problems)
+    written = []
+    try:
+        for sub in ("cards", "schema"):
+            (folder / sub).mkdir(parents=True, exist_ok=True)
+        for relative, text in files.items():
+            create_new(folder / relative, text.encode())
+            written.append(folder / relative)
+    except FileExistsError as exc:  # created by someone else since the check above
+        raise CannotCreate(f"{exc.filename} already exists; it was left as it is") from None
+    except OSError as exc:
+        raise CannotCreate(f"cannot create {exc.filename or folder}: {exc.strerror or exc}"
+                           ) from exc
+    return written
+
+
+def deck_names(folder_name: str) -> tuple[str, str]:
+    """'my-deck' -> ('My deck', 'my-deck'): the deck's name in Anki and its id, both valid
+    by `validate`'s rules (a folder name that would not make a valid deck name gives
+    'My deck')."""
+    words = " ".join(re.split(r"[-_\s]+", folder_name)).strip()
+    name = unicodedata.normalize("NFC", words[:1].upper() + words[1:])
+    if (not name or ":" in name or any(unicodedata.category(c) == "Cs" for c in name)
+            or character_problem(name, one_line=True) or deck_name_problem(name)):
+        name = "My deck"
+    return name, slug(folder_name, "my-deck")
+
+
+def starter_files(name: str, deck_id: str) -> dict[str, str]:
+    """What `init` writes, by path relative to the folder."""
+    from .schema import json_schema
+
+    shown = name if _plain(name) else json.dumps(name, ensure_ascii=False)
+    return {
+        "cards/deck.yaml": DECK_TEMPLATE.format(name=shown, id=deck_id),
+        f"cards/{FIRST_SECTION}": SECTION_TEMPLATE,
+        # As `deckbuilder schema` prints them, so regenerating them changes nothing.
+        "schema/deck.schema.json": _json(json_schema("deck")),
+        "schema/section.schema.json": _json(json_schema("section")),
+        ".gitignore": GITIGNORE,
+        ".gitattributes": GITATTRIBUTES.format(driver=MERGE_DRIVER),
+        ".pre-commit-config.yaml": precommit_config(),
+    }
+
+
+def precommit_config() -> str:
+    """The pre-commit configuration of a deck repository (the README shows the same)."""
+    return PRECOMMIT.format(repository=REPOSITORY, version=__version__)
+
+
+def _json(data: object) -> str:
+    return json.dumps(data, indent=2, ensure_ascii=False) + "\n"
+
+
+DECK_TEMPLATE = """\
+# yaml-language-server: $schema=../schema/deck.schema.json
+# The deck's name in Anki ('Languages::Spanish' puts it inside a deck 'Languages').
+deck: {name}
+# The namespace of every card's Anki id: never change it once learners have the deck.
+id: {id}
+# Shown in Anki's deck overview (Markdown).
+description: What this deck teaches, and for whom.
+# Optional: tags added to every card.
+# tags: [my-tag]
+"""
+
+SECTION_TEMPLATE = """\
+# yaml-language-server: $schema=../schema/section.schema.json
+# A section is a subdeck. `deckbuilder new "Title"` starts the next one.
+section: First cards
+# Shown small under every answer of the section (a card can override it).
+source: Where the facts come from, e.g. a book and its chapter
+# Added to every card of the section.
+tags: [example]
+cards:
+  # A basic card: a question and its answer. The id is the card's identity in Anki:
+  # unique in the deck, a-z 0-9 and -, and never changed (the card keeps its reviews).
+  - id: capital-of-australia
+    front: Which city is the capital of Australia?
+    back: Canberra
+    extra: Not Sydney, the largest city. (Shown with the answer.)
+    tags: [geography]
+
+  # reverse: true also asks the other way round (back -> front).
+  - id: german-das-haus
+    front: das Haus
+    back: the house
+    reverse: true
+
+  # A cloze card: every {{c1::...}}, {{c2::...}} is a card of its own.
+  - id: boiling-point-of-water
+    cloze: At sea level, water boils at {{c1::100 °C}}, which is {{c2::212 °F}}.
+    source: Any physics textbook
+"""
+
+GITIGNORE = """\
+# Rebuilt by deckbuilder: its cache (build/.deckbuilder-cache), the preview, exports.
+# The packages are committed, so that learners can download them and the pre-commit
+# hook can check that they are up to date.
+build/*
+!build/*.apkg
+# Left only by a build that was killed; the next build finishes it and removes it.
+.deckbuilder-journal
+"""
+
+GITATTRIBUTES = """\
+# deck.lock is merged card by card by `deckbuilder merge-lock`. git never runs a driver
+# that a repository names by itself: enable it once in each clone with
+#   {driver}
+deck.lock merge=deckbuilder
+"""
+
+PRECOMMIT = """\
+# Checks every commit: run `pre-commit install` once in each clone (https://pre-commit.com).
+repos:
+  - repo: {repository}   # deckbuilder's repository
+    rev: v{version}
+    hooks:
+      # Validates the deck in cards/, then checks that build/ and deck.lock are what a
+      # build writes now. Without committed packages use deckbuilder-validate instead.
+      - id: deckbuilder-build-check
+"""

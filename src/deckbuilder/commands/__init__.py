@@ -10,7 +10,8 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from . import build, export, lint, merge_lock, new, preview, schema, stats, sync, validate
+    from . import (build, export, init, lint, merge_lock, new, preview, schema, stats, sync,
+                   validate)
 
     for command in (
         validate.validate,
@@ -20,6 +21,7 @@ def register(group: click.Group) -> None:
         schema.schema_command,
         export.export,
         stats.stats,
+        init.init,
         new.new,
         merge_lock.merge_lock,
         sync.sync,
