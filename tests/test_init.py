@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -153,3 +155,28 @@ def test_a_file_in_the_way_of_the_folder(tmp_path: Path) -> None:
     result = run("init", tmp_path / "deck")
     assert result.exit_code == 2  # click's own check: a usage error
     assert result.stderr.endswith(f"Directory '{tmp_path}/deck' is a file.\n")
+
+
+def test_the_readme_steps_work_as_written(tmp_path: Path) -> None:
+    """The README's "Your own deck" commands after the install, run by a shell with this
+    deckbuilder on PATH and no editor: a valid deck, built and committed."""
+    section = README[README.index("## Your own deck"):]
+    block = section[section.index("```sh\n") + 6:section.index("```\n", section.index("```sh"))]
+    steps = [line for line in block.splitlines()
+             if not line.startswith(("pipx ", "#", "$EDITOR "))]
+    assert steps[0] == "deckbuilder init my-deck && cd my-deck"
+    bin_dir = os.path.dirname(sys.executable)
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+           "GIT_AUTHOR_NAME": "A", "GIT_AUTHOR_EMAIL": "a@example.org",
+           "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@example.org",
+           "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
+    done = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(steps)], cwd=tmp_path,
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert done.returncode == 0, done.stderr
+    deck = tmp_path / "my-deck"
+    committed = subprocess.run(["git", "ls-files"], cwd=deck, capture_output=True, text=True,
+                               env=env).stdout.split()
+    assert sorted(committed) == sorted([*WRITTEN, "cards/deck.lock", "build/my-deck.apkg"])
+    driver = subprocess.run(["git", "config", "merge.deckbuilder.driver"], cwd=deck,
+                            capture_output=True, text=True, env=env).stdout.strip()
+    assert f'git config merge.deckbuilder.driver "{driver}"' == MERGE_DRIVER

@@ -15,11 +15,11 @@ def test_new_section_is_next_and_ready_to_edit(example: Path) -> None:
     result = run("new", "Baltic air policing", example)
     assert result.exit_code == 0, result.output
     path = example / "03-baltic-air-policing.yaml"
-    assert result.output.splitlines() == [
-        f"created {path}",
+    assert result.stdout == f"created {path}\n"  # the result; the advice goes with the notes
+    assert result.stderr == (
         "next: replace `cards: []` with its cards (the file shows an example). Until then "
         "`deckbuilder validate` reports \"the section has no cards yet\": an empty section is an "
-        "error on purpose."]
+        "error on purpose.\n")
     # As written it is the one intended error...
     check = run("validate", example)
     assert check.exit_code == 1

@@ -232,3 +232,87 @@ def test_watch_with_the_out_folder_around_the_deck_still_sees_saves(example: Pat
     log = tmp_path / "watch.log"
     with _watching(tmp_path, log, "cards", "--out", "."):
         _save_until_rebuilt(example, log)
+
+
+BAD_SECTION = SECTION.replace("back: Paris", "back: yes")
+BAD_LINE = "01-a.yaml:5:11: 'back' must be text, found a boolean (quote it if you mean text)"
+
+
+def _streams_setup(tmp_path: Path) -> dict[str, Path]:
+    """A valid deck, a deck with one error, an Anki collection, a damaged lock."""
+    from anki.collection import Collection
+
+    places = {"good": write_deck(tmp_path / "good", {"deck.yaml": DECK_YAML, "01-a.yaml": SECTION}),
+              "bad": write_deck(tmp_path / "bad", {"deck.yaml": DECK_YAML,
+                                                   "01-a.yaml": BAD_SECTION}),
+              "out": tmp_path / "out", "col": tmp_path / "anki" / "collection.anki2",
+              "lock": tmp_path / "deck.lock", "taken": tmp_path / "taken"}
+    places["col"].parent.mkdir()
+    Collection(str(places["col"])).close()
+    places["lock"].write_text("garbage\n")
+    places["taken"].mkdir()
+    (places["taken"] / ".gitignore").write_text("mine\n")
+    return places
+
+
+# Every command with a problem: (arguments, exit status, what stderr must say).
+PROBLEM_RUNS = {
+    "validate": (["validate", "{bad}"], 1, BAD_LINE),
+    "build": (["build", "{bad}", "--out", "{out}"], 1, BAD_LINE),
+    "lint": (["lint", "{bad}"], 1, BAD_LINE),
+    "stats": (["stats", "{bad}"], 1, BAD_LINE),
+    "export": (["export", "{bad}", "--out", "{out}"], 1, BAD_LINE),
+    "preview": (["preview", "{bad}", "--out", "{out}"], 1, BAD_LINE),
+    "sync": (["sync", "{bad}", "--collection", "{col}", "--out", "{out}"], 1, BAD_LINE),
+    "new": (["new", "A::B", "{good}"], 1, "error: the section title cannot contain '::'"),
+    "init": (["init", "{taken}"], 1, ".gitignore: already exists; nothing was written"),
+    "merge-lock": (["merge-lock", "{lock}", "{lock}", "{lock}"], 1,
+                   "deck.lock:1:1: damaged lock line"),
+    "schema": (["schema", "card"], 2, "'card' is not one of 'section', 'deck'"),
+}
+
+
+def test_every_command_prints_its_problems_on_stderr_and_nothing_on_stdout(
+        tmp_path: Path) -> None:
+    assert set(PROBLEM_RUNS) == set(cli.commands), "add the new command here"
+    places = _streams_setup(tmp_path)
+    for name, (args, status, expected) in PROBLEM_RUNS.items():
+        for extra in ([], ["-q"]):  # -q never hides a problem
+            result = _run(*[a.format(**places) for a in args], *extra)
+            assert (result.exit_code, result.stdout) == (status, ""), (name, result.output)
+            assert expected in result.stderr, (name, result.stderr)
+    check = _run("build", places["bad"], "--check", "--out", places["out"])
+    assert (check.exit_code, check.stdout) == (1, "") and BAD_LINE in check.stderr
+
+
+# Every command on a clean deck with -q: nothing at all, but the result of the commands
+# whose result is their output (JSON, tables, the new file's path).
+QUIET_RUNS = {
+    "validate": ["validate", "{good}"],
+    "build": ["build", "{good}", "--out", "{out}"],
+    "lint": ["lint", "{good}"],
+    "export": ["export", "{good}", "--out", "{out}"],
+    "preview": ["preview", "{good}", "--out", "{out}/preview"],
+    "sync": ["sync", "{good}", "--collection", "{col}", "--out", "{out}", "--no-backup"],
+    "init": ["init", "{out}/new-deck"],
+    "merge-lock": ["merge-lock", "--resolve", "{good}/deck.lock"],  # not conflicted
+    "new": ["new", "Second", "{out}/new-deck/cards"],  # the deck init just wrote
+    "stats": ["stats", "{good}"],
+    "schema": ["schema"],
+}
+OUTPUT_IS_THE_RESULT = {"new", "stats", "schema"}
+
+
+def test_quiet_prints_nothing_but_problems_or_the_result_itself(tmp_path: Path) -> None:
+    assert set(QUIET_RUNS) == set(cli.commands), "add the new command here"
+    places = _streams_setup(tmp_path)
+    for name, args in QUIET_RUNS.items():
+        shown = [a.format(**places) for a in args]
+        loud = _run(*shown) if name not in ("init", "new", "merge-lock") else None
+        result = _run(*shown, "-q")
+        assert (result.exit_code, result.stderr) == (0, ""), (name, result.output)
+        assert bool(result.stdout) == (name in OUTPUT_IS_THE_RESULT), (name, result.stdout)
+        if loud is not None and name not in OUTPUT_IS_THE_RESULT:
+            assert loud.stdout and loud.stderr == "", (name, loud.output)  # results: stdout
+    assert _run("build", places["good"], "--check", "--out", places["out"], "-q").output == ""
+    assert _run("build", places["good"], "--check", "--out", places["out"], "-q").output == ""

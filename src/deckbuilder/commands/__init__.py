@@ -10,8 +10,7 @@ import click
 
 
 def register(group: click.Group) -> None:
-    from . import (build, export, init, lint, merge_lock, new, preview, schema, stats, sync,
-                   validate)
+    from . import build, export, init, lint, merge_lock, new, preview, schema, stats, sync, validate
 
     for command in (
         validate.validate,

@@ -37,5 +37,5 @@ def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
     if not quiet:
         console.out(f"wrote {result.path}: {plural(result.notes, 'note')}", fg="green")
         if result.media_dir:
-            console.out(f"copy the files in {result.media_dir} into the collection.media folder of "
-                 "the Anki profile (images cannot travel in a text import)")
+            console.note(f"copy the files in {result.media_dir} into the collection.media folder "
+                         "of the Anki profile (images cannot travel in a text import)")

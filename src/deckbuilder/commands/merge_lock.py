@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import Console, NonEmptyPath
+from .common import QUIET, Console, NonEmptyPath
 
 _FILE = NonEmptyPath(exists=True, dir_okay=False, path_type=Path)
 
@@ -15,7 +15,8 @@ _FILE = NonEmptyPath(exists=True, dir_okay=False, path_type=Path)
 @click.argument("files", nargs=-1, type=_FILE, metavar="[BASE OURS THEIRS]")
 @click.option("--resolve", "conflicted", type=_FILE,
               help="Resolve a deck.lock that a merge left with conflict markers, in place.")
-def merge_lock(files: tuple[Path, ...], conflicted: Path | None) -> None:
+@QUIET
+def merge_lock(files: tuple[Path, ...], conflicted: Path | None, quiet: bool) -> None:
     """Merge two branches' locks card by card: BASE OURS THEIRS (git's %O %A %B).
 
     The result replaces OURS. Set it up once per clone, as the README shows:
@@ -33,7 +34,7 @@ def merge_lock(files: tuple[Path, ...], conflicted: Path | None) -> None:
 
     if (conflicted is None) == (len(files) == 0) or (files and len(files) != 3):
         raise click.UsageError("give BASE OURS THEIRS, or --resolve PATH")
-    console = Console()
+    console = Console(quiet)
     with console.reporting():
         if conflicted is not None:
             merged = resolve_conflicted(conflicted)

@@ -28,10 +28,11 @@ def new(title: str, deck_dir: Path, number: int | None, quiet: bool) -> None:
     console = Console()
     with console.reporting():
         path = new_section(deck_dir, title, number)
-    if not quiet:
-        console.out(f"created {path}", fg="green")
-        console.out("next: replace `cards: []` with its cards (the file shows an example). Until "
-             "then `deckbuilder validate` reports \"the section has no cards yet\": an empty "
-             "section is an error on purpose.")
-    else:
+    if quiet:
         console.out(str(path))
+        return
+    console.out(f"created {path}", fg="green")
+    # Advice goes with the notes, on stderr: stdout is the result.
+    console.err("next: replace `cards: []` with its cards (the file shows an example). Until "
+                "then `deckbuilder validate` reports \"the section has no cards yet\": an empty "
+                "section is an error on purpose.")

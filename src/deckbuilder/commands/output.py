@@ -3,7 +3,8 @@
 Every command prints through it, so every command follows the same rules:
 
 - stdout carries results (what was written, tables, JSON); stderr carries problems,
-  their summary and notes. JSON always goes to stdout.
+  their summary, notes and advice (what to do next). JSON always goes to stdout.
+- ``-q`` (``Console(quiet=True)``) drops the text results; problems, notes and JSON stay.
 - Exit status: 0 clean, 1 the deck has errors / a build was refused / output failed,
   2 bad usage (click's own errors pass through ``run_main`` here too).
 - What is printed may come from a hostile file name: control characters (ESC, CR,
@@ -50,12 +51,14 @@ def _encodable(text: str, stream: TextIO) -> str:
 class Console:
     """The streams, the escaping and the exit status of one command run."""
 
-    def __init__(self) -> None:
+    def __init__(self, quiet: bool = False) -> None:
         self.color = False if os.environ.get("NO_COLOR") else None
+        self.quiet = quiet
 
     def out(self, text: str = "", **style: Any) -> None:
-        """A result, on stdout."""
-        self._write(sys.stdout, visible(text), style)
+        """A result, on stdout; nothing with ``-q`` (problems and notes still show)."""
+        if not self.quiet:
+            self._write(sys.stdout, visible(text), style)
 
     def err(self, text: str = "", **style: Any) -> None:
         """A problem, a summary or a note, on stderr."""

@@ -6,13 +6,14 @@ from pathlib import Path
 
 import click
 
-from .common import DECK_DIR, Console, folder_option
+from .common import DECK_DIR, QUIET, Console, folder_option
 
 
 @click.command()
 @DECK_DIR
 @folder_option("build/preview", "Folder that receives index.html and the images the cards show.")
-def preview(deck_dir: Path, out_dir: Path) -> None:
+@QUIET
+def preview(deck_dir: Path, out_dir: Path, quiet: bool) -> None:
     """Validate DECK_DIR and write OUT/index.html: every card, question and answer.
 
     Cards are rendered through the package's own templates and CSS (one card per
@@ -23,7 +24,7 @@ def preview(deck_dir: Path, out_dir: Path) -> None:
     from ..errors import plural
     from ..preview import write_preview
 
-    console = Console()
+    console = Console(quiet)
     with console.reporting():
         result = write_preview(deck_dir, out_dir)
     media = f", {plural(result.media, 'media file')} copied" if result.media else ""

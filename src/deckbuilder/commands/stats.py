@@ -11,13 +11,16 @@ from .common import DECK_DIR, Console
 
 @click.command()
 @DECK_DIR
-def stats(deck_dir: Path) -> None:
+@click.option("-q", "--quiet", is_flag=True,
+              help="Print only the tables (as without it: stats prints nothing else).")
+def stats(deck_dir: Path, quiet: bool) -> None:
     """Print tables of DECK_DIR's notes and Anki cards per section, per kind
     (basic, reverse, cloze) and per tag, most used tag first.
 
     A note is one card entry in the YAML; Anki makes two cards from a reverse note
     and one per cloze number.
     """
+    del quiet  # accepted as by every command; the tables are the result
     from ..load import CACHE_DIR, load_deck
     from ..stats import deck_stats
 

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from .common import DECK_DIR, Console, NonEmptyPath, folder_option
+from .common import DECK_DIR, QUIET, Console, NonEmptyPath, folder_option
 
 if TYPE_CHECKING:
     from ..syncplan import Plan
@@ -36,12 +36,13 @@ INSTALL = ("deckbuilder sync needs the official Anki library: in deckbuilder's c
                    "template or kind change).")
 @click.option("--overwrite-anki-edits", is_flag=True,
               help="Overwrite notes edited both in Anki and in the deck with the deck's.")
+@QUIET
 def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Path | None,
          out_dir: Path, dry_run: bool, yes: bool, backup_dir: Path | None, no_backup: bool,
-         allow_full_sync: bool, overwrite_anki_edits: bool) -> None:
+         allow_full_sync: bool, overwrite_anki_edits: bool, quiet: bool) -> None:
     """Make your own Anki collection equal DECK_DIR: adds, updates, moves, renames and
     removals, every review kept. Anki must be closed (or on another profile)."""
-    console = Console()
+    console = Console(quiet)
     try:
         import anki  # noqa: F401
     except ImportError:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from .common import DECK_DIR, FORMAT, Console
+from .common import DECK_DIR, FORMAT, QUIET, Console
 
 
 @click.command()
@@ -14,7 +14,8 @@ from .common import DECK_DIR, FORMAT, Console
 @FORMAT
 @click.option("--strict", is_flag=True,
               help="Also run `deckbuilder lint`; exit 1 on any warning as on an error.")
-def validate(deck_dir: Path, fmt: str, strict: bool) -> None:
+@QUIET
+def validate(deck_dir: Path, fmt: str, strict: bool, quiet: bool) -> None:
     """Check DECK_DIR (default: cards) and report every problem as path:line:column.
 
     Exits 0 when the deck is clean, 1 when it has errors. Writes nothing; files
@@ -22,7 +23,7 @@ def validate(deck_dir: Path, fmt: str, strict: bool) -> None:
     """
     from ..load import CACHE_DIR, load_deck
 
-    console = Console()
+    console = Console(quiet)
     with console.reporting(fmt):
         checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
     warnings = checked.warnings
