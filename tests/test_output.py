@@ -316,3 +316,11 @@ def test_quiet_prints_nothing_but_problems_or_the_result_itself(tmp_path: Path) 
             assert loud.stdout and loud.stderr == "", (name, loud.output)  # results: stdout
     assert _run("build", places["good"], "--check", "--out", places["out"], "-q").output == ""
     assert _run("build", places["good"], "--check", "--out", places["out"], "-q").output == ""
+
+
+def test_advice_goes_with_the_notes(example: Path, tmp_path: Path) -> None:
+    """What to do next is not the result: on stderr, so stdout stays what was written."""
+    result = _run("export", example, "--out", tmp_path)
+    assert result.stdout == f"wrote {tmp_path / 'example-deck.csv'}: 6 notes\n"
+    assert (f"note: copy the files in {tmp_path / 'example-deck-media'} "
+            "into the collection.media folder") in result.stderr
