@@ -30,7 +30,7 @@ def cli() -> None:
     """Compile flashcards written as YAML into Anki packages.
 
     A deck is a folder: deck.yaml plus one numbered YAML file per section
-    (see the README for the format). Start with `deckbuilder validate`.
+    (see the README for the format). Start one with `deckbuilder init`.
     """
 
 

@@ -15,12 +15,12 @@ from .common import QUIET, Console, NonEmptyPath
                 type=NonEmptyPath(file_okay=False, path_type=Path))
 @QUIET
 def init(folder: Path, quiet: bool) -> None:
-    """Start a deck in DIR (default: the current folder): cards/deck.yaml named after
-    the folder, a first section with a card of each kind, the editor schemas in
-    schema/, a .gitignore for build/'s cache, a .gitattributes for deck.lock's merge
-    driver and a .pre-commit-config.yaml.
+    """Start a deck of your own in DIR, ready for git.
 
-    It writes nothing if any of these files exists.
+    DIR defaults to the current folder. It writes cards/deck.yaml named after the folder, a first section with a card of
+    each kind, the editor schemas in schema/, a .gitignore for build/'s cache, a
+    .gitattributes for deck.lock's merge driver and a .pre-commit-config.yaml; nothing
+    if any of these files exists.
     """
     from ..scaffold import MERGE_DRIVER, init_deck
 
