@@ -36,9 +36,10 @@ _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 SOUND = re.compile(r"\[sound:(.+?)\]", re.DOTALL)
 # What Anki's editor inserts as [sound:] (aqt/editor.py), but Flash (swf), which no
 # current client plays; and the images it shows.
-PLAYED = frozenset("3gp aac avi flac flv m4a mkv mov mp3 mp4 mpeg mpg oga ogg ogv ogx opus "
-                   "spx wav webm".split())
-IMAGES = frozenset("jpg jpeg png gif svg webp ico avif bmp tif tiff".split())
+PLAYED = frozenset({"3gp", "aac", "avi", "flac", "flv", "m4a", "mkv", "mov", "mp3", "mp4",
+                    "mpeg", "mpg", "oga", "ogg", "ogv", "ogx", "opus", "spx", "wav", "webm"})
+IMAGES = frozenset({"jpg", "jpeg", "png", "gif", "svg", "webp", "ico", "avif", "bmp", "tif",
+                    "tiff"})
 
 
 @dataclass(frozen=True, slots=True)
