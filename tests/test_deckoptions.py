@@ -83,7 +83,8 @@ def test_left_out_options_are_ankis_defaults(tmp_path: Path) -> None:
 
 def test_what_anki_does_with_the_preset_on_import(tmp_path: Path) -> None:
     """Measured, and what the README says: without "Import any deck presets" the preset is
-    ignored; with it, added once and never updated by a later package."""
+    ignored; with it, added once and never updated by a later package, and the deck's
+    subdecks are put back on it at every import."""
     first = _build(tmp_path, DECK + OPTIONS)
     (tmp_path / "plain").mkdir()
     plain = _import(tmp_path / "plain", first, presets=False)
@@ -96,8 +97,14 @@ def test_what_anki_does_with_the_preset_on_import(tmp_path: Path) -> None:
                     out="out2")
     anki = _import(tmp_path, first, presets=True)
     try:
+        mine = anki.col.decks.add_config_returning_id("Mine")  # the learner's own preset
+        subdeck = anki.col.decks.get(anki.col.decks.id_for_name("Opt Deck::01 A"))
+        subdeck["conf"] = mine
+        anki.col.decks.save(subdeck)
         _import(tmp_path, second, presets=True, anki=anki)
-        assert _settings(anki.col, "Opt Deck::01 A")[1] == 7
+        assert _settings(anki.col, "Opt Deck::02 A")[1] == 7  # never updated
+        # ... but every later import with presets ticked puts the subdeck back on it
+        assert _settings(anki.col, "Opt Deck::01 A")[:2] == (preset_id("opt-deck"), 7)
     finally:
         anki.col.close()
 
