@@ -140,3 +140,12 @@ def test_markdown_leaves_a_sound_tag_whole(text: str, tmp_path: Path) -> None:
     assert not problems.errors
     (name,) = renderer.media
     assert html.count(f"[sound:{name}]") == text.count("[sound:")
+
+
+def test_lint_reads_no_words_in_a_sound_tag(tmp_path: Path) -> None:
+    """The file name is no part of the prompt: 'hello' in it neither repeats the answer
+    nor makes a prompt that only plays a sound too short."""
+    deck = _deck(tmp_path, "  - id: a\n    front: '[sound:media/hello world.mp3]'\n"
+                 "    back: hello\n")
+    result = run_guarded("lint", deck)
+    assert result.exit_code == 0 and "no lint warnings" in result.output, result.output
