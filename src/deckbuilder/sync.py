@@ -115,6 +115,8 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
                              "every step starts from what the collection holds") from exc
         problems = verify(col, built.deck, built.notes, plan, schema,
                           options.allow_full_sync)
+        problems += [f"deck options not applied: {left}"
+                     for left in _preset(col, built.deck, False)]
         if problems:
             where = f"; the backup is {result.backup}" if result.backup else ""
             raise SyncFailed("the collection does not match the deck after syncing"
