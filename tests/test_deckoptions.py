@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sqlite3
@@ -11,7 +12,9 @@ import zipfile
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 import pytest
+import yaml
 from conftest import AnkiImport, run, run_guarded, write_deck
 
 from deckbuilder.anki import preset_id
@@ -146,7 +149,7 @@ def test_without_options_the_package_is_byte_for_byte_what_it_was(tmp_path: Path
     assert before["dconf"] != after["dconf"] and before["decks"] != after["decks"]
 
 
-@pytest.mark.parametrize(("options", "message"), [
+BAD = [
     ("  new-per-day: -1\n", "5:16: 'new-per-day' must be a whole number from 0 to 9999"),
     ("  new-per-day: 2.5\n", "5:16: 'new-per-day' must be a whole number from 0 to 9999"),
     ("  reviews-per-day: ten\n", "5:20: 'reviews-per-day' must be a whole number from 0 to "
@@ -162,7 +165,10 @@ def test_without_options_the_package_is_byte_for_byte_what_it_was(tmp_path: Path
     ("  relearning-steps: [0m]\n", "5:22: 'relearning-steps': a step is a number"),
     ("  new-cards-per-day: 5\n", "5:3: unknown option 'new-cards-per-day'; did you mean "
      "'new-per-day'?"),
-])
+]
+
+
+@pytest.mark.parametrize(("options", "message"), BAD)
 def test_bad_options_are_located_errors(options: str, message: str, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -232,3 +238,13 @@ def test_sync_updates_the_authors_preset_without_a_full_sync(
     third = run("sync", deck, "--collection", collection, "--out", tmp_path / "out")
     assert "deck options" not in third.output, third.output
     assert os.path.exists(tmp_path / "out" / "opt-deck.apkg")
+
+
+@pytest.mark.parametrize(("options", "message"), BAD)
+def test_the_schema_rejects_what_validate_rejects(options: str, message: str) -> None:
+    schema = json.loads((ROOT / "schema" / "deck.schema.json").read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    good = yaml.safe_load(DECK + OPTIONS)
+    assert not list(validator.iter_errors(good))
+    bad = yaml.safe_load(DECK + "options:\n" + options)
+    assert list(validator.iter_errors(bad)), message

@@ -75,12 +75,13 @@ Options = tuple[tuple[str, Any], ...]  # (option name, value), as written; steps
 
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of `options:`, with the same ranges the checks enforce."""
+    # a step of 0 is refused; at most 365d is not (a pattern cannot compare numbers)
+    step = f"^(?![0.]+[smhd]$){_STEP.pattern}(?!\\n)$"
     kinds: dict[str, dict[str, Any]] = {
         "count": {"type": "integer"},
         "ratio": {"type": "number"},
         "flag": {"type": "boolean"},
-        "steps": {"type": "array", "items": {"type": "string",
-                                            "pattern": f"^{_STEP.pattern}(?!\\n)$"}},
+        "steps": {"type": "array", "items": {"type": "string", "pattern": step}},
     }
     properties = {}
     for option in OPTIONS:
