@@ -7,11 +7,11 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import AnkiImport, run_guarded, write_deck
+from conftest import AnkiImport, deadline, run_guarded, write_deck
 
 from deckbuilder.anki import note_guid
 from deckbuilder.errors import Location, Problems
-from deckbuilder.render import Renderer
+from deckbuilder.render import Renderer, replace_sounds
 
 MP3 = b"ID3\x03\x00\x00\x00\x00\x00\x00 a sound"
 DECK = "deck: D\nid: test-deck\n"
@@ -154,3 +154,11 @@ def test_lint_reads_no_words_in_a_sound_tag(tmp_path: Path) -> None:
                  "    back: hello\n")
     result = run_guarded("lint", deck)
     assert result.exit_code == 0 and "no lint warnings" in result.output, result.output
+
+
+def test_many_unclosed_sound_tags_take_linear_time() -> None:
+    """Anki's own pattern as a regular expression takes minutes on this (quadratic)."""
+    with deadline(5):
+        assert replace_sounds("[sound:" * 50_000 + "[sound:a]", lambda _: "!").endswith("!")
+    assert replace_sounds("a [sound:]] b [sound:x\ny] c [sound:", lambda f: f"<{f}>") == (
+        "a <]> b <x\ny> c [sound:")

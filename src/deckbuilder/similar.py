@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter, defaultdict
 
-from .render import SOUND, replace_math
+from .render import replace_math, replace_sounds
 
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -40,7 +40,7 @@ def words(text: str) -> list[str]:
     """The words a reader sees: Markdown, HTML, image and sound syntax dropped, math as one
     word."""
     text = replace_math(text, lambda math: " math ")
-    text = _IMAGE.sub(" ", SOUND.sub(" ", text))
+    text = _IMAGE.sub(" ", replace_sounds(text, lambda _: " "))
     text = _LINK.sub(r" \1 ", text)
     return _WORD.findall(_HTML.sub(" ", text))
 
