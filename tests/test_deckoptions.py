@@ -248,3 +248,17 @@ def test_the_schema_rejects_what_validate_rejects(options: str, message: str) ->
     assert not list(validator.iter_errors(good))
     bad = yaml.safe_load(DECK + "options:\n" + options)
     assert list(validator.iter_errors(bad)), message
+
+
+def test_removing_options_gives_the_package_of_a_deck_that_never_had_them(
+        tmp_path: Path) -> None:
+    """A rebuild after `options:` is dropped holds no preset: its bytes are those of a
+    cold build without options (a guard for any build that reuses the last package)."""
+    with_options = _build(tmp_path, DECK + OPTIONS)
+    (tmp_path / "cards" / "deck.yaml").write_text(DECK)
+    assert run_guarded("build", tmp_path / "cards", "--out", tmp_path / "out").exit_code == 0
+    rebuilt = with_options.read_bytes()
+    shutil.rmtree(tmp_path / "out")
+    assert run_guarded("build", tmp_path / "cards", "--out", tmp_path / "out").exit_code == 0
+    assert rebuilt == with_options.read_bytes()
+    assert str(preset_id("opt-deck")) not in _col_table(with_options, tmp_path)["dconf"]
