@@ -96,6 +96,8 @@ def test_html_audio_is_checked_and_renamed(tmp_path: Path) -> None:
      "such as &#91;), and Anki would try to play it: write [sound:...] as plain text"),
     ("'\\(x [sound:media/hello world.mp3]\\)'", "4:12: this text renders into a [sound:...] "
      "tag"),
+    ("'[sound:media/{{c1::a}}.mp3]'", "4:12: [sound:media/{{c1::a}}.mp3] has a cloze deletion "
+     "in its file name; put the deletion around the whole tag instead"),
 ])
 def test_a_sound_is_checked_like_an_image(front: str, message: str, tmp_path: Path,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
