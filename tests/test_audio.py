@@ -164,3 +164,13 @@ def test_many_unclosed_sound_tags_take_linear_time() -> None:
         assert replace_sounds("[sound:" * 50_000 + "[sound:a]", lambda _: "!").endswith("!")
     assert replace_sounds("a [sound:]] b [sound:x\ny] c [sound:", lambda f: f"<{f}>") == (
         "a <]> b <x\ny> c [sound:")
+
+
+def test_a_sound_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    deck = _deck(tmp_path, "  - id: a\n    front: '[sound:media/long.wav]'\n    back: b\n")
+    with open(deck / "media" / "long.wav", "wb") as sparse:  # no disk used
+        sparse.truncate(101 * 2**20)
+    result = run_guarded("validate", "cards")
+    assert _located(result.output) == [
+        "cards/01-a.yaml:4:12: media 'media/long.wav' is 101 MiB; the limit is 100 MiB"]
