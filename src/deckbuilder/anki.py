@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import deckoptions
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
 from .render import RenderedCard
@@ -62,6 +63,11 @@ def derived_id(*names: str) -> int:
 def notetype_ids(deck_id: str) -> dict[int, str]:
     """The deck's own notetypes, id -> key (basic, reverse, cloze)."""
     return {derived_id(deck_id, "notetype", key): key for key in NOTETYPES}
+
+
+def preset_id(deck_id: str) -> int:
+    """The id of the deck's preset (deck.yaml's `options:`)."""
+    return derived_id(deck_id, "preset")
 
 
 def derived_note_id(deck_id: str, guid: str) -> int:
@@ -157,6 +163,7 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
         connection = sqlite3.connect(f"{database.absolute().as_uri()}?mode=rw", uri=True)
         try:
             _fill(connection, decks, note_rows, card_rows)
+            deckoptions.write(connection, preset_id(deck.id), deck.name, deck.head.options)
         finally:
             connection.close()
         return database.read_bytes()

@@ -7,7 +7,7 @@ import re
 import unicodedata
 from pathlib import Path
 
-from . import limits, schema
+from . import deckoptions, limits, schema
 from .cloze import parse_cloze
 from .errors import Location, Problems
 from .limits import shown
@@ -48,6 +48,8 @@ def check_head(source: SourceFile, problems: Problems, root: Node | None) -> Dec
         vocabulary=vocabulary,
         lint=checker.lint(lint_node, source) if lint_node else {},
         description_at=source.node_at(head["description"]) if "description" in head else None,
+        options=deckoptions.check(head["options"], source, problems) if "options" in head
+        else None,
     )
 
 
@@ -144,7 +146,7 @@ class _Checker:
             self.problems.error(self.at(node), f"'{key.name}' must be a list, found "
                                 f"{_KINDS[node.kind]}")
             return False
-        if key.type == "lint" and node.kind != "map":
+        if key.type in ("lint", "options") and node.kind != "map":
             self.problems.error(self.at(node), f"'{key.name}' must be a mapping, found "
                                 f"{_KINDS[node.kind]}")
             return False

@@ -241,3 +241,34 @@ def remember_synced(col: Any, deck_id: str, digests: dict[str, str]) -> None:
 def _record_key(deck_id: str) -> str:
     return f"deckbuilder:{deck_id}:synced"
 
+
+
+
+def sync_preset(col: Any, preset_id: int, name: str, options: tuple[tuple[str, Any], ...],
+                deck_names: list[str], write: bool) -> list[str]:
+    """Make the deck's preset hold ``options`` and every deck of ``deck_names`` use it
+    (only ``write`` changes anything); returns what changed, or would. A new preset copies
+    the collection's Default for what ``options`` leaves out. Adding, updating and
+    assigning a preset forces no one-way sync (measured: the schema stamp stays)."""
+    from .deckoptions import apply, new_preset, value
+
+    changes = []
+    preset = col.decks.get_config(preset_id)
+    if preset is None or preset["id"] != preset_id:  # a missing id gives Anki's Default
+        preset = new_preset(col.decks.get_config(1), preset_id, name, options)
+        changes.append(f"preset '{name}' added")
+    else:
+        before = {key: value(preset, key) for key, _ in options}
+        changes += [f"preset '{preset['name']}': {key} {before[key]} -> {value(preset, key)}"
+                    for key in apply(preset, options)]
+    if write and changes:
+        col.decks.update_config(preset)
+    for deck_name in deck_names:
+        did = col.decks.id_for_name(deck_name)
+        deck = col.decks.get(did) if did else None
+        if deck and not deck.get("dyn") and deck["conf"] != preset_id:
+            changes.append(f"'{deck_name}' put on the preset")
+            if write:
+                deck["conf"] = preset_id
+                col.decks.save(deck)
+    return changes

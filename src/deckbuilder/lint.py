@@ -29,7 +29,8 @@ _YES_NO_START = re.compile(
     "(?:n[o'\u2019]t)?\\b", re.IGNORECASE)
 _YES_NO_ANSWER = re.compile(_OPENING + r"(?:yes|no)\b", re.IGNORECASE)
 _OR = re.compile(r"\bor\b", re.IGNORECASE)
-_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b", re.IGNORECASE)
+# A prompt that shows an image or plays a sound needs no words of its own.
+_IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b|\[sound:", re.IGNORECASE)
 
 
 def lint_deck(deck: Deck) -> list[Problem]:

@@ -41,8 +41,9 @@ class Scan:
     problems: list[str] = field(default_factory=list)
 
 
-def scan(html_text: str, rename: Callable[[str], str]) -> Scan:
-    """Rename every file ``html_text`` loads with ``rename`` (which reports its problems)."""
+def scan(html_text: str, rename: Callable[[str, str], str]) -> Scan:
+    """Rename every file ``html_text`` loads with ``rename(value, tag)`` (which reports its
+    problems; the tag says how the file is used: an <img> shows an image)."""
     parser = _Parser(html_text, rename)
     # An unfinished tag or comment at the end is an error anyway, and html.parser would
     # retry each of its '<' up to the end (quadratic: 20 s for 60 KB), so it is not parsed.
@@ -65,7 +66,7 @@ def scan(html_text: str, rename: Callable[[str], str]) -> Scan:
 
 
 class _Parser(HTMLParser):
-    def __init__(self, source: str, rename: Callable[[str], str]) -> None:
+    def __init__(self, source: str, rename: Callable[[str, str], str]) -> None:
         super().__init__(convert_charrefs=False)  # text as written: "&lt;b" is no tag
         self.rename = rename
         self.line_starts = [0] + [m.end() for m in re.finditer("\n", source)]
@@ -94,7 +95,7 @@ class _Parser(HTMLParser):
         text = self.get_starttag_text() or ""
         line, column = self.getpos()
         start = self.line_starts[line - 1] + column
-        new = _rewrite_tag(text, loads, self.rename)
+        new = _rewrite_tag(text, loads, lambda value: self.rename(value, tag))
         if new != text:
             self.edits.append((start, start + len(text), new))
 

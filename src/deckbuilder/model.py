@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from .errors import Location, plural
 
@@ -65,6 +66,8 @@ class DeckHead:
     vocabulary: tuple[str, ...] | None
     lint: dict[str, float] = field(default_factory=dict, compare=False, hash=False)
     description_at: Location | None = None  # where deck.yaml writes the description
+    # deck.yaml's `options:` (deckoptions.Options), None when it has none
+    options: tuple[tuple[str, Any], ...] | None = None
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,12 @@ _CLOZE_OPENER = re.compile(r"\{\{c(\d+)::")
 _NEEDS_MARKDOWN = re.compile(r"[\\`*_\[\]<>&!#~|\n]|^\s*(?:[-+*>]|\d+[.)])|  ")
 _BLOCK = re.compile(r"\n|^\s*(?:[-+*]\s|\d+[.)]\s|#{1,6}\s|>|```|~~~)")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
+# What Anki's editor inserts as [sound:] (aqt/editor.py), but Flash (swf), which no
+# current client plays; and the images it shows.
+PLAYED = frozenset({"3gp", "aac", "avi", "flac", "flv", "m4a", "mkv", "mov", "mp3", "mp4",
+                    "mpeg", "mpg", "oga", "ogg", "ogv", "ogx", "opus", "spx", "wav", "webm"})
+IMAGES = frozenset({"jpg", "jpeg", "png", "gif", "svg", "webp", "ico", "avif", "bmp", "tif",
+                    "tiff"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,7 +55,8 @@ class Renderer:
         self.problems = problems
         self.prefix = prefix  # "_" for the deck description: Anki imports such files unused
         self.media: dict[str, Path] = {}
-        self._names: dict[str, tuple[str, Path] | str] = {}  # reference -> (name, file) or error
+        # (reference, written as a URL) -> (name, file) or error
+        self._names: dict[tuple[str, bool], tuple[str, Path] | str] = {}
 
     def section(self, section: Section) -> list[RenderedCard]:
         """Every card's fields as HTML; media found on the way are added to ``self.media``."""
@@ -84,13 +91,26 @@ class Renderer:
             kept.append(html_text)
             return f"\ue000{len(kept) - 1}\ue001"
 
+        sounds = 0
+
+        def sound(reference: str) -> str:
+            nonlocal sounds
+            sounds += 1
+            return keep(f"[sound:{self.sound_name(reference, where)}]")
+
         protected = replace_math(text, lambda math: keep(html.escape(math, quote=False)),
-                                 lambda plain: _MARKER.sub(lambda m: keep(m.group()), plain))
+                                 lambda plain: replace_sounds(_MARKER.sub(
+                                     lambda m: keep(m.group()), plain), sound))
         if _BLOCK.search(protected.strip()):
             out = self.md.render(protected).strip()
         else:
             out = self.md.renderInline(protected)
         out = _PLACEHOLDER.sub(lambda m: kept[int(m.group(1))], out)
+        if replace_sounds(out, lambda _: "\0").count("\0") > sounds:  # played unchecked
+            self.problems.error(where, "this text renders into a [sound:...] tag that "
+                                "deckbuilder cannot check (inside maths, or through an "
+                                "escape or an HTML entity such as &#91;), and Anki would "
+                                "try to play it: write [sound:...] as plain text")
         if cloze:  # an escaped brace or an entity (`&#123;`) renders into a deletion
             gained = Counter(_CLOZE_OPENER.findall(out)) - Counter(_CLOZE_OPENER.findall(text))
             for number in sorted(gained, key=int):
@@ -102,7 +122,7 @@ class Renderer:
             return out
         from .markup import scan
 
-        found = scan(out, lambda src: self.media_name(src, where))
+        found = scan(out, lambda src, tag: self.media_name(src, where, tag))
         for problem in found.problems:
             self.problems.error(where, problem)
         if cloze:
@@ -113,26 +133,58 @@ class Renderer:
                                     "or HTML tag, where Anki cannot see it")
         return found.html
 
-    def media_name(self, src: str, where: Location) -> str:
-        """Check a referenced file and return its flat name in the package; a problem is
+    def media_name(self, src: str, where: Location, tag: str = "img") -> str:
+        """Check a file the HTML loads and return its flat name in the package; a problem is
         reported at every place that uses the file."""
-        if src not in self._names:
-            self._names[src] = self._media(src)
-        found = self._names[src]
+        name = self._checked(src, where, url=True)
+        if tag == "img" and name and name.rpartition(".")[2].lower() in PLAYED:
+            self.problems.error(where, f"'{shown(src)}' is audio or video, which an image "
+                                f"cannot show: write [sound:{shown(src)}] to play it")
+        return name or src
+
+    def sound_name(self, reference: str, where: Location) -> str:
+        """Check the file of a ``[sound:reference]`` tag (a path, not a URL) and return its
+        flat name in the package."""
+        written = shown(reference)
+        if self.prefix:
+            self.problems.error(where, "Anki plays no sound in a deck's description; put "
+                                f"[sound:{written}] on a card")
+            return reference
+        if _CLOZE_OPENER.search(reference):
+            self.problems.error(where, f"[sound:{written}] has a cloze deletion in its file "
+                                "name; put the deletion around the whole tag instead")
+            return reference
+        name = self._checked(reference, where, url=False)
+        suffix = reference.rpartition(".")[2].lower() if "." in reference else ""
+        if name and suffix not in PLAYED:
+            hint = (f": show an image with ![description]({written})" if suffix in IMAGES
+                    else f" ({', '.join(sorted(PLAYED))})")
+            self.problems.error(where, f"[sound:{written}] is not audio or video that Anki "
+                                f"plays{hint}")
+        return name or reference
+
+    def _checked(self, reference: str, where: Location, url: bool) -> str:
+        """The file's flat name, added to ``self.media``; '' after reporting a problem."""
+        key = (reference, url)
+        if key not in self._names:
+            self._names[key] = self._media(reference, url)
+        found = self._names[key]
         if isinstance(found, str):
             self.problems.error(where, found)
-            return src
+            return ""
         name, path = found
         self.media[name] = path
         return name
 
-    def _media(self, reference: str) -> tuple[str, Path] | str:
-        """(flat name, file), or what is wrong with the reference."""
-        parts = urlsplit(reference)
-        if parts.scheme or parts.netloc:
-            return (f"image '{shown(reference)}' is not a local file; phones review offline, "
-                    "so put it in the deck folder")
-        relative = unquote(parts.path)
+    def _media(self, reference: str, url: bool = True) -> tuple[str, Path] | str:
+        """(flat name, file), or what is wrong with the reference (a URL in HTML; a
+        plain path in a sound tag, as Anki reads it)."""
+        parts = urlsplit(reference) if url else None
+        if (parts.scheme or parts.netloc) if parts else "://" in reference:
+            what = "image" if url else "sound"
+            return (f"{what} '{shown(reference)}' is not a local file; phones review "
+                    "offline, so put it in the deck folder")
+        relative = unquote(parts.path) if parts else reference
         written = shown(relative)
         if problem := character_problem(relative, one_line=True):
             return f"media path '{written}' {problem}"
@@ -179,6 +231,23 @@ def replace_math(text: str, replace: Callable[[str], str],
         out += [plain(text[pos : opener.start()]), replace(text[opener.start() : end + 2])]
         pos = end + 2
     return "".join(out) + plain(text[pos:])
+
+
+def replace_sounds(text: str, replace: Callable[[str], str]) -> str:
+    """``text`` with each ``[sound:file]`` replaced by ``replace(file)``.
+
+    Found as Anki finds them (its pattern is `\\[sound:(.+?)\\]`, newlines included: a
+    file name of one character or more, up to the first ']'), in one pass: a regular
+    expression takes quadratic time on many openers without a ']'.
+    """
+    out, pos = [], 0
+    while (start := text.find("[sound:", pos)) >= 0:
+        end = text.find("]", start + 8)
+        if end < 0:
+            break
+        out += [text[pos:start], replace(text[start + 7 : end])]
+        pos = end + 1
+    return "".join(out) + text[pos:]
 
 
 @functools.cache

@@ -6,6 +6,7 @@ import difflib
 from dataclasses import dataclass
 from typing import Any
 
+from . import deckoptions
 from .limits import NOT_IN_LINE, NOT_IN_TEXT, shown
 
 # Patterns end in (?!\n)$ because in Python (and so in Python JSON Schema validators) '$'
@@ -17,7 +18,7 @@ ID_PATTERN = r"^[a-z0-9][a-z0-9-]*" + _END
 @dataclass(frozen=True)
 class Key:
     """One key of a YAML mapping. ``type`` is one of text (Markdown), line (one line of
-    plain text), id, flag, tags, cards, lint, rules."""
+    plain text), id, flag, tags, cards, lint, rules, options."""
 
     name: str
     type: str
@@ -36,6 +37,8 @@ DECK_KEYS = (
     Key("html", "flag", "Let raw HTML in card texts reach Anki as HTML (default false: shown as "
         "text). Scripts in such HTML run on the learner's device."),
     Key("lint", "lint", "Thresholds of `deckbuilder lint` rules, rule id -> number."),
+    Key("options", "options", "Anki deck options for the deck and its subdecks (one preset); "
+        "Anki applies them only if the learner imports presets."),
 )
 
 SECTION_KEYS = (
@@ -166,6 +169,7 @@ _TYPES: dict[str, dict[str, Any]] = {
         "additionalProperties": False,
     },
     "rules": {"type": "array", "items": {"enum": list(LINT_RULE_IDS)}, "uniqueItems": True},
+    "options": deckoptions.json_schema(),
 }
 
 

@@ -12,7 +12,7 @@ import math
 import re
 from collections import Counter, defaultdict
 
-from .render import replace_math
+from .render import replace_math, replace_sounds
 
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
@@ -37,9 +37,10 @@ STOP_WORDS = frozenset((
 
 
 def words(text: str) -> list[str]:
-    """The words a reader sees: Markdown, HTML and image syntax dropped, math as one word."""
+    """The words a reader sees: Markdown, HTML, image and sound syntax dropped, math as one
+    word."""
     text = replace_math(text, lambda math: " math ")
-    text = _IMAGE.sub(" ", text)
+    text = _IMAGE.sub(" ", replace_sounds(text, lambda _: " "))
     text = _LINK.sub(r" \1 ", text)
     return _WORD.findall(_HTML.sub(" ", text))
 

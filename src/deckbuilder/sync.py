@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .anki import Note, notetype_ids
+from .anki import Note, notetype_ids, preset_id, subdecks
 from .build import BuildResult, build_deck
 from .collection import (
     Snapshot,
@@ -30,6 +30,7 @@ from .collection import (
     remember_synced,
     set_home_deck,
     snapshot,
+    sync_preset,
     synced_digests,
 )
 from .errors import SyncFailed, SyncRefused
@@ -63,6 +64,7 @@ class SyncResult:
     backup: Path | None = None
     cards_removed: int = 0  # empty cards (a removed cloze number or reverse side)
     decks_removed: list[str] = field(default_factory=list)
+    preset: list[str] = field(default_factory=list)  # deck.yaml's options: what changed
 
 
 def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
@@ -84,12 +86,12 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
         if reasons:
             raise SyncRefused("\n".join(reasons))
         if options.dry_run:
-            return SyncResult(plan, applied=False)
+            return SyncResult(plan, applied=False, preset=_preset(col, checked.deck, False))
         if plan.empty:  # the package and lock are still brought up to date, as by `build`
             if checked.stale:
                 build_deck(deck_dir, out_dir, now=now, allow_field_change=options.allow_full_sync)
             remember_synced(col, checked.deck.id, _record(checked.notes, plan, synced, old_lock))
-            return SyncResult(plan, applied=False)
+            return SyncResult(plan, applied=False, preset=_preset(col, checked.deck, True))
         if plan.big_removal and not options.yes and not confirm(plan):
             raise SyncRefused(f"this would remove {len(plan.removed)} of the deck's "
                               f"{plan.deck_notes} notes from the collection; pass --yes "
@@ -106,12 +108,15 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
                 folder = options.backup_dir or collection.parent / "backups"
                 result.backup = backup(col, folder)
             _apply(col, built, plan, options, result, legacy)
+            result.preset = _preset(col, built.deck, True)
         except (AnkiException, OSError) as exc:
             where = f"; the backup is {result.backup}" if result.backup else ""
             raise SyncFailed(f"Anki stopped the sync: {exc}{where}. Run it again to finish; "
                              "every step starts from what the collection holds") from exc
         problems = verify(col, built.deck, built.notes, plan, schema,
                           options.allow_full_sync)
+        problems += [f"deck options not applied: {left}"
+                     for left in _preset(col, built.deck, False)]
         if problems:
             where = f"; the backup is {result.backup}" if result.backup else ""
             raise SyncFailed("the collection does not match the deck after syncing"
@@ -140,6 +145,14 @@ def _plan(col: Any, built: BuildResult, old_lock: Lock, legacy: set[str],
     plan = plan_sync(snap, built.deck, built.notes, old_lock, legacy, synced)
     plan.empty_decks = empty_decks(col, _owned(legacy, built.deck, built.notes))
     return plan
+
+
+def _preset(col: Any, deck: Deck, write: bool) -> list[str]:
+    """deck.yaml's options into the deck's preset, which an import never updates."""
+    if deck.head.options is None:
+        return []
+    return sync_preset(col, preset_id(deck.id), deck.name, deck.head.options, subdecks(deck),
+                       write)
 
 
 def _owned(names: set[str], deck: Deck, notes: list[Note]) -> set[str]:

@@ -68,6 +68,8 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
         result = sync_deck(deck_dir, path, out_dir, build_time(), options, _ask)
     for line in describe_plan(result.plan, result.applied):
         console.out(line)
+    for line in result.preset:
+        console.out(f"  deck options{' (would change)' if dry_run else ''}: {line}")
     if result.applied:
         if result.cards_removed:
             console.out(f"  empty cards removed: {result.cards_removed}")
@@ -76,7 +78,7 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
         if result.backup:
             console.out(f"backup: {result.backup}")
         console.out(f"synced {path}", fg="green")
-    elif dry_run and not result.plan.empty:
+    elif dry_run and (not result.plan.empty or result.preset):
         if result.plan.big_removal and not yes:
             console.note(f"the real run removes {len(result.plan.removed)} of the deck's "
                          f"{result.plan.deck_notes} notes: it will ask, or need --yes")
