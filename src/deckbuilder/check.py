@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import itertools
-import re
 import unicodedata
+from functools import lru_cache
 from pathlib import Path
 
 from . import limits, schema
@@ -15,8 +15,9 @@ from .model import Card, DeckHead, Section, section_tag
 from .schema import Key
 from .source import Node, SourceFile
 
-_ID = re.compile(schema.ID_PATTERN)
-_BOOLEAN_TRUE = ("true", "yes", "on")  # YAML 1.1 booleans; the loader refuses !!bool maybe
+# A plain scalar is text as written: `back: 1949` is "1949" and `back: yes` is "yes", as
+# an editor reading YAML 1.2 sees it (YAML 1.1 would read a boolean).
+_WRITTEN = frozenset(("str", "int", "float", "bool"))
 _KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
           "float": "a number", "bool": "a boolean", "null": "empty", "bad": "an invalid value"}
 
@@ -29,21 +30,11 @@ def check_head(source: SourceFile, problems: Problems, root: Node | None) -> Dec
     html = head.get("html")
     lint_node = head.get("lint")
     vocabulary = checker.tags(head, "vocabulary", source) if "vocabulary" in head else None
-    deck_id = checker.text(head, "id")
-    if "--" in deck_id:
-        problems.error(source.node_at(head["id"]), "a deck id cannot contain '--': it separates "
-                       "the deck id from the section in --split package names")
-    if problem := limits.file_name_problem(f"{deck_id}.apkg"):
-        problems.error(source.node_at(head["id"]), f"the deck's package name '<id>.apkg' "
-                       f"{problem}: shorten the deck id")
-    name = checker.text(head, "deck")
-    if name and (problem := limits.deck_name_problem(name)):
-        problems.error(source.node_at(head["deck"]), problem)
     return DeckHead(
-        name=name or "Deck",
-        id=deck_id or "deck",
+        name=checker.text(head, "deck") or "Deck",
+        id=checker.text(head, "id") or "deck",
         description=checker.text(head, "description"),
-        html=html is not None and str(html.value).lower() in _BOOLEAN_TRUE,
+        html=html is not None and html.value in schema.TRUE_WORDS,
         tags=checker.tags(head, "tags", source),
         vocabulary=vocabulary,
         lint=checker.lint(lint_node, source) if lint_node else {},
@@ -112,33 +103,31 @@ class _Checker:
         return values
 
     def value_ok(self, key: Key, node: Node) -> bool:
-        if node.kind == "bad":  # already reported by the loader
+        """Whether ``node`` is a value of ``key``'s type, by the rules schema.py declares."""
+        kind = node.kind
+        if kind == "bad":  # already reported by the loader
             return False
-        if key.type in ("text", "line", "id"):
-            if node.kind in ("map", "seq", "bool"):
-                quoted = " (quote it if you mean text)" if node.kind == "bool" else ""
-                self.problems.error(self.at(node), f"'{key.name}' must be text, found "
-                                    f"{_KINDS[node.kind]}{quoted}")
+        rules = schema.RULES.get(key.type)
+        if rules is not None:  # a value written as text
+            if kind not in _WRITTEN:
+                self.problems.error(self.at(node), schema.NOT_EMPTY.message(key.name, str(
+                    node.value)) if kind == "null" else f"'{key.name}' must be text, found "
+                    f"{_KINDS[kind]}")
                 return False
-            if node.kind == "null" or not str(node.value).strip():
-                written = (f" (YAML reads '{shown(str(node.value))}' as nothing)"
-                           if node.value else "")
-                self.problems.error(self.at(node), f"'{key.name}' is empty{written}")
-                return False
-            if key.type == "id" and not _ID.fullmatch(str(node.value)):
-                self.problems.error(self.at(node), f"'{key.name}' must use only a-z, 0-9 and '-', "
-                                    f"starting with a letter or digit: '{shown(str(node.value))}'")
-                return False
-            # A one-line value is trimmed (`deck: >` ends in a newline), a text is not.
-            written = str(node.value).strip() if key.type == "line" else str(node.value)
-            if key.type != "id" and (problem := limits.character_problem(
-                    written, one_line=key.type == "line")):
-                self.problems.error(self.at(node), f"'{key.name}' {problem}")
-                return False
+            value: str = node.value  # type: ignore[assignment]
+            for rule in rules:
+                if not rule.regex.search(value):
+                    self.problems.error(self.at(node), rule.message(key.name, value))
+                    return False
+            for rule in key.rules:  # the value stays usable: these only report
+                if not rule.regex.search(value):
+                    self.problems.error(self.at(node), rule.message(key.name, value))
             return True
-        if key.type == "flag" and node.kind != "bool":
+        if key.type == "flag":
+            if kind == "bool" or (kind == "str" and node.value in schema.YAML_BOOLEANS):
+                return True
             self.problems.error(self.at(node), f"'{key.name}' must be true or false, found "
-                                f"{_KINDS[node.kind]}")
+                                f"{_KINDS[kind]}")
             return False
         if key.type in ("tags", "cards", "rules") and node.kind != "seq":
             self.problems.error(self.at(node), f"'{key.name}' must be a list, found "
@@ -166,7 +155,8 @@ class _Checker:
         folded: set[str] = set()
         for item in node.value:  # type: ignore[attr-defined]
             tag = unicodedata.normalize("NFC", str(item.value))  # as Anki stores it
-            problem = _tag_problem(item)
+            problem = (_tag_problem(item.value) if item.kind in _WRITTEN  # type: ignore[arg-type]
+                       else f"a tag must be text, found {_KINDS[item.kind]}")
             if problem:
                 self.problems.error(source.node_at(item), problem)
             elif tag.casefold() in folded:  # Anki's tags ignore case
@@ -237,8 +227,6 @@ class _Checker:
                 cards.append(card)
         if "cards" in head and not head["cards"].value:
             self.problems.error(self.at(head["cards"]), "the section has no cards yet")
-        if problem := limits.title_problem(self.text(head, "section")):
-            self.problems.error(self.at(head["section"]), problem)
         if problem := limits.file_name_problem(f"{deck.id}--{stem}.apkg"):
             self.problems.error(source.at(), f"this section's package name with --split "
                                 f"'<id>--{stem}.apkg' {problem}: shorten the file name or the "
@@ -274,8 +262,8 @@ class _Checker:
                 needed = "back" if given == "front" else "front"
                 self.problems.error(self.at(node), f"a card with '{given}' also needs '{needed}'")
             reverse = values.get("reverse")
-            kind = "reverse" if reverse is not None and str(reverse.value).lower() in (
-                _BOOLEAN_TRUE) else "basic"
+            kind = "reverse" if reverse is not None and reverse.value in (
+                schema.TRUE_WORDS) else "basic"
         own = self.tags(values, "tags", source, vocabulary)
         if not kind or "id" not in values:
             return None
@@ -309,10 +297,10 @@ class _Checker:
                 first[card.id] = card.location
 
 
-def _tag_problem(node: Node) -> str:
-    if node.kind not in ("str", "int", "float"):
-        return f"a tag must be text, found {_KINDS[node.kind]}"
-    return limits.tag_problem(str(node.value))
+@lru_cache(maxsize=4096)  # a deck uses few tags, on many cards
+def _tag_problem(tag: str) -> str:
+    return next((rule.message("tag", tag) for rule in schema.TAG_RULES
+                 if not rule.regex.search(tag)), "")
 
 
 def _number(node: Node) -> float | None:
