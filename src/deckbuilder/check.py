@@ -12,7 +12,7 @@ from .cloze import parse_cloze
 from .errors import Location, Problems
 from .limits import shown
 from .model import Card, DeckHead, Section, section_tag
-from .schema import Key
+from .schema import TRUE_WORDS, YAML_BOOLEANS, Key
 from .source import Node, SourceFile
 
 # A plain scalar is text as written: `back: 1949` is "1949" and `back: yes` is "yes", as
@@ -34,7 +34,7 @@ def check_head(source: SourceFile, problems: Problems, root: Node | None) -> Dec
         name=checker.text(head, "deck") or "Deck",
         id=checker.text(head, "id") or "deck",
         description=checker.text(head, "description"),
-        html=html is not None and html.value in schema.TRUE_WORDS,
+        html=html is not None and html.value in TRUE_WORDS,
         tags=checker.tags(head, "tags", source),
         vocabulary=vocabulary,
         lint=checker.lint(lint_node, source) if lint_node else {},
@@ -59,10 +59,23 @@ def check_across_sections(sections: list[Section], problems: Problems) -> None:
                            "section number with the same number of digits")
 
 
+def _declared(keys: tuple[Key, ...]) -> dict[str, Key]:
+    declared = _DECLARED.get(id(keys))
+    if declared is None:
+        declared = _DECLARED[id(keys)] = {key.name: key for key in keys}
+    return declared
+
+
+_DECLARED: dict[int, dict[str, Key]] = {}
+
+
 class _Checker:
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
         self.source: SourceFile | None = None
+        # Cards repeat the same few tag lists: each list is checked once.
+        self.checked_tags: dict[tuple[str, bool, tuple[object, ...]], tuple[str, ...]] = {}
+        self.merged: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def at(self, node: Node, source: SourceFile | None = None) -> Location:
         return (source or self.source or SourceFile(Path(), "?")).node_at(node)
@@ -84,11 +97,14 @@ class _Checker:
             self.problems.error(self.at(node), f"expected a mapping for {what}, found "
                                 f"{_KINDS[node.kind]}")
             return {}
-        declared = {key.name: key for key in keys}
+        declared = _declared(keys)
         values: dict[str, Node] = {}
         for name, value in node.value.items():  # type: ignore[attr-defined]
             key = declared.get(name)
-            if key is None:
+            if key is not None and key.fast is not None and value.kind in _WRITTEN and \
+                    key.fast.match(value.value):
+                values[name] = value  # a valid text: the common case, one match
+            elif key is None:
                 where = (self.source or SourceFile(Path(), "?")).at(*node.keys[name])
                 hint = schema.suggest(name, keys)
                 also = f"; did you mean '{hint}'?" if hint else ""
@@ -124,7 +140,7 @@ class _Checker:
                     self.problems.error(self.at(node), rule.message(key.name, value))
             return True
         if key.type == "flag":
-            if kind == "bool" or (kind == "str" and node.value in schema.YAML_BOOLEANS):
+            if kind == "bool" or (kind == "str" and node.value in YAML_BOOLEANS):
                 return True
             self.problems.error(self.at(node), f"'{key.name}' must be true or false, found "
                                 f"{_KINDS[kind]}")
@@ -141,21 +157,26 @@ class _Checker:
 
     @staticmethod
     def text(values: dict[str, Node], name: str) -> str:
-        """The value as Anki will store it: trimmed, and in Unicode NFC as Anki normalises
-        names and texts (so the subdeck in the lock is the one Anki creates)."""
-        node = values.get(name)
-        return unicodedata.normalize("NFC", str(node.value).strip()) if node is not None else ""
+        return _text(values.get(name))
 
     def tags(self, values: dict[str, Node], name: str, source: SourceFile,
              vocabulary: tuple[str, ...] | None = None) -> tuple[str, ...]:
         node = values.get(name)
         if node is None:
             return ()
+        items: list[Node] = node.value  # type: ignore[assignment]
+        # None stands for a value that is not text: a list with one is never stored.
+        seen = (name, vocabulary is None,
+                tuple([item.value if item.kind in _WRITTEN else None for item in items]))
+        done = self.checked_tags.get(seen)
+        if done is not None:
+            return done
+        count = len(self.problems.items)
         tags: list[str] = []
         folded: set[str] = set()
-        for item in node.value:  # type: ignore[attr-defined]
+        for item in items:
             tag = unicodedata.normalize("NFC", str(item.value))  # as Anki stores it
-            problem = (_tag_problem(item.value) if item.kind in _WRITTEN  # type: ignore[arg-type]
+            problem = (_tag_problem(item.value) if item.kind in _WRITTEN
                        else f"a tag must be text, found {_KINDS[item.kind]}")
             if problem:
                 self.problems.error(source.node_at(item), problem)
@@ -170,19 +191,29 @@ class _Checker:
             else:
                 tags.append(tag)
                 folded.add(tag.casefold())
+        if len(self.problems.items) == count:
+            self.checked_tags[seen] = tuple(tags)
         return tuple(tags)
 
     def merged_tags(self, tags: tuple[str, ...], where: Node) -> tuple[str, ...]:
         """A card's tags, inherited and its own, each once; two spellings of one tag (Anki
         keeps one for both) are an error."""
+        done = self.merged.get(tags)
+        if done is not None:
+            return done
         spelled: dict[str, str] = {}
+        clean = True
         for tag in tags:
             other = spelled.setdefault(tag.casefold(), tag)
             if other != tag:
+                clean = False
                 self.problems.error(self.at(where), f"tags '{shown(other)}' and '{shown(tag)}' "
                                     "differ only by case, and Anki keeps one spelling for "
                                     "both: write them alike")
-        return tuple(dict.fromkeys(tags))
+        merged = tuple(dict.fromkeys(tags))
+        if clean:
+            self.merged[tags] = merged
+        return merged
 
     def lint(self, node: Node, source: SourceFile) -> dict[str, float]:
         limits: dict[str, float] = {}
@@ -204,6 +235,8 @@ class _Checker:
 
     def rule_ids(self, values: dict[str, Node], source: SourceFile) -> tuple[str, ...]:
         """A card's `lint` list: rule ids to silence, each one a rule that exists."""
+        if "lint" not in values:
+            return ()
         rules = self.tags(values, "lint", source)
         for item in values["lint"].value if rules else ():  # type: ignore[attr-defined]
             if str(item.value) not in schema.LINT_RULE_IDS:
@@ -236,6 +269,20 @@ class _Checker:
 
     def card(self, node: Node, source: SourceFile, inherited: tuple[str, ...],
              vocabulary: tuple[str, ...] | None, section_source: str) -> Card | None:
+        values = _plain_card(node)
+        if values is None:  # something is wrong: the full check finds and reports it
+            return self.checked_card(node, source, inherited, vocabulary, section_source)
+        kind = "basic"
+        numbers: tuple[int, ...] = ()
+        if "cloze" in values:
+            kind, numbers = "cloze", self.cloze_numbers(values["cloze"])
+        elif (reverse := values.get("reverse")) is not None and reverse.value in TRUE_WORDS:
+            kind = "reverse"
+        own = self.tags(values, "tags", source, vocabulary)
+        return self.make_card(values, source, (*inherited, *own), section_source, kind, numbers)
+
+    def checked_card(self, node: Node, source: SourceFile, inherited: tuple[str, ...],
+                     vocabulary: tuple[str, ...] | None, section_source: str) -> Card | None:
         values = self.fields(node, schema.CARD_KEYS, what="a card")
         if node.kind != "map":
             return None
@@ -252,31 +299,39 @@ class _Checker:
                 self.problems.error(self.at(node.value["reverse"]),  # type: ignore[index]
                                     "'reverse' applies to front/back cards, not cloze")
             if "cloze" in values:
-                deletions, messages = parse_cloze(str(values["cloze"].value))
-                numbers = tuple(sorted({d.number for d in deletions}))
-                for message in messages:
-                    self.problems.error(self.at(values["cloze"]), message)
+                numbers = self.cloze_numbers(values["cloze"])
         else:
             if len(has) == 1:
                 given = next(iter(has))
                 needed = "back" if given == "front" else "front"
                 self.problems.error(self.at(node), f"a card with '{given}' also needs '{needed}'")
             reverse = values.get("reverse")
-            kind = "reverse" if reverse is not None and reverse.value in (
-                schema.TRUE_WORDS) else "basic"
+            kind = "reverse" if reverse is not None and reverse.value in TRUE_WORDS else "basic"
         own = self.tags(values, "tags", source, vocabulary)
         if not kind or "id" not in values:
             return None
-        tags = self.merged_tags((*inherited, *own), values.get("tags") or values["id"])
+        return self.make_card(values, source, (*inherited, *own), section_source, kind, numbers)
+
+    def cloze_numbers(self, cloze: Node) -> tuple[int, ...]:
+        """A cloze text's deletion numbers; what Anki would get wrong is reported."""
+        deletions, messages = parse_cloze(cloze.value)  # type: ignore[arg-type]
+        for message in messages:
+            self.problems.error(self.at(cloze), message)
+        return tuple(sorted({d.number for d in deletions}))
+
+    def make_card(self, values: dict[str, Node], source: SourceFile, tags: tuple[str, ...],
+                  section_source: str, kind: str, numbers: tuple[int, ...]) -> Card:
+        identity = values["id"]
+        get = values.get
         return Card(
-            id=str(values["id"].value),
+            id=identity.value,  # type: ignore[arg-type]
             kind=kind,
-            front=self.text(values, "cloze" if kind == "cloze" else "front"),
-            back=self.text(values, "back"),
-            extra=self.text(values, "extra"),
-            source=self.text(values, "source") or section_source,
-            tags=tags,
-            location=source.node_at(values["id"]),
+            front=_text(get("cloze" if kind == "cloze" else "front")),
+            back=_text(get("back")),
+            extra=_text(get("extra")),
+            source=_text(get("source")) or section_source,
+            tags=self.merged_tags(tags, get("tags") or identity),
+            location=Location(source.display, identity.line, identity.column),
             positions={name: (value.line, value.column) for name, value in values.items()},
             lint_off=self.rule_ids(values, source),
             cloze_numbers=numbers,
@@ -295,6 +350,45 @@ class _Checker:
                                     f"{card.location})")
             else:
                 first[card.id] = card.location
+
+
+def _text(node: Node | None) -> str:
+    """The value as Anki will store it: trimmed, and in Unicode NFC as Anki normalises
+    names and texts (so the subdeck in the lock is the one Anki creates)."""
+    if node is None:
+        return ""
+    text: str = node.value.strip()  # type: ignore[attr-defined]
+    return text if text.isascii() else unicodedata.normalize("NFC", text)
+
+
+_CARD_KEYS = {key.name: key for key in schema.CARD_KEYS}
+_FRONT_BACK = frozenset(("front", "back"))
+
+
+def _plain_card(node: Node) -> dict[str, Node] | None:
+    """A card's values when every key is declared, every value valid and the kind plain
+    (front and back, or cloze without reverse), else None; reports nothing: the fast path
+    for the cards of a deck that is fine."""
+    if node.kind != "map":
+        return None
+    values: dict[str, Node] = node.value  # type: ignore[assignment]
+    for name, value in values.items():
+        key = _CARD_KEYS.get(name)
+        if key is None:
+            return None
+        if key.fast is not None:
+            if value.kind not in _WRITTEN or not key.fast.match(value.value):  # type: ignore[call-overload]
+                return None
+        elif name == "reverse":
+            if value.kind != "bool" and value.value not in YAML_BOOLEANS:
+                return None
+        elif value.kind != "seq":  # tags, lint
+            return None
+    if "id" not in values:
+        return None
+    if "cloze" in values:
+        return None if "front" in values or "back" in values or "reverse" in values else values
+    return values if _FRONT_BACK.issubset(values) else None
 
 
 @lru_cache(maxsize=4096)  # a deck uses few tags, on many cards

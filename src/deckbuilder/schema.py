@@ -121,6 +121,13 @@ class Key:
     required: bool = False
     rules: tuple[Rule, ...] = ()
     keys: tuple[Key, ...] = ()
+    # All of a text value's rules in one expression: check.py's fast path for valid values.
+    fast: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        rules = (*RULES.get(self.type, ()), *self.rules)  # each pattern starts with '^'
+        fast = re.compile("".join(f"(?={rule.pattern})" for rule in rules)) if rules else None
+        object.__setattr__(self, "fast", fast)
 
 
 CARD_KEYS = (
