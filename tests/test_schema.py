@@ -24,7 +24,7 @@ from hypothesis import strategies as st
 from deckbuilder import limits, schema
 from deckbuilder.check import check_head, check_section
 from deckbuilder.errors import Problems
-from deckbuilder.source import find_deck_files, load_yaml, read_bytes
+from deckbuilder.source import SourceFile, find_deck_files, load_yaml, read_bytes
 
 ROOT = Path(__file__).resolve().parents[1]
 CASES = Path(__file__).parent / "cases"
@@ -220,3 +220,42 @@ def test_the_schema_rejects_what_validate_rejects(which: str, data: object, word
 def test_the_schema_accepts_what_validate_accepts(which: str, data: object) -> None:
     """YAML 1.2 (editors) reads `reverse: yes` as text, YAML 1.1 as true: both pass."""
     assert [e.message for e in _validator(which).iter_errors(data)] == []
+
+
+_SCALARS = st.sampled_from(["Paris", "yes", "no", "1949", "1.5", "~", "''", '"  "', "a::",
+                            "geo", '"{{c1::Paris}} is"', "'{{c0::x}}'", "x-1", "Bad Id", '"\\x1f"',
+                            "[a, b]", "[geo, Geo]", "[]", "{a: 1}", "true", "on", "maybe"])
+_CARD_KEY_NAMES = st.sampled_from(["id", "front", "back", "cloze", "reverse", "extra", "tags",
+                                   "source", "lint", "qestion"])
+
+
+_BASES = st.sampled_from([{"id": "a", "front": "Q", "back": "A"},
+                          {"id": "a", "cloze": '"{{c1::x}}"'}, {}])
+
+
+@settings(max_examples=400, deadline=None)
+@given(_BASES, st.dictionaries(_CARD_KEY_NAMES, _SCALARS, max_size=3))
+def test_the_fast_path_for_valid_cards_decides_as_the_full_check(
+        base: dict[str, str], changes: dict[str, str]) -> None:
+    """check.py takes a short way through cards whose keys are all fine: it must give the
+    same card and the same problems as the full check (which would find any problem)."""
+    from deckbuilder.check import _Checker
+    from deckbuilder.model import DeckHead
+
+    card = {**base, **changes}
+    text = "".join(f"  {key}: {value}\n" for key, value in card.items()).replace("  ", "- ", 1)
+    source = SourceFile(Path("01-a.yaml"), "01-a.yaml")
+    problems = Problems()
+    root = load_yaml(source, problems, f"section: A\ncards:\n{text or '- {}'}\n".encode())
+    if root is None:
+        return
+    node = root.value["cards"].value[0]  # type: ignore[index]
+    head = DeckHead(name="D", id="d", description="", html=False, tags=(), vocabulary=None,
+                    lint={}, description_at=None)
+    results = []
+    for way in ("card", "checked_card"):
+        checker = _Checker(Problems())
+        checker.source = source
+        made = getattr(checker, way)(node, source, ("t",), head.vocabulary, "")
+        results.append((made, sorted(checker.problems.items)))
+    assert results[0] == results[1]
