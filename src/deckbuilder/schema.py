@@ -12,7 +12,8 @@ from __future__ import annotations
 import difflib
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from . import limits
@@ -39,10 +40,10 @@ class Rule:
     pattern: str
     advice: str
     problem: Callable[[str, str], str]
-    regex: re.Pattern[str] = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "regex", re.compile(self.pattern))
+    @cached_property  # compiled on first use: a command that checks nothing never pays
+    def regex(self) -> re.Pattern[str]:
+        return re.compile(self.pattern)
 
     def message(self, key: str, value: str) -> str:
         """`validate`'s message for a ``value`` of ``key`` that does not match."""
@@ -121,13 +122,12 @@ class Key:
     required: bool = False
     rules: tuple[Rule, ...] = ()
     keys: tuple[Key, ...] = ()
-    # All of a text value's rules in one expression: check.py's fast path for valid values.
-    fast: re.Pattern[str] | None = field(init=False, repr=False, compare=False)
 
-    def __post_init__(self) -> None:
+    @cached_property
+    def fast(self) -> re.Pattern[str] | None:
+        """All of a text value's rules in one expression: the fast path for valid values."""
         rules = (*RULES.get(self.type, ()), *self.rules)  # each pattern starts with '^'
-        fast = re.compile("".join(f"(?={rule.pattern})" for rule in rules)) if rules else None
-        object.__setattr__(self, "fast", fast)
+        return re.compile("".join(f"(?={rule.pattern})" for rule in rules)) if rules else None
 
 
 CARD_KEYS = (
