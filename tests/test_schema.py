@@ -259,3 +259,12 @@ def test_the_fast_path_for_valid_cards_decides_as_the_full_check(
         made = getattr(checker, way)(node, source, ("t",), head.vocabulary, "")
         results.append((made, sorted(checker.problems.items)))
     assert results[0] == results[1]
+
+
+def test_new_writes_the_schema_line_the_repository_sections_carry(tmp_path: Path) -> None:
+    deck = tmp_path / "cards"
+    deck.mkdir()
+    (deck / "deck.yaml").write_bytes((ROOT / "cards" / "deck.yaml").read_bytes())
+    assert run("new", "Baltic air policing", deck).exit_code == 0
+    written = (deck / "01-baltic-air-policing.yaml").read_text(encoding="utf-8")
+    assert written.splitlines()[0] == MODELINE.format("section")
