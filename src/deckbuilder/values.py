@@ -21,13 +21,14 @@ _KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
 
 
 def _declared(keys: tuple[Key, ...]) -> dict[str, Key]:
-    declared = _DECLARED.get(id(keys))
-    if declared is None:
-        declared = _DECLARED[id(keys)] = {key.name: key for key in keys}
-    return declared
+    """``keys`` by name; looked up by identity, as hashing the declarations costs more."""
+    entry = _DECLARED.get(id(keys))
+    if entry is None or entry[0] is not keys:  # kept alive, so its id is never reused
+        entry = _DECLARED[id(keys)] = (keys, {key.name: key for key in keys})
+    return entry[1]
 
 
-_DECLARED: dict[int, dict[str, Key]] = {}
+_DECLARED: dict[int, tuple[tuple[Key, ...], dict[str, Key]]] = {}
 
 
 class ValueChecker:
@@ -37,7 +38,7 @@ class ValueChecker:
         self.problems = problems
         self.source: SourceFile | None = None
         # Cards repeat the same few tag lists: each list is checked once.
-        self.checked_tags: dict[tuple[str, bool, tuple[object, ...]], tuple[str, ...]] = {}
+        self.checked_tags: dict[tuple[str, int, tuple[object, ...]], tuple[str, ...]] = {}
         self.merged: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def at(self, node: Node, source: SourceFile | None = None) -> Location:
@@ -120,7 +121,7 @@ class ValueChecker:
             return ()
         items: list[Node] = node.value  # type: ignore[assignment]
         # None stands for a value that is not text: a list with one is never stored.
-        seen = (name, vocabulary is None,
+        seen = (name, id(vocabulary),
                 tuple([item.value if item.kind in WRITTEN else None for item in items]))
         done = self.checked_tags.get(seen)
         if done is not None:
