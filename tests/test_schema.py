@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import re
+import tempfile
 from pathlib import Path
 
 import jsonschema
@@ -268,3 +269,49 @@ def test_new_writes_the_schema_line_the_repository_sections_carry(tmp_path: Path
     assert run("new", "Baltic air policing", deck).exit_code == 0
     written = (deck / "01-baltic-air-policing.yaml").read_text(encoding="utf-8")
     assert written.splitlines()[0] == MODELINE.format("section")
+
+
+_TITLES = st.sampled_from(["A", "yes", "1949", "'A::B'", "'A: '", "~", "[x]", "'  '",
+                           ">\n  Folded", '"Two\\nlines"', "'Default'"])
+
+
+@settings(max_examples=120, deadline=None)
+@given(_TITLES, _BASES, st.dictionaries(_CARD_KEY_NAMES, _SCALARS, max_size=3))
+def test_generated_section_files_get_one_verdict(title: str, base: dict[str, str],
+                                                 changes: dict[str, str]) -> None:
+    """Beyond the golden cases: validate and check-jsonschema (defaults) accept and
+    refuse the same generated section files, but for the rules JSON Schema cannot say."""
+    card = {**base, **changes}
+    if card.get("id") == "true":  # `id: true`: an editor sees a boolean (README)
+        card.pop("id")
+    cards = "".join(f"  {key}: {value}\n" for key, value in card.items()).replace("  ", "- ", 1)
+    text = f"section: {title}\ncards:\n{cards or '- {}'}\n"
+    _assert_one_verdict("deck: D\nid: d\n", text, "01-a.yaml")
+
+
+def _assert_one_verdict(deck_yaml: str, section: str, name: str) -> None:
+    """validate and check-jsonschema give file ``name`` of this deck the same verdict."""
+    with tempfile.TemporaryDirectory() as folder:
+        deck = Path(folder)
+        (deck / "deck.yaml").write_text(deck_yaml, encoding="utf-8")
+        (deck / "01-a.yaml").write_text(section, encoding="utf-8")
+        which, errors = _validate_verdicts(deck)[deck / name]
+        result = CliRunner().invoke(check_jsonschema, [
+            "--schemafile", str(ROOT / "schema" / f"{which}.schema.json"), str(deck / name)])
+    expressible = [m for m in errors if not INEXPRESSIBLE.search(m)]
+    assert (result.exit_code != 0) == bool(expressible), (deck_yaml, section, expressible,
+                                                         result.output)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.sampled_from(["D", "'Default::x'", "'D::'", "'D :: E'", "yes", "1949", "~", "[D]",
+                        "'D::E'", "'a\\tb'"]),
+       st.sampled_from(["d", "'a--b'", "D", "12", "on", "'" + "a" * 251 + "'", "~", "1.5"]),
+       st.sampled_from(["", "html: yes\n", "html: 'no'\n", "html: 1\n", "html: maybe\n"]),
+       st.sampled_from(["", "lint: {yes-no: 2}\n", "lint: {near-duplicate: 0.5}\n",
+                        "lint: {answer-too-long: 2.5}\n", "lint: {answer-too-lng: 1}\n",
+                        "tags: [a, 'b::']\n", "tags: [2024, yes]\n", "tags: [a, a]\n"]))
+def test_generated_deck_files_get_one_verdict(name: str, deck_id: str, html: str,
+                                              more: str) -> None:
+    _assert_one_verdict(f"deck: {name}\nid: {deck_id}\n{html}{more}",
+                        "section: A\ncards: [{id: a, front: Q, back: A}]\n", "deck.yaml")
