@@ -170,6 +170,9 @@ class _Checker(ValueChecker):
 
 
 _CARD_KEYS = {key.name: key for key in schema.CARD_KEYS}
+_REQUIRED = frozenset(key.name for key in schema.CARD_KEYS if key.required)
+_CARD_KINDS = tuple((frozenset(needs), frozenset(cannot))
+                    for needs, cannot in schema.CARD_KINDS.values())
 
 
 def _plain_card(node: Node) -> dict[str, Node] | None:
@@ -190,9 +193,10 @@ def _plain_card(node: Node) -> dict[str, Node] | None:
                 return None
         elif value.kind != "seq":  # tags, lint: checked with the card
             return None
-    if "id" not in values:
+    names = values.keys()
+    if not names >= _REQUIRED:
         return None
-    for needs, cannot in schema.CARD_KINDS.values():
-        if all(name in values for name in needs) and not any(name in values for name in cannot):
+    for needs, cannot in _CARD_KINDS:
+        if needs <= names and names.isdisjoint(cannot):
             return values
     return None
