@@ -14,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from deckbuilder.anki import compile_notes, note_guid
+from deckbuilder.limits import title_problem
 from deckbuilder.load import load_deck
 from deckbuilder.render import render_markdown
 
@@ -95,7 +96,9 @@ def test_guid_depends_on_the_id_only(first: str, second: str, card_id: str) -> N
             name = f"0{index + 1}-s.yaml"  # moving between files changes nothing either
             deck = write_deck(Path(folder) / "cards", {"deck.yaml": DECK_YAML})
             (deck / name).write_text(yaml.safe_dump(
-                {"section": text, "cards": [{"id": card_id, "front": text, "back": second}]},
+                # a title Anki would nest or trim ("a::b", ":") is refused on its own
+                {"section": "S" if title_problem(text.strip()) else text,
+                 "cards": [{"id": card_id, "front": text, "back": second}]},
                 allow_unicode=True))
             checked = load_deck(deck)
             guids.append(compile_notes(checked.deck, checked.rendered)[0].guid)

@@ -3,22 +3,14 @@
 from __future__ import annotations
 
 import itertools
-import re
-import unicodedata
-from pathlib import Path
 
 from . import deckoptions, limits, schema
 from .cloze import parse_cloze
 from .errors import Location, Problems
-from .limits import shown
 from .model import Card, DeckHead, Section, section_tag
-from .schema import Key
+from .schema import TRUE_WORDS, YAML_BOOLEANS, Key
 from .source import Node, SourceFile
-
-_ID = re.compile(schema.ID_PATTERN)
-_BOOLEAN_TRUE = ("true", "yes", "on")  # YAML 1.1 booleans; the loader refuses !!bool maybe
-_KINDS = {"map": "a mapping", "seq": "a list", "str": "text", "int": "a number",
-          "float": "a number", "bool": "a boolean", "null": "empty", "bad": "an invalid value"}
+from .values import WRITTEN, ValueChecker, stored_text
 
 
 def check_head(source: SourceFile, problems: Problems, root: Node | None) -> DeckHead:
@@ -29,21 +21,11 @@ def check_head(source: SourceFile, problems: Problems, root: Node | None) -> Dec
     html = head.get("html")
     lint_node = head.get("lint")
     vocabulary = checker.tags(head, "vocabulary", source) if "vocabulary" in head else None
-    deck_id = checker.text(head, "id")
-    if "--" in deck_id:
-        problems.error(source.node_at(head["id"]), "a deck id cannot contain '--': it separates "
-                       "the deck id from the section in --split package names")
-    if problem := limits.file_name_problem(f"{deck_id}.apkg"):
-        problems.error(source.node_at(head["id"]), f"the deck's package name '<id>.apkg' "
-                       f"{problem}: shorten the deck id")
-    name = checker.text(head, "deck")
-    if name and (problem := limits.deck_name_problem(name)):
-        problems.error(source.node_at(head["deck"]), problem)
     return DeckHead(
-        name=name or "Deck",
-        id=deck_id or "deck",
+        name=checker.text(head, "deck") or "Deck",
+        id=checker.text(head, "id") or "deck",
         description=checker.text(head, "description"),
-        html=html is not None and str(html.value).lower() in _BOOLEAN_TRUE,
+        html=html is not None and html.value in TRUE_WORDS,
         tags=checker.tags(head, "tags", source),
         vocabulary=vocabulary,
         lint=checker.lint(lint_node, source) if lint_node else {},
@@ -70,14 +52,7 @@ def check_across_sections(sections: list[Section], problems: Problems) -> None:
                            "section number with the same number of digits")
 
 
-class _Checker:
-    def __init__(self, problems: Problems) -> None:
-        self.problems = problems
-        self.source: SourceFile | None = None
-
-    def at(self, node: Node, source: SourceFile | None = None) -> Location:
-        return (source or self.source or SourceFile(Path(), "?")).node_at(node)
-
+class _Checker(ValueChecker):
     def mapping(self, source: SourceFile, keys: tuple[Key, ...],
                 root: Node | None) -> dict[str, Node]:
         """A file's top level: a mapping with the given keys (None: the file was unreadable,
@@ -86,141 +61,6 @@ class _Checker:
         if root is None:
             return {}
         return self.fields(root, keys, what="this file")
-
-    def fields(self, node: Node, keys: tuple[Key, ...], what: str) -> dict[str, Node]:
-        """Check a mapping's keys and each value's type; return the valid values by key."""
-        if node.kind == "bad":  # already reported by the loader
-            return {}
-        if node.kind != "map":
-            self.problems.error(self.at(node), f"expected a mapping for {what}, found "
-                                f"{_KINDS[node.kind]}")
-            return {}
-        declared = {key.name: key for key in keys}
-        values: dict[str, Node] = {}
-        for name, value in node.value.items():  # type: ignore[attr-defined]
-            key = declared.get(name)
-            if key is None:
-                where = (self.source or SourceFile(Path(), "?")).at(*node.keys[name])
-                hint = schema.suggest(name, keys)
-                also = f"; did you mean '{hint}'?" if hint else ""
-                allowed = ", ".join(declared)
-                self.problems.error(where, f"unknown key '{shown(name)}'{also} "
-                                    f"(allowed: {allowed})")
-            elif self.value_ok(key, value):
-                values[name] = value
-        for key in keys:
-            if key.required and key.name not in node.value:  # type: ignore[operator]
-                self.problems.error(self.at(node), f"missing required key '{key.name}'")
-        return values
-
-    def value_ok(self, key: Key, node: Node) -> bool:
-        if node.kind == "bad":  # already reported by the loader
-            return False
-        if key.type in ("text", "line", "id"):
-            if node.kind in ("map", "seq", "bool"):
-                quoted = " (quote it if you mean text)" if node.kind == "bool" else ""
-                self.problems.error(self.at(node), f"'{key.name}' must be text, found "
-                                    f"{_KINDS[node.kind]}{quoted}")
-                return False
-            if node.kind == "null" or not str(node.value).strip():
-                written = (f" (YAML reads '{shown(str(node.value))}' as nothing)"
-                           if node.value else "")
-                self.problems.error(self.at(node), f"'{key.name}' is empty{written}")
-                return False
-            if key.type == "id" and not _ID.fullmatch(str(node.value)):
-                self.problems.error(self.at(node), f"'{key.name}' must use only a-z, 0-9 and '-', "
-                                    f"starting with a letter or digit: '{shown(str(node.value))}'")
-                return False
-            # A one-line value is trimmed (`deck: >` ends in a newline), a text is not.
-            written = str(node.value).strip() if key.type == "line" else str(node.value)
-            if key.type != "id" and (problem := limits.character_problem(
-                    written, one_line=key.type == "line")):
-                self.problems.error(self.at(node), f"'{key.name}' {problem}")
-                return False
-            return True
-        if key.type == "flag" and node.kind != "bool":
-            self.problems.error(self.at(node), f"'{key.name}' must be true or false, found "
-                                f"{_KINDS[node.kind]}")
-            return False
-        if key.type in ("tags", "cards", "rules") and node.kind != "seq":
-            self.problems.error(self.at(node), f"'{key.name}' must be a list, found "
-                                f"{_KINDS[node.kind]}")
-            return False
-        if key.type in ("lint", "options") and node.kind != "map":
-            self.problems.error(self.at(node), f"'{key.name}' must be a mapping, found "
-                                f"{_KINDS[node.kind]}")
-            return False
-        return True
-
-    @staticmethod
-    def text(values: dict[str, Node], name: str) -> str:
-        """The value as Anki will store it: trimmed, and in Unicode NFC as Anki normalises
-        names and texts (so the subdeck in the lock is the one Anki creates)."""
-        node = values.get(name)
-        return unicodedata.normalize("NFC", str(node.value).strip()) if node is not None else ""
-
-    def tags(self, values: dict[str, Node], name: str, source: SourceFile,
-             vocabulary: tuple[str, ...] | None = None) -> tuple[str, ...]:
-        node = values.get(name)
-        if node is None:
-            return ()
-        tags: list[str] = []
-        folded: set[str] = set()
-        for item in node.value:  # type: ignore[attr-defined]
-            tag = unicodedata.normalize("NFC", str(item.value))  # as Anki stores it
-            problem = _tag_problem(item)
-            if problem:
-                self.problems.error(source.node_at(item), problem)
-            elif tag.casefold() in folded:  # Anki's tags ignore case
-                twice = "" if tag in tags else " (Anki ignores the case of tags)"
-                self.problems.error(source.node_at(item),
-                                    f"tag '{shown(tag)}' is listed twice{twice}")
-            elif vocabulary is not None and tag not in vocabulary:
-                hint = _closest(tag, vocabulary)
-                self.problems.error(source.node_at(item),
-                                    f"tag '{shown(tag)}' is not in the deck's vocabulary{hint}")
-            else:
-                tags.append(tag)
-                folded.add(tag.casefold())
-        return tuple(tags)
-
-    def merged_tags(self, tags: tuple[str, ...], where: Node) -> tuple[str, ...]:
-        """A card's tags, inherited and its own, each once; two spellings of one tag (Anki
-        keeps one for both) are an error."""
-        spelled: dict[str, str] = {}
-        for tag in tags:
-            other = spelled.setdefault(tag.casefold(), tag)
-            if other != tag:
-                self.problems.error(self.at(where), f"tags '{shown(other)}' and '{shown(tag)}' "
-                                    "differ only by case, and Anki keeps one spelling for "
-                                    "both: write them alike")
-        return tuple(dict.fromkeys(tags))
-
-    def lint(self, node: Node, source: SourceFile) -> dict[str, float]:
-        limits: dict[str, float] = {}
-        for name, value in node.value.items():  # type: ignore[attr-defined]
-            if name not in schema.LINT_RULE_IDS:
-                self.problems.error(source.at(*node.keys[name]), schema.unknown_rule(name))
-            elif value.kind == "bad":  # already reported by the loader
-                continue
-            elif (number := _number(value)) is not None:
-                problem = schema.threshold_problem(name, number)
-                if problem:
-                    self.problems.error(source.node_at(value), problem)
-                else:
-                    limits[name] = number
-            else:
-                self.problems.error(source.node_at(value), f"lint threshold '{name}' must be a "
-                                    "plain number, like 3 or 0.5")
-        return limits
-
-    def rule_ids(self, values: dict[str, Node], source: SourceFile) -> tuple[str, ...]:
-        """A card's `lint` list: rule ids to silence, each one a rule that exists."""
-        rules = self.tags(values, "lint", source)
-        for item in values["lint"].value if rules else ():  # type: ignore[attr-defined]
-            if str(item.value) not in schema.LINT_RULE_IDS:
-                self.problems.error(source.node_at(item), schema.unknown_rule(str(item.value)))
-        return tuple(rule for rule in rules if rule in schema.LINT_RULE_IDS)
 
     def section(self, source: SourceFile, number: int, deck: DeckHead,
                 root: Node | None) -> Section | None:
@@ -239,8 +79,6 @@ class _Checker:
                 cards.append(card)
         if "cards" in head and not head["cards"].value:
             self.problems.error(self.at(head["cards"]), "the section has no cards yet")
-        if problem := limits.title_problem(self.text(head, "section")):
-            self.problems.error(self.at(head["section"]), problem)
         if problem := limits.file_name_problem(f"{deck.id}--{stem}.apkg"):
             self.problems.error(source.at(), f"this section's package name with --split "
                                 f"'<id>--{stem}.apkg' {problem}: shorten the file name or the "
@@ -250,6 +88,20 @@ class _Checker:
 
     def card(self, node: Node, source: SourceFile, inherited: tuple[str, ...],
              vocabulary: tuple[str, ...] | None, section_source: str) -> Card | None:
+        values = _plain_card(node)
+        if values is None:  # something is wrong: the full check finds and reports it
+            return self.checked_card(node, source, inherited, vocabulary, section_source)
+        kind = "basic"
+        numbers: tuple[int, ...] = ()
+        if "cloze" in values:
+            kind, numbers = "cloze", self.cloze_numbers(values["cloze"])
+        elif (reverse := values.get("reverse")) is not None and reverse.value in TRUE_WORDS:
+            kind = "reverse"
+        own = self.tags(values, "tags", source, vocabulary)
+        return self.make_card(values, source, (*inherited, *own), section_source, kind, numbers)
+
+    def checked_card(self, node: Node, source: SourceFile, inherited: tuple[str, ...],
+                     vocabulary: tuple[str, ...] | None, section_source: str) -> Card | None:
         values = self.fields(node, schema.CARD_KEYS, what="a card")
         if node.kind != "map":
             return None
@@ -266,31 +118,39 @@ class _Checker:
                 self.problems.error(self.at(node.value["reverse"]),  # type: ignore[index]
                                     "'reverse' applies to front/back cards, not cloze")
             if "cloze" in values:
-                deletions, messages = parse_cloze(str(values["cloze"].value))
-                numbers = tuple(sorted({d.number for d in deletions}))
-                for message in messages:
-                    self.problems.error(self.at(values["cloze"]), message)
+                numbers = self.cloze_numbers(values["cloze"])
         else:
             if len(has) == 1:
                 given = next(iter(has))
                 needed = "back" if given == "front" else "front"
                 self.problems.error(self.at(node), f"a card with '{given}' also needs '{needed}'")
             reverse = values.get("reverse")
-            kind = "reverse" if reverse is not None and str(reverse.value).lower() in (
-                _BOOLEAN_TRUE) else "basic"
+            kind = "reverse" if reverse is not None and reverse.value in TRUE_WORDS else "basic"
         own = self.tags(values, "tags", source, vocabulary)
         if not kind or "id" not in values:
             return None
-        tags = self.merged_tags((*inherited, *own), values.get("tags") or values["id"])
+        return self.make_card(values, source, (*inherited, *own), section_source, kind, numbers)
+
+    def cloze_numbers(self, cloze: Node) -> tuple[int, ...]:
+        """A cloze text's deletion numbers; what Anki would get wrong is reported."""
+        deletions, messages = parse_cloze(cloze.value)  # type: ignore[arg-type]
+        for message in messages:
+            self.problems.error(self.at(cloze), message)
+        return tuple(sorted({d.number for d in deletions}))
+
+    def make_card(self, values: dict[str, Node], source: SourceFile, tags: tuple[str, ...],
+                  section_source: str, kind: str, numbers: tuple[int, ...]) -> Card:
+        identity = values["id"]
+        get = values.get
         return Card(
-            id=str(values["id"].value),
+            id=identity.value,  # type: ignore[arg-type]
             kind=kind,
-            front=self.text(values, "cloze" if kind == "cloze" else "front"),
-            back=self.text(values, "back"),
-            extra=self.text(values, "extra"),
-            source=self.text(values, "source") or section_source,
-            tags=tags,
-            location=source.node_at(values["id"]),
+            front=stored_text(get("cloze" if kind == "cloze" else "front")),
+            back=stored_text(get("back")),
+            extra=stored_text(get("extra")),
+            source=stored_text(get("source")) or section_source,
+            tags=self.merged_tags(tags, get("tags") or identity),
+            location=Location(source.display, identity.line, identity.column),
             positions={name: (value.line, value.column) for name, value in values.items()},
             lint_off=self.rule_ids(values, source),
             cloze_numbers=numbers,
@@ -311,19 +171,34 @@ class _Checker:
                 first[card.id] = card.location
 
 
-def _tag_problem(node: Node) -> str:
-    if node.kind not in ("str", "int", "float"):
-        return f"a tag must be text, found {_KINDS[node.kind]}"
-    return limits.tag_problem(str(node.value))
+_CARD_KEYS = {key.name: key for key in schema.CARD_KEYS}
+_REQUIRED = frozenset(key.name for key in schema.CARD_KEYS if key.required)
+_CARD_KINDS = tuple((frozenset(needs), frozenset(cannot))
+                    for needs, cannot in schema.CARD_KINDS.values())
 
 
-def _number(node: Node) -> float | None:
-    # YAML also has 0x1f, 0o17, .inf and 1.0e+400: not thresholds anyone means
-    return limits.finite_number(str(node.value)) if node.kind in ("int", "float") else None
-
-
-def _closest(tag: str, vocabulary: tuple[str, ...]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(tag, vocabulary, n=1, cutoff=0.6)
-    return f"; did you mean '{close[0]}'?" if close else " (add it to vocabulary in deck.yaml)"
+def _plain_card(node: Node) -> dict[str, Node] | None:
+    """A card's values when every key is declared, every value valid and the card of one
+    declared kind, else None; reports nothing: the fast path for a deck that is fine."""
+    if node.kind != "map":
+        return None
+    values: dict[str, Node] = node.value  # type: ignore[assignment]
+    for name, value in values.items():
+        key = _CARD_KEYS.get(name)
+        if key is None:
+            return None
+        if key.fast is not None:
+            if value.kind not in WRITTEN or not key.fast.match(value.value):  # type: ignore[call-overload]
+                return None
+        elif key.type == "flag":
+            if value.kind != "bool" and value.value not in YAML_BOOLEANS:
+                return None
+        elif value.kind != "seq":  # tags, lint: checked with the card
+            return None
+    names = values.keys()
+    if not names >= _REQUIRED:
+        return None
+    for needs, cannot in _CARD_KINDS:
+        if needs <= names and names.isdisjoint(cannot):
+            return values
+    return None
