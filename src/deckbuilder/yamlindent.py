@@ -53,7 +53,10 @@ def indentation_message(lines: list[str], number: int, continues: str | None) ->
     line_up = "line up the '-' of the items of one list" if is_item else \
         "line up the keys of one mapping"
     if lower is not None and upper is not None:
-        return f"{start}: more than {lower} and less than {upper}; {line_up}"
+        sides = [f"more than {lower}", f"less than {upper}"]
+        if upper.column - indent < indent - lower.column:  # the nearer, likelier one first
+            sides.reverse()
+        return f"{start}: {' and '.join(sides)}; {line_up}"
     if lower is not None:
         reads = f", so YAML reads it as more of the text of '{_short(continues)}'" \
             if continues else ""

@@ -86,10 +86,29 @@ class Console:
         if fmt == "json":
             self.json([p.as_json() for p in problems])
             return
+        sources: dict[str, list[str] | None] = {}
         for problem in problems:
-            self.err(str(problem), fg="red" if problem.severity == "error" else "yellow")
+            color = "red" if problem.severity == "error" else "yellow"
+            self.err(str(problem), fg=color)
+            self._excerpt(problem, sources, color)
         if problems:
             self.err(summary(problems), bold=True)
+
+    def _excerpt(self, problem: Problem, sources: dict[str, list[str] | None],
+                 color: str) -> None:
+        """The problem's source line and a caret under its column, indented under it (the
+        first line stays ``path:line:column: message`` for editors and pre-commit)."""
+        from ..excerpt import excerpt, read_lines
+
+        where = problem.location
+        if not where.line:
+            return
+        if where.path not in sources:
+            sources[where.path] = read_lines(where.path)
+        lines = sources[where.path]
+        shown = lambda text: _encodable(visible(text), sys.stderr)  # noqa: E731
+        for number, text in enumerate(excerpt(lines or [], where.line, where.column, shown)):
+            self._write(sys.stderr, text, {"fg": color} if number else {})
 
     def exit(self, code: int = 0) -> NoReturn:
         raise SystemExit(code)
