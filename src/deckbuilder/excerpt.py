@@ -44,8 +44,12 @@ def excerpt(lines: list[str], line: int, column: int,
     output will show a character (escaped, when it could harm a terminal)."""
     if not 1 <= line <= len(lines) or column < 1:
         return []
-    pieces = [TAB if char == "\t" else shown(char) for char in lines[line - 1].rstrip("\n")]
-    widths = [sum(_width(char) for char in piece) for piece in pieces]
+    source = lines[line - 1]
+    if source.isascii() and source.isprintable():  # most lines: each character is one column
+        pieces, widths = list(source), [1] * len(source)
+    else:
+        pieces = [TAB if char == "\t" else shown(char) for char in source]
+        widths = [sum(_width(char) for char in piece) for piece in pieces]
     at = min(column - 1, len(pieces))  # a caret just past the end marks the line's end
     first, last = _window(widths, at)
     text = "".join(pieces[first:last])

@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 # separators, and the bidi controls that can reorder what a terminal shows.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e"
                      "\u2066-\u2069]")
+# Problems shown with their source line; past that many (a file of conflict markers can
+# give 10^5), nobody reads them and they would only slow the report down.
+EXCERPTS = 1000
 
 
 def visible(text: str) -> str:
@@ -87,10 +90,11 @@ class Console:
             self.json([p.as_json() for p in problems])
             return
         sources: dict[str, list[str] | None] = {}
-        for problem in problems:
+        for number, problem in enumerate(problems):
             color = "red" if problem.severity == "error" else "yellow"
             self.err(str(problem), fg=color)
-            self._excerpt(problem, sources, color)
+            if number < EXCERPTS:
+                self._excerpt(problem, sources, color)
         if problems:
             self.err(summary(problems), bold=True)
 
@@ -107,8 +111,9 @@ class Console:
             sources[where.path] = read_lines(where.path)
         lines = sources[where.path]
         shown = lambda text: _encodable(visible(text), sys.stderr)  # noqa: E731
-        for number, text in enumerate(excerpt(lines or [], where.line, where.column, shown)):
-            self._write(sys.stderr, text, {"fg": color} if number else {})
+        if shown_lines := excerpt(lines or [], where.line, where.column, shown):
+            source, caret = shown_lines  # one write: a deck with 10^5 problems prints fast
+            self._write(sys.stderr, f"{source}\n{click.style(caret, fg=color)}", {})
 
     def exit(self, code: int = 0) -> NoReturn:
         raise SystemExit(code)
