@@ -10,8 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import (AnkiImport, Hang, deadline, problem_lines, run, run_guarded,
-                      write_deck)
+from conftest import AnkiImport, Hang, deadline, problem_lines, run, run_guarded, write_deck
 
 from deckbuilder.anki import note_guid
 

@@ -228,8 +228,9 @@ def test_unknown_rule_on_a_card_is_a_located_error(tmp_path: Path) -> None:
     deck = deck_with(tmp_path, GOOD + "    lint: [yes-no, yesno]\n")
     result = run("validate", deck)
     assert result.exit_code == 1
-    assert without_excerpts(result.output) == (f"{deck / '01-a.yaml'}:6:20: unknown lint rule 'yesno'; did you "
-                             "mean 'yes-no'?\n1 error in 1 file\n")
+    assert without_excerpts(result.output) == (
+        f"{deck / '01-a.yaml'}:6:20: unknown lint rule 'yesno'; did you mean 'yes-no'?\n"
+        "1 error in 1 file\n")
 
 
 def test_lint_json_format(tmp_path: Path) -> None:
@@ -248,8 +249,8 @@ def test_lint_on_a_broken_deck_reports_the_errors(tmp_path: Path) -> None:
     deck = deck_with(tmp_path, "\n- id: a\n  front: Only a front?\n")
     result = run("lint", deck)
     assert result.exit_code == 1
-    assert without_excerpts(result.output) == (f"{deck / '01-a.yaml'}:3:5: a card with 'front' also needs "
-                             "'back'\n1 error in 1 file\n")
+    assert without_excerpts(result.output) == (
+        f"{deck / '01-a.yaml'}:3:5: a card with 'front' also needs 'back'\n1 error in 1 file\n")
 
 
 def test_lint_quiet_and_verbose(tmp_path: Path) -> None:

@@ -32,9 +32,8 @@ _READ_AS = {
     "*": "a YAML alias (a reference to an anchor)", "[": "a YAML list", "{": "a YAML mapping",
     "|": "the start of a block of text on the lines below",
     ">": "the start of a folded block of text on the lines below",
-    "@": "", "`": "", "%": "",
 }
-_RESERVED = {"@": "", "`": "", "%": " for directives"}
+_RESERVED = {"@": "", "`": "", "%": " for directives"}  # and why, when there is a reason
 _SCANNING = {"while scanning a tag", "while scanning an alias", "while scanning an anchor",
              "while scanning a block scalar"}
 _LONGEST_SUGGESTION = 70
@@ -113,7 +112,7 @@ class _Diagnoser:
         if self.context in _SCANNING and context_mark is not None:
             return self.starts_with(context_mark)
         if self.problem == "found character that cannot start any token" and \
-                self.char(mark) in _READ_AS:
+                self.char(mark) in _RESERVED:
             return self.starts_with(mark)
         if self.problem.startswith("mapping values are not allowed"):
             return self.colon()
@@ -133,8 +132,8 @@ class _Diagnoser:
             return _at(opening, f"invalid YAML: the quote {quote} here is never closed, so the "
                        f"rest of the file is read as its text; end the text with {quote}")
         if self.problem.startswith("found unexpected document indicator"):
-            return _at(opening, f"invalid YAML: the quote {quote} here is not closed before the '---' "
-                       f"on line {self.mark.line + 1}; end the text with {quote}")
+            return _at(opening, f"invalid YAML: the quote {quote} here is not closed before "
+                       f"the '---' on line {self.mark.line + 1}; end the text with {quote}")
         if "escape" in self.problem or "hexdecimal" in self.problem:
             return _at(self.mark, "invalid YAML: in a text between double quotes, '\\' starts "
                        "an escape such as \\n or \\\"; write \\\\ for a backslash, or use "
@@ -196,8 +195,9 @@ class _Diagnoser:
         if isinstance(last, tuple):  # a flow collection closed on this line
             opened, closed = last
             if closed.end_mark.line == self.mark.line:
-                return self.starts_with(opened.start_mark, f"which ends at the '{self.char(closed.start_mark)}'"
-                                        f" in column {closed.start_mark.column + 1}")
+                end = closed.start_mark
+                return self.starts_with(opened.start_mark, f"which ends at the "
+                                        f"'{self.char(end)}' in column {end.column + 1}")
         if isinstance(last, yaml.ScalarToken) and last.style in ("'", '"') and \
                 last.end_mark.line == self.mark.line:
             return self.closed_early(last)
@@ -210,9 +210,9 @@ class _Diagnoser:
         quote = scalar.style
         opening, closing = scalar.start_mark, scalar.end_mark
         if opening.line < closing.line:
-            return _at(opening, f"invalid YAML: the quote {quote} here is not closed on its line, so "
-                       f"the text runs on to the {quote} on line {closing.line + 1}; end "
-                       f"the text with {quote} on line {opening.line + 1}")
+            return _at(opening, f"invalid YAML: the quote {quote} here is not closed on its "
+                       f"line, so the text runs on to the {quote} on line {closing.line + 1}; "
+                       f"end the text with {quote} on line {opening.line + 1}")
         other = "'" if quote == '"' else '"'
         return Diagnosis(closing.line + 1, closing.column, "invalid YAML: the text between "
                          f"{quote} ends here, and more follows it; to put a {quote} inside "
@@ -251,7 +251,8 @@ def _tokens_before(text: str, index: int, flows: bool = False) -> list[Any]:
                 opened.append(token)
             elif flows and opened and isinstance(token, (yaml.FlowSequenceEndToken,
                                                          yaml.FlowMappingEndToken)):
-                token = (opened.pop(), token)
+                recent.append((opened.pop(), token))
+                continue
             recent.append(token)
     except yaml.YAMLError:
         pass

@@ -110,7 +110,10 @@ class Console:
         if where.path not in sources:
             sources[where.path] = read_lines(where.path)
         lines = sources[where.path]
-        shown = lambda text: _encodable(visible(text), sys.stderr)  # noqa: E731
+
+        def shown(text: str) -> str:  # as _write will show it, so the caret lines up
+            return _encodable(visible(text), sys.stderr)
+
         if shown_lines := excerpt(lines or [], where.line, where.column, shown):
             source, caret = shown_lines  # one write: a deck with 10^5 problems prints fast
             self._write(sys.stderr, f"{source}\n{click.style(caret, fg=color)}", {})
