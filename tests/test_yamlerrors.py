@@ -35,6 +35,7 @@ ONE_MISTAKE = {
     "tags-then-text": (HEAD + "    front: Q?\n    back: x\n    tags: [a, b] c\n", "6:11", "'['"),
     "anchor-then-text": (HEAD + "    front: &copy; 2024 Q?\n    back: x\n", "4:12", "'&'"),
     "tag-image": (HEAD + "    front: ![map](media/m.png)\n    back: x\n", "4:12", "'!'"),
+    "comma-first": (HEAD + "    front: , or else?\n    back: x\n", "4:12", "','"),
     "alias-emphasis": (HEAD + "    front: *stress* here\n    back: x\n", "4:12", "'*'"),
     "over-indented": (HEAD + "    front: Q?\n      back: x\n", "5:7", "more than 'front'"),
     "under-indented": (HEAD + "    front: Q?\n   back: x\n", "5:4", "less than 'front'"),

@@ -33,7 +33,9 @@ _READ_AS = {
     "|": "the start of a block of text on the lines below",
     ">": "the start of a folded block of text on the lines below",
 }
-_RESERVED = {"@": "", "`": "", "%": " for directives"}  # and why, when there is a reason
+# and why, when there is a reason
+_RESERVED = {"@": "", "`": "", "%": " for directives", ",": " in lists", "]": " to end a list",
+             "}": " to end a mapping"}
 _SCANNING = {"while scanning a tag", "while scanning an alias", "while scanning an anchor",
              "while scanning a block scalar"}
 _LONGEST_SUGGESTION = 70
@@ -111,8 +113,9 @@ class _Diagnoser:
             return self.quoted(context_mark)
         if self.context in _SCANNING and context_mark is not None:
             return self.starts_with(context_mark)
-        if self.problem == "found character that cannot start any token" and \
-                self.char(mark) in _RESERVED:
+        if (self.problem == "found character that cannot start any token" or
+                self.context == "while parsing a block node") and \
+                self.char(mark) in _RESERVED and self.char(mark).strip():
             return self.starts_with(mark)
         if self.problem.startswith("mapping values are not allowed"):
             return self.colon()
