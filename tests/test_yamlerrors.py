@@ -151,3 +151,24 @@ def test_past_the_excerpt_limit_problems_are_lines_only(
     lines = run("validate", "cards").stderr.splitlines()
     assert len(problem_lines("\n".join(lines))) > 3
     assert [line for line in lines if "|" in line] == ["  3 |   - id: a", "    |     ^"]
+
+
+@pytest.mark.parametrize("mistake", ["    front: Q?\n   back: x\n", "    front: Q: x\n",
+                                     "    front: [1] x\n", '    front: "Q\n    back: "x"\n'])
+def test_a_mistake_deep_in_a_big_file_gets_the_same_message(mistake: str) -> None:
+    """Past SCAN_FROM_TOP, libyaml's tokens are read again from a few lines above the
+    mistake, not from the top: the message is the one a full scan gives."""
+    import yaml
+
+    from deckbuilder import yamlerrors
+
+    cards = "".join(f"  - id: c{i}\n    front: Q{i}?\n    back: A{i}\n" for i in range(12_000))
+    text = f"section: A\ncards:\n{cards}  - id: z\n{mistake}"
+    assert len(text) > yamlerrors.SCAN_FROM_TOP
+    with pytest.raises(yaml.MarkedYAMLError) as error:
+        list(yaml.parse(text, Loader=yaml.CSafeLoader))
+    near = yamlerrors.diagnose(text, error.value)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(yamlerrors, "SCAN_FROM_TOP", len(text))
+        assert yamlerrors.diagnose(text, error.value) == near
+    assert near.line > 36_000 and "(while" not in near.message

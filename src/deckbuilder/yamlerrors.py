@@ -39,6 +39,12 @@ _RESERVED = {"@": "", "`": "", "%": " for directives", ",": " in lists", "]": " 
 _SCANNING = {"while scanning a tag", "while scanning an alias", "while scanning an anchor",
              "while scanning a block scalar"}
 _LONGEST_SUGGESTION = 70
+_BREAK = re.compile("\r\n|[" + _BREAKS + "]")
+_LINES_BACK = 2000  # past that many lines, scan from the top
+SCAN_FROM_TOP = 256 * 1024  # an error within the file's first characters: exact, and fast
+# a line where a block node starts: '- ' or a plain or quoted key and ': '
+_STARTS_NODE = re.compile(r"""-(?: |$)|(?:"[^"]*"|'[^']*'|[^\s#'"?:,\[\]{}|>!&*%@`-][^#]*?)"""
+                          r":(?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -169,7 +175,7 @@ class _Diagnoser:
     def colon(self) -> Diagnosis | None:
         """': ' where YAML cannot start another key: inside a text, or on a line that
         continues the text above it (indented too far, or no space after a ':')."""
-        tokens = _tokens_before(self.text.text, self.mark.index)
+        tokens = _tokens_before(self.text.text, self.mark)
         if not tokens or not isinstance(tokens[-1], yaml.ScalarToken) or tokens[-1].style:
             return None
         scalar = tokens[-1]
@@ -193,7 +199,7 @@ class _Diagnoser:
         """libyaml found a token it did not expect: after a complete value on the same
         line (a list, a mapping or a quoted text followed by more), or at the start of a
         line that is not indented like the lines it belongs with."""
-        tokens = _tokens_before(self.text.text, self.mark.index, flows=True)
+        tokens = _tokens_before(self.text.text, self.mark, flows=True)
         last = tokens[-1] if tokens else None
         if isinstance(last, tuple):  # a flow collection closed on this line
             opened, closed = last
@@ -241,14 +247,21 @@ class _Diagnoser:
         return Diagnosis(number + 1, column, f"invalid YAML: {message}", (number + 1, 1))
 
 
-def _tokens_before(text: str, index: int, flows: bool = False) -> list[Any]:
-    """The last tokens libyaml reads before ``index``; with ``flows``, a flow collection
-    that closes is replaced by (its opening token, its closing token)."""
-    scanner = _Scanner(text)
+def _tokens_before(text: str, error: Any, flows: bool = False) -> list[Any]:
+    """The last tokens libyaml reads before the ``error`` mark; with ``flows``, a flow
+    collection that closes is replaced by (its opening token, its closing token).
+    Scanning starts a few lines above the error, not at the top of a file of megabytes."""
+    start = _restart(text, error.index)
+    # libyaml's own count of line breaks, so that marks keep its line numbers
+    lines_above = error.line - len(_BREAK.findall(text, start, error.index))
+    scanner = _Scanner(text[start:])
     recent: deque[Any] = deque(maxlen=4)
     opened: list[Any] = []
     try:
-        while (token := scanner.get_token()) is not None and token.start_mark.index < index:
+        while (token := scanner.get_token()) is not None and \
+                token.start_mark.index + start < error.index:
+            token.start_mark = _moved(token.start_mark, start, lines_above)
+            token.end_mark = _moved(token.end_mark, start, lines_above)
             if flows and isinstance(token, (yaml.FlowSequenceStartToken,
                                             yaml.FlowMappingStartToken)):
                 opened.append(token)
@@ -274,3 +287,34 @@ def _key_of(tokens: list[Any]) -> str | None:
 
 def _short(text: str) -> str:
     return text if len(text) <= 30 else text[:29] + "…"
+
+
+def _restart(text: str, index: int) -> int:
+    """Where scanning can start afresh: the nearest line above ``index``'s that starts a
+    key or a list item and is indented no more than any line after it (the lines of a
+    block of text or of a long plain text are indented more than their key). A text
+    in quotes may span lines that look like keys, so only a big file starts there."""
+    if index < SCAN_FROM_TOP:
+        return 0
+    end = max(text.rfind(c, 0, index) for c in _BREAKS)  # the line before the error's
+    lowest = 1 << 30
+    for _ in range(_LINES_BACK):
+        if end < 0:
+            return 0
+        start = max(text.rfind(c, 0, end) for c in _BREAKS) + 1
+        line = text[start:end]
+        indent = len(line) - len(line.lstrip(" "))
+        if line.strip() and not line.lstrip(" ").startswith("#"):
+            if indent <= lowest and _STARTS_NODE.match(line, indent):
+                return start
+            lowest = min(lowest, indent)
+        end = start - 1
+        if end > 0 and text[end - 1 : end + 1] == "\r\n":
+            end -= 1
+    return 0
+
+
+def _moved(mark: Any, start: int, lines_above: int) -> yaml.Mark:
+    """A mark of the scanned slice as a mark of the whole text."""
+    line = mark.line + lines_above
+    return yaml.Mark(mark.name, mark.index + start, line, mark.column, None, 0)
