@@ -24,7 +24,7 @@ class _Level:
     key: str | None  # None for a list item's '-'
 
     def __str__(self) -> str:
-        what = f"'{_short(self.key)}'" if self.key is not None else "the '-'"
+        what = f"'{short(self.key)}'" if self.key is not None else "the '-'"
         return f"{what} on line {self.line + 1} ({_spaces(self.column)})"
 
 
@@ -38,7 +38,7 @@ def indentation_message(lines: list[str], number: int, continues: str | None) ->
         return "a tab in the indentation; YAML indents with spaces only: replace it with spaces"
     own = _levels(line, number)
     is_item = bool(own) and own[0].key is None
-    what = "this list item" if is_item else (f"'{_short(own[0].key)}'" if own and own[0].key
+    what = "this list item" if is_item else (f"'{short(own[0].key)}'" if own and own[0].key
                                              else "this line")
     above = _open_levels(lines, number)
     same_kind = [level for level in above if (level.key is None) == is_item] or above
@@ -58,7 +58,7 @@ def indentation_message(lines: list[str], number: int, continues: str | None) ->
             sides.reverse()
         return f"{start}: {' and '.join(sides)}; {line_up}"
     if lower is not None:
-        reads = f", so YAML reads it as more of the text of '{_short(continues)}'" \
+        reads = f", so YAML reads it as more of the text of '{short(continues)}'" \
             if continues else ""
         return f"{start}, more than {lower}{reads}; {line_up}"
     return f"{start}, less than {upper}; {line_up}"
@@ -100,6 +100,7 @@ def _spaces(count: int) -> str:
     return f"{count} space{'' if count == 1 else 's'}"
 
 
-def _short(text: str | None) -> str:
+def short(text: str | None) -> str:
+    """A key as messages name it: at most 30 characters."""
     text = text or ""
     return text if len(text) <= 30 else text[:29] + "…"
