@@ -284,3 +284,33 @@ def _key_of(tokens: list[Any]) -> str | None:
         return str(tokens[-3].value)
     return None
 
+
+def _restart(text: str, index: int) -> int:
+    """Where scanning can start afresh: the nearest line above ``index``'s that starts a
+    key or a list item and is indented no more than any line after it (the lines of a
+    block of text or of a long plain text are indented more than their key). A text
+    in quotes may span lines that look like keys, so only a big file starts there."""
+    if index < SCAN_FROM_TOP:
+        return 0
+    end = max(text.rfind(c, 0, index) for c in _BREAKS)  # the line before the error's
+    lowest = 1 << 30
+    for _ in range(_LINES_BACK):
+        if end < 0:
+            return 0
+        start = max(text.rfind(c, 0, end) for c in _BREAKS) + 1
+        line = text[start:end]
+        indent = len(line) - len(line.lstrip(" "))
+        if line.strip() and not line.lstrip(" ").startswith("#"):
+            if indent <= lowest and _STARTS_NODE.match(line, indent):
+                return start
+            lowest = min(lowest, indent)
+        end = start - 1
+        if end > 0 and text[end - 1 : end + 1] == "\r\n":
+            end -= 1
+    return 0
+
+
+def _moved(mark: Any, start: int, lines_above: int) -> yaml.Mark:
+    """A mark of the scanned slice as a mark of the whole text."""
+    line = mark.line + lines_above
+    return yaml.Mark(mark.name, mark.index + start, line, mark.column, None, 0)
