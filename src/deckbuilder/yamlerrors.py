@@ -40,6 +40,7 @@ _SCANNING = {"while scanning a tag", "while scanning an alias", "while scanning 
              "while scanning a block scalar"}
 _LONGEST_SUGGESTION = 70
 _BREAK = re.compile("\r\n|[" + _BREAKS + "]")
+_BLOCK_START = re.compile(r":\s+([|>][-+0-9]*)\s*(?:#.*)?$")  # 'back: |' ends its line
 _LINES_BACK = 2000  # past that many lines, scan from the top
 SCAN_FROM_TOP = 256 * 1024  # an error within the file's first characters: exact, and fast
 # a line where a block node starts: '- ' or a plain or quoted key and ': '
@@ -162,7 +163,8 @@ class _Diagnoser:
         """'quote the whole text: front: "..."', the line as it should be written."""
         start, end = self.text.line_span(value_index)
         before = self.text.text[start:value_index].strip()
-        value = self.text.text[value_index:end].rstrip()
+        # ' #' ends a plain text in YAML: what follows is a comment, not the text
+        value = re.split(r"\s#", self.text.text[value_index:end], maxsplit=1)[0].rstrip()
         if '"' in value and "'" not in value:
             quoted = f"'{value}'"
         else:
@@ -234,6 +236,12 @@ class _Diagnoser:
             return Diagnosis(start.line + 1, glued.start() + 1, "invalid YAML: a key needs a "
                              "space after its ':' (write 'key: value', not 'key:value')",
                              (start.line + 1, 1))
+        lines = self.text.lines()[: start.line]
+        number = next((n for n in range(len(lines) - 1, -1, -1) if lines[n].strip()), -1)
+        if number >= 0 and (block := _BLOCK_START.search(lines[number])):
+            return _at(start, f"invalid YAML: the lines of the block of text that "
+                       f"'{block.group(1)}' starts on line {number + 1} must be indented "
+                       "more than its key")
         return _at(start, "invalid YAML: this line is neither 'key: value' nor '- item'; a "
                    "text that goes on over several lines must be indented more than its key")
 
