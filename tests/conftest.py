@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import shutil
 import signal
 import textwrap
@@ -31,6 +32,20 @@ def needs_shared() -> None:
 def run(*args: str | os.PathLike[str]) -> Result:
     """Run the deckbuilder CLI in-process, as a user would type it."""
     return CliRunner().invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+# the source line and caret printed under a problem (deckbuilder.excerpt)
+_EXCERPT = re.compile(r"^  [ 0-9]* \|( |$)")
+
+
+def problem_lines(output: str) -> list[str]:
+    """The lines of ``output`` without the source excerpts under the problems."""
+    return [line for line in output.splitlines() if not _EXCERPT.match(line)]
+
+
+def without_excerpts(output: str) -> str:
+    """``output`` without the source excerpts under the problems."""
+    return "".join(f"{line}\n" for line in problem_lines(output))
 
 
 def write_deck(root: Path, files: dict[str, str]) -> Path:

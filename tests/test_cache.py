@@ -79,8 +79,9 @@ def test_checking_on_every_core_gives_the_same_deck(example: Path,
         load_deck(example, parallel=True)
     assert parallel_errors.value.problems == serial_errors.value.problems
     assert [str(p) for p in serial_errors.value.problems] == [
-        f"{example}/02-maths.yaml:2:1: invalid YAML: did not find expected ',' or ']' "
-        "(while parsing a flow sequence)"]
+        f"{example}/02-maths.yaml:1:10: invalid YAML: a value that starts with '[' is read "
+        "as a YAML list, and it is never closed; to write it as text, put the whole text "
+        'between quotes: section: "[broken"']
 
 
 def test_the_cache_holds_one_deck_worth(example: Path, tmp_path: Path) -> None:

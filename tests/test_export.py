@@ -106,7 +106,7 @@ def test_export_of_a_broken_deck_writes_nothing(tmp_path: Path) -> None:
     result = run("export", deck, "--out", tmp_path / "out")
     assert result.exit_code == 1
     assert result.output == (f"{deck / '01-a.yaml'}:3:5: a card with 'front' also needs "
-                             "'back'\n1 error in 1 file\n")
+                             "'back'\n  3 |   - id: a\n    |     ^\n1 error in 1 file\n")
     assert not (tmp_path / "out").exists()
 
 

@@ -10,7 +10,7 @@ import os
 from pathlib import Path
 
 import pytest
-from conftest import AnkiImport, Hang, deadline, run, run_guarded, write_deck
+from conftest import AnkiImport, Hang, deadline, problem_lines, run, run_guarded, write_deck
 
 from deckbuilder.anki import note_guid
 
@@ -23,7 +23,7 @@ def _validate(tmp_path: Path, files: dict[str, str]) -> list[str]:
     os.chdir(tmp_path)
     result = run_guarded("validate", "cards")
     assert result.exit_code == 1, result.output
-    return result.output.splitlines()
+    return problem_lines(result.output)
 
 
 @pytest.mark.parametrize("name", ["A::", "::A", "A::::B", "A :: B", "A::\u3000::B", "A:::B",

@@ -7,7 +7,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from conftest import DECK_YAML, run, write_deck
+from conftest import DECK_YAML, problem_lines, run, without_excerpts, write_deck
 
 GOOD = """
   - id: good
@@ -82,7 +82,7 @@ def test_every_rule_located_with_its_fix(tmp_path: Path) -> None:
     result = run("lint", deck)
     assert result.exit_code == 0  # warnings alone never fail without --strict
     path = deck / "01-a.yaml"
-    assert result.output.splitlines() == [
+    assert problem_lines(result.output) == [
         f"{path}:5:11: warning: the answer has 16 words (more than 15): keep the answer minimal "
         "and move the explanation to `extra` [answer-too-long]",
         f"{path}:9:11: warning: the answer lists 5 items (more than 4): keep one card for the "
@@ -220,15 +220,17 @@ def test_bad_lint_settings_are_located_errors(tmp_path: Path, lint_yaml: str,
     for command in ("validate", "lint"):
         result = run(command, deck)
         assert result.exit_code == 1
-        assert result.output == f"{deck / 'deck.yaml'}:{message}\n1 error in 1 file\n"
+        assert without_excerpts(result.output) == \
+            f"{deck / 'deck.yaml'}:{message}\n1 error in 1 file\n"
 
 
 def test_unknown_rule_on_a_card_is_a_located_error(tmp_path: Path) -> None:
     deck = deck_with(tmp_path, GOOD + "    lint: [yes-no, yesno]\n")
     result = run("validate", deck)
     assert result.exit_code == 1
-    assert result.output == (f"{deck / '01-a.yaml'}:6:20: unknown lint rule 'yesno'; did you "
-                             "mean 'yes-no'?\n1 error in 1 file\n")
+    assert without_excerpts(result.output) == (
+        f"{deck / '01-a.yaml'}:6:20: unknown lint rule 'yesno'; did you mean 'yes-no'?\n"
+        "1 error in 1 file\n")
 
 
 def test_lint_json_format(tmp_path: Path) -> None:
@@ -247,8 +249,8 @@ def test_lint_on_a_broken_deck_reports_the_errors(tmp_path: Path) -> None:
     deck = deck_with(tmp_path, "\n- id: a\n  front: Only a front?\n")
     result = run("lint", deck)
     assert result.exit_code == 1
-    assert result.output == (f"{deck / '01-a.yaml'}:3:5: a card with 'front' also needs "
-                             "'back'\n1 error in 1 file\n")
+    assert without_excerpts(result.output) == (
+        f"{deck / '01-a.yaml'}:3:5: a card with 'front' also needs 'back'\n1 error in 1 file\n")
 
 
 def test_lint_quiet_and_verbose(tmp_path: Path) -> None:
@@ -266,7 +268,7 @@ def test_validate_strict_includes_lint(tmp_path: Path) -> None:
     assert plain.output == f"{deck}: 1 section, 1 note, 1 card, no errors\n"
     strict = run("validate", deck, "--strict")
     assert strict.exit_code == 1
-    assert strict.output.splitlines() == [
+    assert problem_lines(strict.output) == [
         f"{deck / '01-a.yaml'}:4:12: warning: the prompt has 2 words (fewer than 3): give "
         "enough context that only one answer fits, or make it a term card with reverse: true "
         "[prompt-too-short]", "1 warning in 1 file"]

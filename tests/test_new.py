@@ -23,7 +23,8 @@ def test_new_section_is_next_and_ready_to_edit(example: Path) -> None:
     # As written it is the one intended error...
     check = run("validate", example)
     assert check.exit_code == 1
-    assert check.output == f"{path}:4:8: the section has no cards yet\n1 error in 1 file\n"
+    assert check.output == (f"{path}:4:8: the section has no cards yet\n  4 | cards: []\n"
+                            "    |        ^\n1 error in 1 file\n")
     # ...and uncommenting the example gives a valid section with two cards.
     text = path.read_text(encoding="utf-8").replace("cards: []", "cards:")
     path.write_text(re.sub(r"^# ?(?=\s+(- id|front|back|extra|cloze))", "", text, flags=re.M))

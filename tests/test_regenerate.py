@@ -146,7 +146,7 @@ def test_damaged_lock_is_a_located_error(example: Path, tmp_path: Path,
     assert result.exit_code == 1
     assert result.output == (
         f"{example}/deck.lock:8:1: damaged lock line; restore deck.lock from version control"
-        "\n1 error in 1 file\n")
+        "\n  8 | card    capital-france    garbage\n    | ^\n1 error in 1 file\n")
 
 
 def test_check_says_when_package_or_lock_is_stale(example: Path, tmp_path: Path,

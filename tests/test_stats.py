@@ -45,4 +45,4 @@ def test_stats_of_a_broken_deck(tmp_path: Path) -> None:
     result = run("stats", deck)
     assert result.exit_code == 1
     assert result.output == (f"{deck / '01-a.yaml'}:1:1: missing required key 'cards'\n"
-                             "1 error in 1 file\n")
+                             "  1 | section: A\n    | ^\n1 error in 1 file\n")

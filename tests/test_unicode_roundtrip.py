@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import yaml
-from conftest import AnkiImport, run_guarded, write_deck
+from conftest import AnkiImport, problem_lines, run_guarded, write_deck
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
@@ -70,7 +70,7 @@ def _check(root: Path, deck: Path) -> None:
     event(f"validate exits {validated.exit_code}")
     if validated.exit_code == 1:
         assert built.exit_code == 1, built.output
-        lines = validated.output.replace(f"{deck}/", "cards/").splitlines()
+        lines = problem_lines(validated.output.replace(f"{deck}/", "cards/"))
         assert lines[:-1] and all(LOCATED.match(line) for line in lines[:-1]), lines
         assert not list(out.glob("*.apkg")) and not (deck / "deck.lock").exists()
         return

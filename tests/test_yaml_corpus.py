@@ -13,7 +13,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from conftest import DATA, DECK_YAML, SHARED, needs_shared, run, write_deck
+from conftest import DATA, DECK_YAML, SHARED, needs_shared, problem_lines, run, write_deck
 
 CORPUS = SHARED / "testdata" / "pyyaml-loader-errors"
 DOCUMENTS = sorted(p.name for p in CORPUS.glob("*.yaml"))
@@ -39,7 +39,7 @@ def test_invalid_document_gets_located_errors(document: str, tmp_path: Path,
     monkeypatch.chdir(tmp_path)
     result = run("validate", "cards")
     assert result.exit_code == 1
-    lines = result.output.splitlines()
+    lines = problem_lines(result.output)
     assert lines[-1].endswith("in 1 file")
     assert all(LOCATED.match(line) for line in lines[:-1]), result.output
     if os.environ.get("DECKBUILDER_REGEN") == "1":

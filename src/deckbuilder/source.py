@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from . import limits
+from . import limits, yamlerrors
 from .conflicts import conflict_markers
 from .errors import Location, Problems
 
@@ -183,13 +183,11 @@ def load_yaml(source: SourceFile, problems: Problems, data: bytes) -> Node | Non
     try:
         root = _Builder(source, problems).run(text)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        where = source.at(mark.line + 1, mark.column + 1) if mark else source.at()
-        context = f" ({exc.context})" if exc.context and exc.problem else ""
-        problem = exc.problem or exc.context or ""
-        at_tab = mark is not None and text[mark.index : mark.index + 1] == "\t"
-        hint = "; indent with spaces, not tabs" if at_tab else _hint(problem)
-        problems.error(where, f"invalid YAML: {problem}{context}{hint}")
+        found = yamlerrors.diagnose(text, exc)
+        # What the loader reported from the misread text on is about that same mistake.
+        problems.items[:] = [p for p in problems.items if p.location.path != source.display
+                             or (p.location.line, p.location.column) < found.since]
+        problems.error(source.at(found.line, found.column), found.message)
         return None
     except yaml.reader.ReaderError as exc:
         line = text.count("\n", 0, exc.position) + 1
@@ -372,15 +370,3 @@ def _implicit_kind(value: str) -> str:
     resolved = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
     return _PLAIN_TAGS.get(resolved, "str")
 
-
-_HINTS = (
-    ("mapping values are not allowed", "; a text containing ': ' must be quoted"),
-    ("tab", "; indent with spaces, not tabs"),
-    ("did not find expected key", "; check the indentation, and quote a text that starts "
-     "with '{' or '['"),
-)
-
-
-def _hint(problem: str) -> str:
-    """How to fix the YAML mistakes deck authors make most."""
-    return next((hint for words, hint in _HINTS if words in problem), "")

@@ -33,6 +33,9 @@ if TYPE_CHECKING:
 # separators, and the bidi controls that can reorder what a terminal shows.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u061c\u200e\u200f\u202a-\u202e"
                      "\u2066-\u2069]")
+# Problems shown with their source line; past that many (a file of conflict markers can
+# give 10^5), nobody reads them and they would only slow the report down.
+EXCERPTS = 1000
 
 
 def visible(text: str) -> str:
@@ -89,10 +92,34 @@ class Console:
         if fmt == "json":
             self.json([p.as_json() for p in problems])
             return
-        for problem in problems:
-            self.err(str(problem), fg="red" if problem.severity == "error" else "yellow")
+        sources: dict[str, list[str] | None] = {}
+        for number, problem in enumerate(problems):
+            color = "red" if problem.severity == "error" else "yellow"
+            self.err(str(problem), fg=color)
+            if number < EXCERPTS:
+                self._excerpt(problem, sources, color)
         if problems:
             self.err(summary(problems), bold=True)
+
+    def _excerpt(self, problem: Problem, sources: dict[str, list[str] | None],
+                 color: str) -> None:
+        """The problem's source line and a caret under its column, indented under it (the
+        first line stays ``path:line:column: message`` for editors and pre-commit)."""
+        from ..excerpt import excerpt, read_lines
+
+        where = problem.location
+        if not where.line:
+            return
+        if where.path not in sources:
+            sources[where.path] = read_lines(where.path)
+        lines = sources[where.path]
+
+        def shown(text: str) -> str:  # as _write will show it, so the caret lines up
+            return _encodable(visible(text), sys.stderr)
+
+        if shown_lines := excerpt(lines or [], where.line, where.column, shown):
+            source, caret = shown_lines  # one write: a deck with 10^5 problems prints fast
+            self._write(sys.stderr, f"{source}\n{click.style(caret, fg=color)}", {})
 
     def exit(self, code: int = 0) -> NoReturn:
         raise SystemExit(code)
