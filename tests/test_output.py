@@ -234,8 +234,8 @@ def test_watch_with_the_out_folder_around_the_deck_still_sees_saves(example: Pat
         _save_until_rebuilt(example, log)
 
 
-BAD_SECTION = SECTION.replace("back: Paris", "back: yes")
-BAD_LINE = "01-a.yaml:5:11: 'back' must be text, found a boolean (quote it if you mean text)"
+BAD_SECTION = SECTION.replace("back: Paris", "back: [Paris]")
+BAD_LINE = "01-a.yaml:5:11: 'back' must be text, found a list"
 
 
 def _streams_setup(tmp_path: Path) -> dict[str, Path]:
