@@ -6,6 +6,7 @@ problems and never prints; the CLI formats them and picks the exit code.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -68,11 +69,21 @@ class Problems:
 
     @property
     def errors(self) -> list[Problem]:
-        return sorted({p for p in self.items if p.severity == "error"})
+        return in_order(p for p in self.items if p.severity == "error")
 
     @property
     def warnings(self) -> list[Problem]:
-        return sorted({p for p in self.items if p.severity == "warning"})
+        return in_order(p for p in self.items if p.severity == "warning")
+
+
+def in_order(problems: Iterable[Problem]) -> list[Problem]:
+    """Each problem once, by place, then message, severity and rule: the dataclasses' own
+    order, compared as plain tuples (their generated __lt__ took 19 s for 250,000)."""
+    return sorted(set(problems), key=_order)
+
+
+def _order(p: Problem) -> tuple[str, int, int, str, str, str]:
+    return (p.location.path, p.location.line, p.location.column, p.message, p.severity, p.rule)
 
 
 def summary(problems: list[Problem]) -> str:
@@ -97,7 +108,7 @@ class InvalidDeck(DeckbuilderError):
     """Raised when a deck has errors; carries all of them, sorted."""
 
     def __init__(self, problems: list[Problem]) -> None:
-        self.problems = sorted(set(problems))
+        self.problems = in_order(problems)
         super().__init__(summary(self.problems))
 
 

@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator
 
 from .cloze import parse_cloze
-from .errors import Location, Problem
+from .errors import Location, Problem, in_order
 from .model import Card, Deck
 from .render import replace_math
 from .schema import LINT_RULES
@@ -43,7 +43,7 @@ def lint_deck(deck: Deck) -> list[Problem]:
                 found.append(Problem(_where(card, field), message, "warning", rule))
     if limits["near-duplicate"]:
         found.extend(_duplicates(deck, limits["near-duplicate"]))
-    return sorted(set(found))
+    return in_order(found)
 
 
 def prompts(card: Card) -> list[tuple[str, str]]:

@@ -17,8 +17,9 @@ from .common import QUIET, Console, NonEmptyPath
 def init(folder: Path, quiet: bool) -> None:
     """Start a deck of your own in DIR, ready for git.
 
-    DIR defaults to the current folder. It writes cards/deck.yaml named after the folder, a first section with a card of
-    each kind, the editor schemas in schema/, a .gitignore for build/'s cache, a
+    DIR defaults to the current folder. It writes cards/deck.yaml named after the
+    folder, a first section with a card of each kind, the editor schemas in schema/,
+    a .gitignore for build/'s cache, a
     .gitattributes for deck.lock's merge driver and a .pre-commit-config.yaml; nothing
     if any of these files exists.
     """

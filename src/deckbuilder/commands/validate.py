@@ -28,9 +28,10 @@ def validate(deck_dir: Path, fmt: str, strict: bool, quiet: bool) -> None:
         checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
     warnings = checked.warnings
     if strict:
+        from ..errors import in_order
         from ..lint import lint_deck
 
-        warnings = sorted({*warnings, *lint_deck(checked.deck)})
+        warnings = in_order([*warnings, *lint_deck(checked.deck)])
     if fmt == "json" or warnings:
         console.problems(warnings, fmt)
     if fmt == "text" and not (strict and warnings):
