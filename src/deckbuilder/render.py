@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
 import os
 import re
@@ -182,6 +181,8 @@ class Renderer:
             if size > MAX_MEDIA_BYTES:
                 return (f"media '{written}' is {size / 2**20:.0f} MiB; the limit is "
                         f"{MAX_MEDIA_BYTES // 2**20} MiB")
+            import hashlib  # only decks with media need it
+
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
         except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
             return f"media '{written}' cannot be read: {exc}"
