@@ -252,7 +252,9 @@ class _Builder:
         loader = _Loader(text)
         get_event: Any = loader.get_event
         stack = self.stack
-        resolved = _RESOLVED
+        resolved, implicit_first, node_type = _RESOLVED, _IMPLICIT_FIRST, Node
+        scalar_event, map_start, seq_start = ScalarEvent, MappingStartEvent, SequenceStartEvent
+        map_end, seq_end = _EndEvents
         slow = {
             yaml.ScalarEvent: self.scalar,
             yaml.MappingStartEvent: self.start,
@@ -266,15 +268,16 @@ class _Builder:
             while True:
                 event: Any = get_event()
                 cls = type(event)
-                if cls is ScalarEvent and event.tag is None and event.anchor is None and stack:
+                if cls is scalar_event and event.tag is None and event.anchor is None and stack:
                     value, mark = event.value, event.start_mark
                     if event.style or not event.implicit[0]:
                         kind = "str"  # quoted or block text is always text
-                    elif value and value[0] not in _IMPLICIT_FIRST:
+                    elif value and value[0] not in implicit_first:
                         kind = "str"  # no implicit type starts with this character
                     else:
                         kind = resolved.get(value) or _implicit_kind(value)
-                    node = Node(kind, value, mark.line + 1, mark.column + 1)
+                    line, column = mark.line + 1, mark.column + 1
+                    node = node_type(kind, value, line, column)
                     frame = stack[-1]
                     if frame.items is not None:  # a list
                         frame.items.append(node)
@@ -285,8 +288,8 @@ class _Builder:
                         self.add(node, None)  # a rejected key, or the value after one
                     else:  # a new key
                         frame.key = value
-                        frame.node.keys[value] = (node.line, node.column)
-                elif cls is _EndEvents[0] or cls is _EndEvents[1]:
+                        frame.node.keys[value] = (line, column)
+                elif cls is map_end or cls is seq_end:
                     frame = stack.pop()
                     if frame.anchor or not stack:
                         self.pop(frame)
@@ -299,12 +302,12 @@ class _Builder:
                             parent.key = None
                         else:
                             self.add(node, None)  # a container as a key, or a skipped value
-                elif (cls is MappingStartEvent or cls is SequenceStartEvent) and \
+                elif (cls is map_start or cls is seq_start) and \
                         event.tag is None and event.anchor is None and len(stack) < MAX_DEPTH:
                     mark = event.start_mark
-                    is_map = cls is MappingStartEvent
-                    node = Node("map" if is_map else "seq", {} if is_map else [], mark.line + 1,
-                                mark.column + 1)
+                    is_map = cls is map_start
+                    node = node_type("map" if is_map else "seq", {} if is_map else [],
+                                     mark.line + 1, mark.column + 1)
                     stack.append(_Frame(node, None, mark))
                 elif (handler := slow.get(cls)) is not None:
                     handler(event)
