@@ -246,9 +246,10 @@ class _Builder:
 
     def run(self, text: str) -> Node | None:
         """Build the tree. The loop handles the common events itself (a scalar without tag
-        or anchor, the start and end of an untagged container without anchor): each Python
-        call per event costs about as much as libyaml's parsing. Anything else goes through
-        the methods below, which hold every rule."""
+        or anchor, a new key kept as text and position only, the start and end of an
+        untagged container without anchor): each Python call per event costs about as much
+        as libyaml's parsing. Anything else goes through the methods below, which hold every
+        rule (tests/test_yaml_differential.py holds the two paths together)."""
         loader = _Loader(text)
         get_event: Any = loader.get_event
         stack = self.stack
@@ -269,26 +270,26 @@ class _Builder:
                 event: Any = get_event()
                 cls = type(event)
                 if cls is scalar_event and event.tag is None and event.anchor is None and stack:
-                    value, mark = event.value, event.start_mark
+                    value, mark, frame = event.value, event.start_mark, stack[-1]
+                    if frame.items is None and frame.key is None and not frame.skip and \
+                            value != "<<" and value not in frame.values:  # type: ignore[operator]
+                        frame.key = value  # a new key: its text and position are all we keep
+                        frame.node.keys[value] = (mark.line + 1, mark.column + 1)
+                        continue
                     if event.style or not event.implicit[0]:
                         kind = "str"  # quoted or block text is always text
                     elif value and value[0] not in implicit_first:
                         kind = "str"  # no implicit type starts with this character
                     else:
                         kind = resolved.get(value) or _implicit_kind(value)
-                    line, column = mark.line + 1, mark.column + 1
-                    node = node_type(kind, value, line, column)
-                    frame = stack[-1]
+                    node = node_type(kind, value, mark.line + 1, mark.column + 1)
                     if frame.items is not None:  # a list
                         frame.items.append(node)
                     elif frame.key is not None:  # a mapping's value
                         frame.values[frame.key] = node  # type: ignore[index]
                         frame.key = None
-                    elif frame.skip or value == "<<" or value in frame.values:  # type: ignore[operator]
+                    else:
                         self.add(node, None)  # a rejected key, or the value after one
-                    else:  # a new key
-                        frame.key = value
-                        frame.node.keys[value] = (line, column)
                 elif cls is map_end or cls is seq_end:
                     frame = stack.pop()
                     if frame.anchor or not stack:
