@@ -40,9 +40,6 @@ _PLAIN_TAGS = {
 _TAGGED = {"int": "a whole number", "float": "a number", "bool": "true or false",
            "null": "empty"}
 _resolver = yaml.resolver.Resolver()
-ScalarEvent, MappingStartEvent, SequenceStartEvent = (
-    yaml.ScalarEvent, yaml.MappingStartEvent, yaml.SequenceStartEvent)
-_EndEvents = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
 _IMPLICIT_FIRST = frozenset(k for k in _resolver.yaml_implicit_resolvers if k)
 
 
@@ -254,8 +251,9 @@ class _Builder:
         get_event: Any = loader.get_event
         stack = self.stack
         resolved, implicit_first, node_type = _RESOLVED, _IMPLICIT_FIRST, Node
-        scalar_event, map_start, seq_start = ScalarEvent, MappingStartEvent, SequenceStartEvent
-        map_end, seq_end = _EndEvents
+        scalar_event, map_start, seq_start = (yaml.ScalarEvent, yaml.MappingStartEvent,
+                                              yaml.SequenceStartEvent)
+        map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
         slow = {
             yaml.ScalarEvent: self.scalar,
             yaml.MappingStartEvent: self.start,
