@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import hashlib
 import html
 import os
 import re
@@ -38,6 +37,26 @@ PLAYED = frozenset({"3gp", "aac", "avi", "flac", "flv", "m4a", "mkv", "mov", "mp
                     "mpeg", "mpg", "oga", "ogg", "ogv", "ogx", "opus", "spx", "wav", "webm"})
 IMAGES = frozenset({"jpg", "jpeg", "png", "gif", "svg", "webp", "ico", "avif", "bmp", "tif",
                     "tiff"})
+# One line of plain text, *emphasis*, **strong** and `code` that markdown-it would render
+# inline without any other rule taking part (no escapes, entities, links, HTML, maths,
+# strikethrough or '_'): such text is rendered here, in one regular expression, with the
+# same HTML (tests/test_render_fast.py holds the two together). A delimiter's inner edges
+# are letters or digits, so it opens or closes whatever stands outside it, and no '*'
+# touches another run of '*' (runs would merge, and CommonMark's rule of three apply).
+_PLAIN = r"[^\\`*_\[\]<&~\n\r\x00\ue000\ue001]"
+_EDGE = r"[^\W_]"
+_INNER = rf"{_EDGE}(?:{_PLAIN}*{_EDGE})?"
+_CODE = r"[^`\\&\n\r\x00\ue000\ue001 ]"
+_STYLED = (rf"\*\*(?P<strong>{_INNER})\*\*(?!\*)|\*(?P<em>{_INNER})\*(?!\*)"
+           rf"|`(?P<code>{_CODE}(?:(?:{_CODE}| )*{_CODE})?)`(?!`)")
+
+
+@functools.cache
+def _inline_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """The whole text's pattern and its tokens' (compiled on first use: 1.4 ms)."""
+    # One plain character at a time: `(?:plain+)*` would backtrack exponentially on a miss.
+    return (re.compile(rf"(?:{_PLAIN}|{_STYLED})*"),
+            re.compile(rf"(?P<plain>{_PLAIN}+)|{_STYLED}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,13 +80,16 @@ class Renderer:
     def section(self, section: Section) -> list[RenderedCard]:
         """Every card's fields as HTML; media found on the way are added to ``self.media``."""
         rendered = []
+        render, later = self._field, functools.partial
         for card in section.cards:
-            texts = (card.front, card.back) if card.kind != "cloze" else (card.front,)
-            names = ("front", "back") if card.kind != "cloze" else ("cloze",)
-            fields = [self.field(text, card.at(name), cloze=card.kind == "cloze")
-                      for text, name in zip(texts, names, strict=True)]
-            fields.append(self.field(card.extra, card.at("extra")))
-            fields.append(self.field(card.source, card.at("source", section.location)))
+            at = card.at  # a field's location is looked up only when a problem needs it
+            if card.kind == "cloze":
+                fields = [render(card.front, later(at, "cloze"), True)]
+            else:
+                fields = [render(card.front, later(at, "front"), False),
+                          render(card.back, later(at, "back"), False)]
+            fields.append(render(card.extra, later(at, "extra"), False))
+            fields.append(render(card.source, later(at, "source", section.location), False))
             rendered.append(RenderedCard(card, tuple(fields)))
         return rendered
 
@@ -79,12 +101,21 @@ class Renderer:
         """One field's HTML, in Unicode NFC as Anki stores it. Text without Markdown syntax
         skips the renderer. Every file the HTML loads is checked and renamed; in a
         ``cloze`` field, every deletion must stay in the text, where Anki looks for it."""
+        return self._field(text, lambda: where, cloze)
+
+    def _field(self, text: str, location: Callable[[], Location], cloze: bool) -> str:
         if not unicodedata.is_normalized("NFC", text):
             text = unicodedata.normalize("NFC", text)
         if not text:
             return ""
         if not _NEEDS_MARKDOWN.search(text):
             return text
+        fast = _inline(text)
+        if fast is not None and not cloze:
+            return fast  # only <em>, <strong> and <code>: no file, nothing to check
+        where = location()
+        if fast is not None:
+            return self._finish(fast, text, where, cloze)
         kept: list[str] = []  # the HTML each placeholder stands for
 
         def keep(html_text: str) -> str:
@@ -111,6 +142,10 @@ class Renderer:
                                 "deckbuilder cannot check (inside maths, or through an "
                                 "escape or an HTML entity such as &#91;), and Anki would "
                                 "try to play it: write [sound:...] as plain text")
+        return self._finish(out, text, where, cloze)
+
+    def _finish(self, out: str, text: str, where: Location, cloze: bool) -> str:
+        """The rendered ``out`` of ``text`` with its media checked and renamed."""
         if cloze:  # an escaped brace or an entity (`&#123;`) renders into a deletion
             gained = Counter(_CLOZE_OPENER.findall(out)) - Counter(_CLOZE_OPENER.findall(text))
             for number in sorted(gained, key=int):
@@ -203,6 +238,8 @@ class Renderer:
             if size > MAX_MEDIA_BYTES:
                 return (f"media '{written}' is {size / 2**20:.0f} MiB; the limit is "
                         f"{MAX_MEDIA_BYTES // 2**20} MiB")
+            import hashlib  # only decks with media need it
+
             digest = hashlib.sha256(path.read_bytes()).hexdigest()[:10]
         except (OSError, RuntimeError) as exc:  # RuntimeError: a symlink loop
             return f"media '{written}' cannot be read: {exc}"
@@ -255,6 +292,19 @@ def _markdown(allow_html: bool) -> MarkdownIt:
     from markdown_it import MarkdownIt
 
     return MarkdownIt("commonmark", {"html": allow_html}).enable(["table", "strikethrough"])
+
+
+def _inline(text: str) -> str | None:
+    """``text``'s HTML when it is one line of the simple Markdown ``_INLINE`` describes."""
+    whole, tokens = _inline_patterns()
+    if _BLOCK.search(text.strip()) or not whole.fullmatch(text):
+        return None
+    out = []
+    for token in tokens.finditer(text):
+        kind = token.lastgroup
+        escaped = html.escape(token.group(kind or 0), quote=False).replace('"', "&quot;")
+        out.append(escaped if kind == "plain" else f"<{kind}>{escaped}</{kind}>")
+    return "".join(out)
 
 
 def render_markdown(text: str, allow_html: bool = False) -> str:

@@ -211,10 +211,13 @@ class _Abort(Exception):
 
 
 class _Frame:
-    __slots__ = ("anchor", "key", "mark", "node", "skip")
+    __slots__ = ("anchor", "items", "key", "mark", "node", "skip", "values")
 
     def __init__(self, node: Node, anchor: str | None, mark: Any) -> None:
         self.node = node
+        # The container itself, by kind: the loop's fast path reads these directly.
+        self.items: list[Node] | None = node.value if node.kind == "seq" else None  # type: ignore[assignment]
+        self.values: dict[str, Node] | None = node.value if node.kind == "map" else None  # type: ignore[assignment]
         self.anchor = anchor
         self.mark = mark
         self.key: str | None = None
@@ -237,8 +240,19 @@ class _Builder:
         self.problems.error(self.source.at(mark.line + 1, mark.column + 1), message)
 
     def run(self, text: str) -> Node | None:
+        """Build the tree. The loop handles the common events itself (a scalar without tag
+        or anchor, a new key kept as text and position only, the start and end of an
+        untagged container without anchor): each Python call per event costs about as much
+        as libyaml's parsing. Anything else goes through the methods below, which hold every
+        rule (tests/test_yaml_differential.py holds the two paths together)."""
         loader = _Loader(text)
-        handlers = {
+        get_event: Any = loader.get_event
+        stack = self.stack
+        resolved, implicit_first, node_type = _RESOLVED, _IMPLICIT_FIRST, Node
+        scalar_event, map_start, seq_start = (yaml.ScalarEvent, yaml.MappingStartEvent,
+                                              yaml.SequenceStartEvent)
+        map_end, seq_end = yaml.MappingEndEvent, yaml.SequenceEndEvent
+        slow = {
             yaml.ScalarEvent: self.scalar,
             yaml.MappingStartEvent: self.start,
             yaml.SequenceStartEvent: self.start,
@@ -249,11 +263,52 @@ class _Builder:
         }
         try:
             while True:
-                event = loader.get_event()
-                handler = handlers.get(type(event))
-                if handler is not None:
+                event: Any = get_event()
+                cls = type(event)
+                if cls is scalar_event and event.tag is None and event.anchor is None and stack:
+                    value, mark, frame = event.value, event.start_mark, stack[-1]
+                    if frame.items is None and frame.key is None and not frame.skip and \
+                            value != "<<" and value not in frame.values:  # type: ignore[operator]
+                        frame.key = value  # a new key: its text and position are all we keep
+                        frame.node.keys[value] = (mark.line + 1, mark.column + 1)
+                        continue
+                    if event.style or not event.implicit[0]:
+                        kind = "str"  # quoted or block text is always text
+                    elif value and value[0] not in implicit_first:
+                        kind = "str"  # no implicit type starts with this character
+                    else:
+                        kind = resolved.get(value) or _implicit_kind(value)
+                    node = node_type(kind, value, mark.line + 1, mark.column + 1)
+                    if frame.items is not None:  # a list
+                        frame.items.append(node)
+                    elif frame.key is not None:  # a mapping's value
+                        frame.values[frame.key] = node  # type: ignore[index]
+                        frame.key = None
+                    else:
+                        self.add(node, None)  # a rejected key, or the value after one
+                elif cls is map_end or cls is seq_end:
+                    frame = stack.pop()
+                    if frame.anchor or not stack:
+                        self.pop(frame)
+                    else:  # as a scalar above: the finished container is added to its parent
+                        node, parent = frame.node, stack[-1]
+                        if parent.items is not None:
+                            parent.items.append(node)
+                        elif parent.key is not None:
+                            parent.values[parent.key] = node  # type: ignore[index]
+                            parent.key = None
+                        else:
+                            self.add(node, None)  # a container as a key, or a skipped value
+                elif (cls is map_start or cls is seq_start) and \
+                        event.tag is None and event.anchor is None and len(stack) < MAX_DEPTH:
+                    mark = event.start_mark
+                    is_map = cls is map_start
+                    node = node_type("map" if is_map else "seq", {} if is_map else [],
+                                     mark.line + 1, mark.column + 1)
+                    stack.append(_Frame(node, None, mark))
+                elif (handler := slow.get(cls)) is not None:
                     handler(event)
-                elif isinstance(event, yaml.StreamEndEvent):
+                elif cls is yaml.StreamEndEvent:
                     return self.root
         finally:
             loader.dispose()
@@ -280,7 +335,9 @@ class _Builder:
         self.stack.append(_Frame(node, event.anchor, mark))
 
     def end(self, event: Any) -> None:
-        frame = self.stack.pop()
+        self.pop(self.stack.pop())
+
+    def pop(self, frame: _Frame) -> None:
         if frame.anchor:
             self.open_anchors.discard(frame.anchor)
         self.add(frame.node, frame.anchor, frame.mark)
@@ -368,5 +425,11 @@ class _Builder:
 def _implicit_kind(value: str) -> str:
     """The kind YAML gives ``value`` written plain, without a tag."""
     resolved = _resolver.resolve(yaml.ScalarNode, value, (True, False))  # type: ignore[no-untyped-call]
-    return _PLAIN_TAGS.get(resolved, "str")
+    kind = _PLAIN_TAGS.get(resolved, "str")
+    if len(value) <= 32 and len(_RESOLVED) < 4096:  # keys and tags come back again and again
+        _RESOLVED[value] = kind
+    return kind
+
+
+_RESOLVED: dict[str, str] = {}  # short plain scalars -> their kind, as PyYAML resolves them
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import json
 import os
 import re
 import sys
@@ -80,6 +79,8 @@ class Console:
     def json(self, data: object, ascii_only: bool = True) -> None:
         """JSON on stdout; JSON escapes control characters itself, and everything but
         ASCII when the output's encoding could not hold the text (still valid JSON)."""
+        import json  # only the commands that print JSON pay for it
+
         text = json.dumps(data, indent=2, ensure_ascii=ascii_only)
         if _encodable(text, sys.stdout) != text:
             text = json.dumps(data, indent=2)
