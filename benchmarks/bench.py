@@ -198,7 +198,7 @@ def peer_check(jobs: list[Job], peer_list: list[Job]) -> dict[str, object] | Non
         return None
     cold = next(job for job in jobs if job.baseline is peer_list[0].baseline
                 and job.name.startswith("build ") and job.name.endswith(" cold"))
-    return results.peer_check(cold, peer_list)  # type: ignore[arg-type]
+    return results.peer_check(cold, peer_list)
 
 
 def table(jobs: list[Job]) -> list[str]:
@@ -274,7 +274,7 @@ def main() -> None:
                 job.samples.append(measure(job.argv, job.cwd))
     print(f"medians of {args.rounds} rounds")
     print("\n".join(table(jobs)))
-    found = results.rows(jobs)  # type: ignore[arg-type]
+    found = results.rows(jobs)
     if args.peers:
         if check := peer_check(jobs, peer_list):
             found.append(check)

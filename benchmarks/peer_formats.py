@@ -122,37 +122,15 @@ def _markdown(html: str) -> str:
 
 
 def brain_brew(data: dict[str, Any], folder: Path) -> None:
-    """Brain Brew's usual source layout: a CSV per subdeck and notetype, notetypes as YAML
+    """Brain Brew's usual source layout: a CSV per section and notetype, notetypes as YAML
     with an HTML file per template, deck headers, and the recipe that turns them into a
-    CrowdAnki folder (``build/``)."""
+    CrowdAnki folder (``out/``)."""
     src = folder / "src"
-    (src / "models").mkdir(parents=True, exist_ok=True)
-    (src / "models" / "style.css").write_text(CSS, encoding="utf-8")
-    for kind in FIELDS:
-        html = []
-        for template in templates(kind):  # Brain Brew's HTML: question, "--", answer
-            path = src / "models" / f"{kind}-{template['name'].replace(' ', '-')}.html"
-            path.write_text(f"{template['qfmt']}\n\n--\n\n{template['afmt']}\n",
-                            encoding="utf-8")
-            html.append({"name": template["name"], "html_file": str(path.relative_to(folder))})
-        _dump(src / "models" / f"{kind}.yaml", {
-            "name": MODEL_NAMES[kind], "id": f"00000000-0000-4000-8000-00000000000{len(kind)}",
-            "css_file": "src/models/style.css", "fields": [{"name": n} for n in FIELDS[kind]],
-            "templates": html, **({"is_cloze": True} if kind == "cloze" else {})})
+    _brain_brew_models(src, folder)
     _dump(src / "headers.yaml", {"name": data["deck"],
-                                 "crowdanki_uuid": "00000000-0000-4000-8000-000000000001",
+                                 "crowdanki_uuid": "00000000-0000-4000-8000-000000000000",
                                  "desc": "A generated deck, the same on every run."})
-    files = []
-    for number, section in enumerate(data["sections"], start=1):
-        for kind, notes in _by_kind(section["notes"]):
-            path = src / "data" / f"{_stem(section)}-{kind}.csv"
-            path.parent.mkdir(exist_ok=True)
-            with path.open("w", encoding="utf-8", newline="") as stream:
-                writer = csv.writer(stream)
-                writer.writerow(["guid", *(n.lower() for n in FIELDS[kind]), "tags"])
-                writer.writerows([note["id"], *note["fields"], " ".join(note["tags"])]
-                                 for note in notes)
-            files.append({"file": str(path.relative_to(folder)), "note_model": MODEL_NAMES[kind]})
+    names = list(MODEL_NAMES.values())
     _dump(folder / "recipe.yaml", [
         {"build_parts": [
             *({"note_models_from_yaml_part": {"part_id": MODEL_NAMES[kind],
@@ -160,10 +138,42 @@ def brain_brew(data: dict[str, Any], folder: Path) -> None:
               for kind in FIELDS),
             {"headers_from_yaml_part": {"part_id": "headers", "file": "src/headers.yaml"}},
             {"notes_from_csvs": {"part_id": "notes",
-                                 "note_model_mappings": [{"note_models": list(MODEL_NAMES.values())}],
-                                 "file_mappings": files}}]},
+                                 "note_model_mappings": [{"note_models": names}],
+                                 "file_mappings": _brain_brew_csvs(data, src, folder)}}]},
         {"generate_crowd_anki": {"folder": OUT, "headers": "headers",
                                  "notes": {"part_id": "notes"},
-                                 "note_models": {"parts": [{"part_id": name}
-                                                           for name in MODEL_NAMES.values()]}}},
+                                 "note_models": {"parts": [{"part_id": name} for name in names]}}},
     ])
+
+
+def _brain_brew_models(src: Path, folder: Path) -> None:
+    """Each notetype as YAML, with one HTML file per template (question, ``--``, answer)."""
+    (src / "models").mkdir(parents=True, exist_ok=True)
+    (src / "models" / "style.css").write_text(CSS, encoding="utf-8")
+    for number, kind in enumerate(FIELDS, start=1):
+        html = []
+        for template in templates(kind):
+            path = src / "models" / f"{kind}-{template['name'].replace(' ', '-')}.html"
+            path.write_text(f"{template['qfmt']}\n\n--\n\n{template['afmt']}\n",
+                            encoding="utf-8")
+            html.append({"name": template["name"], "html_file": str(path.relative_to(folder))})
+        _dump(src / "models" / f"{kind}.yaml", {
+            "name": MODEL_NAMES[kind], "id": f"00000000-0000-4000-8000-00000000000{number}",
+            "css_file": "src/models/style.css", "fields": [{"name": n} for n in FIELDS[kind]],
+            "templates": html, **({"is_cloze": True} if kind == "cloze" else {})})
+
+
+def _brain_brew_csvs(data: dict[str, Any], src: Path, folder: Path) -> list[dict[str, str]]:
+    """A CSV per section and notetype (guid, the fields, tags); the recipe's file mappings."""
+    (src / "data").mkdir(parents=True, exist_ok=True)
+    files = []
+    for section in data["sections"]:
+        for kind, notes in _by_kind(section["notes"]):
+            path = src / "data" / f"{_stem(section)}-{kind}.csv"
+            with path.open("w", encoding="utf-8", newline="") as stream:
+                writer = csv.writer(stream)
+                writer.writerow(["guid", *(n.lower() for n in FIELDS[kind]), "tags"])
+                writer.writerows([note["id"], *note["fields"], " ".join(note["tags"])]
+                                 for note in notes)
+            files.append({"file": str(path.relative_to(folder)), "note_model": MODEL_NAMES[kind]})
+    return files

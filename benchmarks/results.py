@@ -5,6 +5,7 @@ which the README's table can be made), and the check of the cold build against t
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -22,14 +23,15 @@ class Timed(Protocol):
     def median(self, what: str) -> float: ...
 
 
-def rows(jobs: list[Timed]) -> list[dict[str, Any]]:
+def rows(jobs: Sequence[Timed]) -> list[dict[str, Any]]:
     """One row per job (seconds and peak MB against its baseline, target and result, as in
     the printed table), plus one per memory target."""
     found = []
     for job in jobs:
         base = job.baseline
-        row = _row(job.name, job.median("seconds"), base and base.median("seconds"),
-                   job.median("mib"), base and base.median("mib"))
+        row = _row(job.name, job.median("seconds"),
+                   None if base is None else base.median("seconds"), job.median("mib"),
+                   None if base is None else base.median("mib"))
         if base is None and job.target:
             row.update(target=f"< {job.target:g} s", result=_verdict(row["seconds"] < job.target))
         elif base is not None and job.target:
@@ -45,7 +47,7 @@ def rows(jobs: list[Timed]) -> list[dict[str, Any]]:
     return found
 
 
-def peer_check(cold: Timed, peers: list[Timed]) -> dict[str, Any] | None:
+def peer_check(cold: Timed, peers: Sequence[Timed]) -> dict[str, Any] | None:
     """The cold build against the fastest peer: a row whose ratio must stay under 1."""
     if not peers:
         return None
