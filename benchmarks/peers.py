@@ -57,10 +57,10 @@ PEERS = (
          "no .apkg (a CrowdAnki folder, imported with that add-on); CSV input; no subdecks",
          apkg=False),
     Peer("markdown-anki-decks", "markdown-anki-decks==1.1.1", "mdankideck",
-         ("decks", OUT, "--cloze"),
+         ("decks", OUT, "--cloze", "--prefix", f"{DECK_NAME}::"),
          peer_formats.markdown_anki_decks,
-         "no tags, no reversed cards, no source field, no subdecks but one package per "
-         "file; GUID from the question",
+         "no tags, no reversed cards, no source field; one package per subdeck (20); GUID "
+         "from the question",
          # its typer 0.4 misreads flags under click 8.2 and later: every run prints the
          # version and stops without building
          extras=("click<8.2",)),
