@@ -134,8 +134,8 @@ def install(peer: Peer) -> Path | str:
         return executable
     shutil.rmtree(venv, ignore_errors=True)
     for argv in ([sys.executable, "-m", "venv", str(venv)],
-                 [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", peer.spec,
-                  *peer.extras]):
+                 [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "--retries", "1",
+                  peer.spec, *peer.extras]):
         try:
             done = subprocess.run(argv, capture_output=True, text=True, timeout=900,
                                   check=False)
