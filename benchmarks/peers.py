@@ -48,8 +48,8 @@ PEERS = (
     Peer("anki-librarian", "anki-librarian==0.1.2", "anki-librarian",
          ("--source-directory", "decks", "--destination-directory", OUT),
          peer_formats.anki_librarian,
-         "no tags, no cloze notetype, no subdecks but one package per deck folder; "
-         "GUIDs from field texts",
+         "no tags, no cloze notetype, no subdecks within a package (one package per deck "
+         "folder); GUIDs from field texts",
          # ruamel.yaml 0.19 made its C parser an extra; YAML(typ="safe") uses it when present
          extras=("ruamel.yaml[oldlibyaml]",)),
     Peer("brain-brew", "brain-brew==0.3.11", "brainbrew", ("run", "recipe.yaml"),
@@ -68,9 +68,8 @@ PEERS = (
          ("batch-build", "--input-dir", "decks", "--pattern", "*.yaml", "--output-dir", OUT,
           "--merge", "--deck-name", DECK_NAME),
          peer_formats.anki_yaml_tool,
-         "one notetype per file (60 files merged into one package); no cloze notetype, no "
-         "subdecks but one package per file, GUIDs from field texts; exits 0 when a file "
-         "fails"),
+         "one notetype per file (60 files, merged into one package without subdecks); no "
+         "cloze notetype; GUIDs from field texts; exits 0 when a file fails"),
 )
 
 
@@ -117,7 +116,11 @@ def _trial(peer: Peer, data: dict[str, Any], folder: Path) -> tuple[PeerRun, str
         return f"{' '.join(peer.args)} did not run: {error}"
     if done.returncode:
         return f"exit {done.returncode}: {_last_line(done.stderr or done.stdout)}"
-    made, expected = count_notes(folder / OUT, peer.apkg), peer_formats.note_count(data)
+    try:
+        made = count_notes(folder / OUT, peer.apkg)
+    except (OSError, KeyError, ValueError, zipfile.BadZipFile, sqlite3.Error) as error:
+        return f"its output could not be read: {error!r}"
+    expected = peer_formats.note_count(data)
     if made != expected:
         return f"made {made} notes, not {expected}"
     where = ".apkg files" if peer.apkg else "a CrowdAnki deck.json"
@@ -184,4 +187,5 @@ def _label(data: dict[str, Any]) -> str:
 
 def _last_line(text: str) -> str:
     lines: Iterator[str] = (line.strip() for line in reversed(text.splitlines()))
-    return next((line for line in lines if line), "no message")[:200]
+    # the last line that says something: not a blank one or a box's border
+    return next((line for line in lines if any(c.isalnum() for c in line)), "no message")[:200]

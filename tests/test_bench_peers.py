@@ -130,3 +130,28 @@ def test_a_peer_that_does_not_install_is_left_out_with_the_reason(
     reason = peers.install(peer)
     assert isinstance(reason, str) and reason.startswith(f"could not install {missing}")
     assert not (tmp_path / "cache" / "nothing" / "installed").exists()
+
+
+def test_a_peer_that_fails_or_makes_too_few_notes_is_left_out_with_the_reason(
+        notes: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(peers, "CACHE", tmp_path / "cache")
+    scripts = {"failing": "echo 'Error: no deck here' >&2; exit 3",
+               "idle": "exit 0",  # like a tool that reports a failed file and exits 0
+               "copying": f"cp '{tmp_path / 'plain.apkg'}' out/"}
+    subprocess.run([sys.executable, str(BENCHMARKS / "plain_genanki.py"), str(notes),
+                    str(tmp_path / "plain.apkg")], check=True)
+    chosen = []
+    for name, script in scripts.items():
+        venv = tmp_path / "cache" / name
+        (venv / "bin").mkdir(parents=True)
+        (venv / "bin" / name).write_text(f"#!/bin/sh\n{script}\n")
+        (venv / "bin" / name).chmod(0o755)
+        (venv / "installed").write_text(name)
+        chosen.append(peers.Peer(name, name, name, (), peer_formats.anki_yaml_tool, "less"))
+    monkeypatch.setattr(peers, "PEERS", tuple(chosen))
+
+    ready, report = peers.runs(tmp_path / "peers", notes, lambda line: None)
+    assert [run.name for run in ready] == ["copying 300 (peer)"]
+    assert report == ["failing: left out: exit 3: Error: no deck here",
+                      f"idle: left out: made 0 notes, not {CARDS}",
+                      f"copying: {CARDS} notes in .apkg files (checked); less"]
