@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
 
+import peers
+import results
 from deckgen import write_deck
 
 DECKBUILDER = str(Path(sys.executable).with_name("deckbuilder"))
@@ -180,6 +182,25 @@ def jobs_for(ws: Workspace, large: bool) -> list[Job]:
     ]
 
 
+def peer_jobs(ws: Workspace, jobs: list[Job], notes: list[str]) -> list[Job]:
+    """The peers that install and make every note, on ``ws``'s deck against its genanki
+    script (found among ``jobs``); why any other is left out goes to ``notes``."""
+    plain = next(job for job in jobs if job.name == f"genanki {ws.label}")
+    ready, report = peers.runs(ws.root / "peers", ws.root / "cards.json",
+                               lambda line: print(line, file=sys.stderr))
+    notes += report
+    return [Job(run.name, run.argv, run.cwd, run.prepare, plain) for run in ready]
+
+
+def peer_check(jobs: list[Job], peer_list: list[Job]) -> dict[str, object] | None:
+    """The cold build of the peers' deck against the fastest peer (None without peers)."""
+    if not peer_list:
+        return None
+    cold = next(job for job in jobs if job.baseline is peer_list[0].baseline
+                and job.name.startswith("build ") and job.name.endswith(" cold"))
+    return results.peer_check(cold, peer_list)
+
+
 def table(jobs: list[Job]) -> list[str]:
     """One row per timed scenario, plus one for each memory target; peak memory throughout."""
     rows = [("scenario", "deckbuilder", "genanki", "ratio", "target", "result", "peak MB")]
@@ -227,13 +248,25 @@ def main() -> None:
                         help="card counts: the first for the cold build, rebuild and validate "
                              "scenarios, any further ones for the large cold build "
                              "(10000,100000)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also time the peers (peers.py) on the first deck; installs them "
+                             "into ~/.cache/deckbuilder-bench/peers the first time")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write every row (seconds, baseline, ratio, target, peak MB) "
+                             "to FILE")
     args = parser.parse_args()
+    notes: list[str] = []
+    peer_list: list[Job] = []
     sizes = [int(size) for size in args.sizes.split(",")]
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="deckbuilder-bench-") as scratch:
         jobs = [Job("deckbuilder --help", [DECKBUILDER, "--help"], target=0.1)]
         for index, size in enumerate(sizes):
-            jobs += jobs_for(Workspace(size, Path(scratch, str(size))), large=index > 0)
+            workspace = Workspace(size, Path(scratch, str(size)))
+            jobs += jobs_for(workspace, large=index > 0)
+            if args.peers and index == 0:
+                peer_list = peer_jobs(workspace, jobs, notes)
+                jobs += peer_list
         for round_ in range(args.rounds):
             print(f"round {round_ + 1} of {args.rounds}", file=sys.stderr)
             for job in jobs if round_ % 2 == 0 else reversed(jobs):
@@ -241,6 +274,14 @@ def main() -> None:
                 job.samples.append(measure(job.argv, job.cwd))
     print(f"medians of {args.rounds} rounds")
     print("\n".join(table(jobs)))
+    found = results.rows(jobs)
+    if args.peers:
+        if check := peer_check(jobs, peer_list):
+            found.append(check)
+            print(results.check_line(check))
+        print("\n".join(notes))
+    if args.json:
+        results.write(args.json, machine(), args.rounds, found, notes)
 
 
 if __name__ == "__main__":
