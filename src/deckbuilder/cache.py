@@ -25,6 +25,7 @@ from .errors import Location, OutputError
 from .model import Card, Section
 from .package import write_atomic
 from .render import RenderedCard
+from .stamp import code_fingerprint
 
 FORMAT = "1"
 TAG_NAME = "CACHEDIR.TAG"
@@ -47,7 +48,7 @@ def is_marked(folder: Path) -> bool:
         return False
 
 
-def _claim(folder: Path) -> bool:
+def claim(folder: Path) -> bool:
     """Make ``folder`` deckbuilder's cache: create and mark it, unless something else
     already lives there (then it is not ours to write or to clean)."""
     if is_marked(folder):
@@ -62,21 +63,13 @@ def _claim(folder: Path) -> bool:
     return True
 
 
-def code_fingerprint() -> str:
-    """Changes whenever deckbuilder's code or assets change (sizes and mtimes of its files)."""
-    package = Path(__file__).parent
-    stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
-                   for p in package.rglob("*") if p.suffix in (".py", ".css", ".html"))
-    return hashlib.sha256(repr((FORMAT, stats)).encode()).hexdigest()
-
-
 class SectionCache:
     def __init__(self, folder: Path | None, deck_dir: Path, deck_yaml: bytes,
                  writable: bool) -> None:
         self.folder = folder
         self.writable = writable
         # A path may hold bytes that are not UTF-8 (surrogate escapes): keep them as bytes.
-        seed = os.fsencode(f"{code_fingerprint()}\0{deck_dir.resolve()}\0") + deck_yaml
+        seed = os.fsencode(f"{FORMAT}\0{code_fingerprint()}\0{deck_dir.resolve()}\0") + deck_yaml
         self.seed = hashlib.sha256(seed).digest()
         self.used: set[str] = set()
         self.claimed: bool | None = None  # unknown until the first write
@@ -118,12 +111,13 @@ class SectionCache:
         if path is None or not self.writable:
             return
         if self.claimed is None:
-            self.claimed = _claim(path.parent)
+            self.claimed = claim(path.parent)
         if not self.claimed:
             return
         # The cache only saves time; the package write reports any real problem.
         with contextlib.suppress(OutputError):
-            write_atomic(path, json.dumps(_section_to_json(section, rendered, media)).encode())
+            write_atomic(path, json.dumps(_section_to_json(section, rendered, media)).encode(),
+                         durable=False)  # a cache: fsyncs would cost a cold build ~100 ms
 
 
 def _read_entry(path: Path) -> bytes:
