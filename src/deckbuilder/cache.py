@@ -27,7 +27,7 @@ from .package import write_atomic
 from .render import RenderedCard
 from .stamp import code_fingerprint
 
-FORMAT = "1"
+FORMAT = "2"
 TAG_NAME = "CACHEDIR.TAG"
 TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
        b"# This file is a cache directory tag created by deckbuilder.\n"
@@ -137,8 +137,10 @@ def _raw_fields(card: Card) -> tuple[str, ...]:
 
 
 def _media_stamp(path: Path) -> list[Any]:
-    stat = path.stat()
-    return [str(path), stat.st_size, stat.st_mtime_ns]
+    # The content, not the mtime: a rendered field names its media by their digest, and
+    # an edit can keep a file's size and mtime.
+    data = path.read_bytes()
+    return [str(path), len(data), hashlib.sha256(data).hexdigest()]
 
 
 def _section_to_json(section: Section, rendered: list[RenderedCard],

@@ -50,10 +50,12 @@ def snapshot(deck_dir: Path) -> tuple[Any, ...] | None:
     """The deck folder as a build reads it: its listing and the bytes (hashed) of every
     YAML file in it; None when it cannot be read (the build reports why)."""
     try:
-        names = sorted(os.listdir(deck_dir))
+        # The lock has its own digest; dot-files (temporaries, the journal) are the
+        # build's own, and loading ignores them.
+        names = sorted(n for n in os.listdir(deck_dir) if n != "deck.lock" and n[:1] != ".")
         files = []
         for name in names:
-            if name.endswith((".yaml", ".yml")) and not name.startswith("."):
+            if name.endswith((".yaml", ".yml")):
                 path = os.path.join(deck_dir, name)
                 files.append((name, os.path.realpath(path), _file_digest(path)))
     except (OSError, ValueError):
