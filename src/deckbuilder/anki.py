@@ -6,7 +6,6 @@ compiles to the same collection; ``mod`` times come from the lock.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import os
 import sqlite3
@@ -52,7 +51,21 @@ def note_guid(deck_id: str, card_id: str) -> str:
     Ten base-85 characters of a SHA-256 (64 bits; no spaces or quotes). Never change
     this: a new GUID is a new note, and learners would lose their history.
     """
-    return base64.b85encode(_sha(f"deckbuilder/note/{deck_id}/{card_id}")[:8]).decode()
+    return _b85(_sha(f"deckbuilder/note/{deck_id}/{card_id}")[:8])
+
+
+# base64.b85encode's alphabet, by single digits and by pairs of digits.
+_B85 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
+_B85_PAIRS = [a + b for a in _B85 for b in _B85]
+
+
+def _b85(data: bytes) -> str:
+    """``base64.b85encode(data).decode()`` for 8 bytes, without its per-call set-up (it
+    cost more than the hash): each 32-bit word is five digits, big-endian."""
+    digits = []
+    for word in (int.from_bytes(data[:4], "big"), int.from_bytes(data[4:], "big")):
+        digits += (_B85_PAIRS[word // 614_125], _B85_PAIRS[word // 85 % 7225], _B85[word % 85])
+    return "".join(digits)
 
 
 def derived_id(*names: str) -> int:
@@ -92,23 +105,27 @@ def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
 
 
 def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
-    subdeck = {card.id: deck.subdeck(section) for section in deck.sections
-               for card in section.cards}
-    guids = {item.card.id: note_guid(deck.id, item.card.id) for item in rendered}
-    note_ids = unique_ids((guid, derived_note_id(deck.id, guid)) for guid in guids.values())
+    deck_id = deck.id
+    subdeck = {}
+    for section in deck.sections:
+        name = deck.subdeck(section)
+        subdeck.update(dict.fromkeys((card.id for card in section.cards), name))
+    guids = {item.card.id: note_guid(deck_id, item.card.id) for item in rendered}
+    note_ids = unique_ids((guid, derived_note_id(deck_id, guid)) for guid in guids.values())
     notes = []
     for item in rendered:
         card = item.card
-        if card.kind == "cloze":
+        kind = card.kind
+        if kind == "cloze":
             ords = tuple(n - 1 for n in card.cloze_numbers)
         else:
-            ords = (0, 1) if card.kind == "reverse" else (0,)
+            ords = (0, 1) if kind == "reverse" else (0,)
         tags = tuple(sorted(card.tags))
         # The subdeck stays out: an import never moves existing cards, so a newer mod for
         # a move would only overwrite the learner's own edits of the note.
-        digest = note_digest(card.kind, item.fields, tags)
+        digest = note_digest(kind, item.fields, tags)
         guid = guids[card.id]
-        notes.append(Note(card.id, guid, note_ids[guid], card.kind, item.fields, tags,
+        notes.append(Note(card.id, guid, note_ids[guid], kind, item.fields, tags,
                           subdeck[card.id], ords, digest))
     return notes
 
@@ -142,12 +159,14 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
                           for note in notes for o in note.ords)
     model_ids = {key: model.model_id for key, model in models.items()}
-    note_rows = ((note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid], -1,
-                  f" {' '.join(note.tags)} ", "\x1f".join(note.fields), note.fields[0], 0, 0, "")
-                 for note in notes)
-    card_rows = ((card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
-                  note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
-                 for position, note in enumerate(notes, start=1) for o in note.ords)
+    # Rows in rowid order: SQLite appends each to the end of its table's b-tree instead
+    # of splitting pages all over it (half the time, and fewer pages).
+    note_rows = sorted((note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid],
+                        -1, f" {' '.join(note.tags)} ", "\x1f".join(note.fields),
+                        note.fields[0], 0, 0, "") for note in notes)
+    card_rows = sorted((card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
+                        note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                       for position, note in enumerate(notes, start=1) for o in note.ords)
     folder = Path(tempfile.gettempdir()) if scratch is None else scratch
     owned: list[Path] = []
     try:
