@@ -11,7 +11,7 @@ from pathlib import Path
 from .anki import Note, collection_bytes, compile_notes
 from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
-from .lock import LOCK_NAME, Changes, update_lock
+from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
 from .package import package_bytes, recover, staged
 from .salvage import lock_from_package
@@ -86,6 +86,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             stage(path, package)
             for part, data in parts:
                 stage(part, data)
+        remember(lock, lock_text.decode(), os.path.join(str(deck_dir), LOCK_NAME))
         for file in leftovers if split else ():
             try:
                 file.unlink()

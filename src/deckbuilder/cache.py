@@ -67,6 +67,18 @@ def claim(folder: Path) -> bool:
     return True
 
 
+# Entries this process read or wrote, by file name, with their media stamps; only in a
+# long-lived process (`build --watch`), so a rebuild decodes only the sections it checks.
+_memory: dict[str, tuple[Section, list[RenderedCard], dict[str, Path], Any]] | None = None
+
+
+def keep_in_memory() -> None:
+    """Keep the entries of the last load in memory (for ``build --watch``)."""
+    global _memory
+    if _memory is None:
+        _memory = {}
+
+
 class SectionCache:
     def __init__(self, folder: Path | None, deck_dir: Path, deck_yaml: bytes,
                  writable: bool) -> None:
@@ -89,6 +101,9 @@ class SectionCache:
         """Remove the entries this load did not use, so the cache holds one deck's worth.
 
         Only regular files named like entries (or their temporaries), in a marked folder."""
+        if _memory is not None:
+            for name in _memory.keys() - self.used:
+                del _memory[name]
         if self.folder is None or not self.writable or not is_marked(self.folder):
             return
         for name in os.listdir(self.folder):
@@ -103,9 +118,18 @@ class SectionCache:
     def get(self, name: str, data: bytes) -> tuple[Section, list[RenderedCard],
                                                    dict[str, Path]] | None:
         path = self._path(name, data)
+        if path is not None and _memory is not None and (kept := _memory.get(path.name)):
+            section, rendered, media, stamps = kept
+            if _media_fresh(stamps):
+                return section, list(rendered), dict(media)
         try:
             stored = marshal.loads(_read_entry(path)) if path else None
-            return _section_from_data(stored) if stored is not None else None
+            if stored is None:
+                return None
+            found = _section_from_data(stored)
+            if path is not None and _memory is not None:
+                _memory[path.name] = (*found, stored[-1])
+            return found
         except (OSError, ValueError, EOFError, KeyError, TypeError, IndexError):
             return None  # a missing or damaged entry is only a miss
 
@@ -118,10 +142,12 @@ class SectionCache:
             self.claimed = claim(path.parent)
         if not self.claimed:
             return
+        stored = _section_to_data(section, rendered, media)
+        if _memory is not None:
+            _memory[path.name] = (section, rendered, media, stored[-1])
         # The cache only saves time; the package write reports any real problem.
         with contextlib.suppress(OutputError):
-            write_atomic(path, marshal.dumps(_section_to_data(section, rendered, media)),
-                         durable=False)  # a cache: fsyncs would cost a cold build ~100 ms
+            write_atomic(path, marshal.dumps(stored), durable=False)  # a cache: fsyncs would cost a cold build ~100 ms
 
 
 def _read_entry(path: Path) -> bytes:
@@ -173,10 +199,9 @@ def _section_from_data(data: Any) -> tuple[Section, list[RenderedCard], dict[str
     for name, stamp in stored_media.items():
         if not (type(name) is str and type(stamp) is tuple and type(stamp[0]) is str):
             raise ValueError("not an entry")
-        path = Path(stamp[0])
-        if not os.path.isfile(path) or _media_stamp(path) != stamp:
-            raise ValueError("media changed")
-        media[name] = path
+        media[name] = Path(stamp[0])
+    if not _media_fresh(stored_media):
+        raise ValueError("media changed")
     rendered = []
     for row in cards:
         if not (type(row) is tuple and _valid_card(row)):
@@ -190,6 +215,15 @@ def _section_from_data(data: Any) -> tuple[Section, list[RenderedCard], dict[str
     section = Section(number, stem, title, source, shown, tuple(r.card for r in rendered),
                       Location(shown, 1, 1))
     return section, rendered, media
+
+
+def _media_fresh(stamps: dict[str, tuple[str, int, str]]) -> bool:
+    """Whether every media file still has the content it had when the entry was made."""
+    for stamp in stamps.values():
+        path = Path(stamp[0])
+        if not path.is_file() or _media_stamp(path) != stamp:
+            return False
+    return True
 
 
 def _valid_card(row: tuple[Any, ...]) -> bool:
