@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .anki import Note, collection_bytes, compile_notes
+from .cache import claim
 from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, remember, update_lock
@@ -93,7 +94,8 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             except OSError as exc:
                 notices.append(f"cannot remove {file}: {exc.strerror or exc}")
         # Only when no file changed while it was read is the build's stamp the truth.
-        if before is not None and snapshot(deck_dir) == before:
+        # It lives in the cache folder, and only when that folder is deckbuilder's.
+        if before is not None and snapshot(deck_dir) == before and claim(out_dir / CACHE_DIR):
             _stamp(checked, before, packed, lock_text, out_dir, split,
                    [(path, package), *parts]).write(stamp_path(deck_dir, out_dir))
         return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
@@ -160,10 +162,8 @@ def _stamp(checked: Checked, deck: tuple[object, ...], packed: dict[str, bytes],
            lock_text: bytes, out_dir: Path, split: bool, written: list[tuple[Path, bytes]]
            ) -> Stamp:
     """What this build read and wrote, for the next build to compare with (stamp.py)."""
-    from .cache import claim
     from .report import describe_changes
 
-    claim(out_dir / CACHE_DIR)  # the stamp lives in the marked cache folder
     unchanged = Changes(unchanged=[card.id for card in checked.deck.cards])
     return Stamp(checked.deck.path, deck, tuple(sorted(packed.items())), digest(lock_text),
                  checked.deck.id, checked.deck.counts(),

@@ -145,9 +145,10 @@ class SectionCache:
         stored = _section_to_data(section, rendered, media)
         if _memory is not None:
             _memory[path.name] = (section, rendered, media, stored[-1])
-        # The cache only saves time; the package write reports any real problem.
+        # The cache only saves time; the package write reports any real problem. No
+        # fsyncs (they cost a cold build ~100 ms): after a crash an entry is only a miss.
         with contextlib.suppress(OutputError):
-            write_atomic(path, marshal.dumps(stored), durable=False)  # a cache: fsyncs would cost a cold build ~100 ms
+            write_atomic(path, marshal.dumps(stored), durable=False)
 
 
 def _read_entry(path: Path) -> bytes:
