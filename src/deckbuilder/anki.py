@@ -94,9 +94,13 @@ def note_digest(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
 def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
     """Give each key its wanted id; the rare collision moves to the next free number,
     in a fixed order, so the result depends only on the set of keys."""
+    pairs = list(wanted)
+    ids = dict(pairs)
+    if len(ids) == len(pairs) and len(set(ids.values())) == len(ids):
+        return ids  # no collision (the usual case): every key keeps its number
     taken: set[int] = set()
     ids = {}
-    for key, number in sorted(wanted):
+    for key, number in sorted(pairs):
         while number in taken:
             number += 1
         taken.add(number)
@@ -161,12 +165,13 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     model_ids = {key: model.model_id for key, model in models.items()}
     # Rows in rowid order: SQLite appends each to the end of its table's b-tree instead
     # of splitting pages all over it (half the time, and fewer pages).
-    note_rows = sorted((note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid],
-                        -1, f" {' '.join(note.tags)} ", "\x1f".join(note.fields),
-                        note.fields[0], 0, 0, "") for note in notes)
-    card_rows = sorted((card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
-                        note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
-                       for position, note in enumerate(notes, start=1) for o in note.ords)
+    note_rows = sorted([(note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid],
+                         -1, f" {' '.join(note.tags)} ", "\x1f".join(note.fields),
+                         note.fields[0], 0, 0, "") for note in notes], key=_first)
+    card_rows = sorted([(card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
+                         note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+                        for position, note in enumerate(notes, start=1) for o in note.ords],
+                       key=_first)
     folder = Path(tempfile.gettempdir()) if scratch is None else scratch
     owned: list[Path] = []
     try:
@@ -237,6 +242,10 @@ def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
         css=notetype.css,
         model_type=genanki.Model.CLOZE if notetype.is_cloze else genanki.Model.FRONT_BACK,
     )
+
+
+def _first(row: tuple[Any, ...]) -> Any:
+    return row[0]
 
 
 def _sha(text: str) -> bytes:

@@ -56,7 +56,9 @@ class Lock:
             lines.append(f"deck\t{self.deck}\n")
         for key, nt in sorted(self.notetypes.items()):
             lines.append(f"notetype\t{key}\t{nt.digest}\t{nt.mod}\t{','.join(nt.fields)}\n")
-        for card_id, c in sorted(self.cards.items()):
+        cards = self.cards
+        for card_id in sorted(cards):
+            c = cards[card_id]
             lines.append(f"card\t{card_id}\t{c.guid}\t{c.note_id}\t{c.kind}\t{c.digest}\t"
                          f"{c.mod}\t{c.subdeck}\n")
         return "".join(lines)
