@@ -36,26 +36,76 @@ def package_bytes(collection: bytes, media: dict[str, Path],
     build stamp records what was packed, not what the file holds a moment later)."""
     import hashlib
 
-    buffer = io.BytesIO()
     names = sorted(media)
+    entries = [("collection.anki2", collection),
+               ("media", json.dumps({str(i): name for i, name in enumerate(names)},
+                                    separators=(",", ":")).encode())]
+    for index, name in enumerate(names):
+        data = media[name].read_bytes()
+        if digests is not None:
+            digests[str(media[name])] = hashlib.sha256(data).digest()
+        entries.append((str(index), data))
+    return zip_bytes(entries)
+
+
+_PARALLEL_DEFLATE = 1 << 20  # below a megabyte a second thread costs more than it saves
+_DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, the earliest a zip can say; time 00:00
+
+
+def zip_bytes(entries: list[tuple[str, bytes]]) -> bytes:
+    """A zip of ``entries``, each deflated at level 1 (3x faster than 6, a few % larger).
+
+    Written here rather than by zipfile so that a big entry can be deflated in two
+    threads (zlib lets go of the GIL): two raw deflate streams, the first ended by a
+    full flush, are one valid stream. The bytes depend on the entries alone."""
+    import struct
+    import zlib
+
+    out = bytearray()
+    central = bytearray()
+    for name, data in entries:
+        packed = _deflate(data)
+        if max(len(data), len(packed), len(out)) >= 0xFFFF_FFFF:
+            return _zipfile_bytes(entries)  # too big for a plain zip: zipfile writes Zip64
+        encoded = name.encode()
+        fields = struct.pack("<HHHHHIIIH", 20, 0, 8, 0, _DOS_DATE, zlib.crc32(data),
+                             len(packed), len(data), len(encoded))
+        central += (b"PK\x01\x02" + struct.pack("<H", (3 << 8) | 20) + fields
+                    + struct.pack("<HHHHII", 0, 0, 0, 0, 0o100644 << 16, len(out)) + encoded)
+        out += b"PK\x03\x04" + fields + b"\x00\x00" + encoded + packed
+    end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries),
+                      len(central), len(out), 0)
+    return bytes(out + central + end)
+
+
+def _deflate(data: bytes) -> bytes:
+    import zlib
+
+    def raw(part: bytes, last: bool) -> bytes:
+        compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
+        return compressor.compress(part) + compressor.flush(
+            zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
+
+    if len(data) < _PARALLEL_DEFLATE:
+        return raw(data, True)
+    from concurrent.futures import ThreadPoolExecutor
+
+    half = len(data) // 2
+    with ThreadPoolExecutor(1) as other:
+        second = other.submit(raw, data[half:], True)
+        return raw(data[:half], False) + second.result()
+
+
+def _zipfile_bytes(entries: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
-        _add(archive, "collection.anki2", collection)
-        _add(archive, "media", json.dumps({str(i): name for i, name in enumerate(names)},
-                                          separators=(",", ":")).encode())
-        for index, name in enumerate(names):
-            data = media[name].read_bytes()
-            if digests is not None:
-                digests[str(media[name])] = hashlib.sha256(data).digest()
-            _add(archive, str(index), data)
+        for name, data in entries:
+            info = zipfile.ZipInfo(name, date_time=_EPOCH)
+            info.compress_type = zipfile.ZIP_DEFLATED
+            info.create_system = 3
+            info.external_attr = 0o100644 << 16
+            archive.writestr(info, data, compresslevel=1)
     return buffer.getvalue()
-
-
-def _add(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
-    info = zipfile.ZipInfo(name, date_time=_EPOCH)
-    info.compress_type = zipfile.ZIP_DEFLATED
-    info.create_system = 3
-    info.external_attr = 0o100644 << 16
-    archive.writestr(info, data, compresslevel=1)  # 3x faster than 6, a few % larger
 
 
 def create_exclusive(folder: Path, prefix: str, owned: list[Path]) -> tuple[int, Path]:
