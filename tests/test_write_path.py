@@ -82,3 +82,105 @@ def test_two_threads_give_the_bytes_of_one(tmp_path: Path) -> None:
     assert package.zip_bytes(entries) == threaded
     with zipfile.ZipFile(io.BytesIO(threaded)) as archive:
         assert archive.read("collection.anki2") == data
+
+
+def _spy_updates(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Whether each build since updated the last collection (True) or built anew."""
+    from deckbuilder import database
+
+    results: list[bool] = []
+    update = database._update
+
+    def spy(*args: object) -> bool:
+        results.append(update(*args))  # type: ignore[arg-type]
+        return results[-1]
+
+    monkeypatch.setattr(database, "_update", spy)
+    return results
+
+
+def _change(deck: Path, change: str) -> None:
+    basics, maths = deck / "01-basics.yaml", deck / "02-maths.yaml"
+    if change == "edit":
+        basics.write_text(basics.read_text().replace("back: Paris", "back: Lyon"))
+    elif change == "add":
+        basics.write_text(basics.read_text().replace(
+            "cards:\n", "cards:\n  - id: new-first\n    front: New\n    back: Card\n\n", 1))
+    elif change == "remove":
+        text = basics.read_text()
+        start = text.index("  - id: capital-france")
+        basics.write_text(text[:start] + text[text.index("  - id: map-image"):])
+    elif change == "rename section":
+        basics.rename(deck / "01-renamed.yaml")
+    elif change == "section title":
+        basics.write_text(basics.read_text().replace("section: Basics", "section: Fundamentals"))
+    elif change == "move":
+        text = basics.read_text()
+        start, end = text.index("  - id: haus"), len(text)
+        maths.write_text(maths.read_text().rstrip("\n") + "\n\n" + text[start:end])
+        basics.write_text(text[:start])
+    elif change == "deck description":
+        deck_yaml = deck / "deck.yaml"
+        deck_yaml.write_text(deck_yaml.read_text().replace("*every*", "**every**"))
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "rename section", "section title",
+                                    "move", "deck description"])
+def test_a_rebuild_gives_the_bytes_of_a_cold_build(example: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   change: str) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    updates = _spy_updates(monkeypatch)
+    out, cold = tmp_path / "out", tmp_path / "cold"
+    assert run("build", example, "--out", out).exit_code == 0
+    _change(example, change)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
+    rebuilt = run("build", example, "--out", out)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert updates == [True]  # the first build had no package to start from
+    assert run("build", example, "--out", cold).exit_code == 0  # the same lock, no package
+    assert updates == [True]
+    assert (out / "example-deck.apkg").read_bytes() == (cold / "example-deck.apkg").read_bytes()
+
+
+@pytest.mark.parametrize("package", ["garbage", "not a database", "another schema", "wal"])
+def test_a_rebuild_from_a_strange_package_is_a_cold_build(example: Path, tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch,
+                                                          package: str) -> None:
+    import sqlite3
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    out, cold = tmp_path / "out", tmp_path / "cold"
+    assert run("build", example, "--out", cold).exit_code == 0
+    apkg = out / "example-deck.apkg"
+    out.mkdir()
+    if package == "garbage":
+        apkg.write_bytes(b"PK\x03\x04 not really a zip")
+    else:
+        database = tmp_path / "strange.db"
+        connection = sqlite3.connect(database)
+        if package == "another schema":
+            connection.execute("CREATE TABLE notes (id integer primary key, x text)")
+        elif package == "wal":
+            connection.execute("PRAGMA journal_mode = WAL")
+            connection.execute("CREATE TABLE t (x)")
+        connection.commit()
+        connection.close()
+        data = database.read_bytes() if package != "not a database" else b"\x00" * 5000
+        with zipfile.ZipFile(apkg, "w") as archive:
+            archive.writestr("collection.anki2", data)
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert apkg.read_bytes() == (cold / "example-deck.apkg").read_bytes()
+
+
+def test_a_rebuilt_package_imports_into_anki(example: Path, tmp_path: Path,
+                                             anki: AnkiImport) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    _change(example, "add")
+    _change(example, "edit")
+    assert run("build", example, "--out", out).exit_code == 0
+    anki.load(out / "example-deck.apkg")
+    assert "New" in anki.notes()
+    assert anki.check_database() == ("Database rebuilt and optimized.", True)

@@ -7,16 +7,11 @@ compiles to the same collection; ``mod`` times come from the lock.
 from __future__ import annotations
 
 import hashlib
-import os
-import sqlite3
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 from .model import Deck
-from .notetypes import NOTETYPES, Notetype
+from .notetypes import NOTETYPES
 from .render import RenderedCard
 
 # Deck and notetype ids look like Anki's own (milliseconds since 2008 or so), derived from
@@ -136,116 +131,6 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
 
 def subdecks(deck: Deck) -> list[str]:
     return [deck.name] + [deck.subdeck(section) for section in deck.sections]
-
-
-def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
-                     notetype_mods: dict[str, int], scratch: Path | None = None) -> bytes:
-    """The package's SQLite database, built with genanki's schema.
-
-    It is built in a fresh file in ``scratch`` (default: $TMPDIR), not in memory, so a
-    big deck's database is held in memory once (as the returned bytes), not twice; the
-    file is always removed. Raises OutputError when it cannot be written.
-    """
-    import genanki
-
-    from .errors import OutputError
-    from .package import create_exclusive
-
-    names = subdecks(deck)
-    deck_ids = unique_ids((name, derived_id(deck.id, "deck", name)) for name in names)
-    description = deck.description_html
-    decks = [genanki.Deck(deck_ids[name], name, description if name == deck.name else "")
-             for name in names]
-    models = {key: _model(nt, deck.id, notetype_mods[key]) for key, nt in NOTETYPES.items()}
-    for model in models.values():
-        decks[0].add_model(model)
-    # A card's id follows its note's; the rare clash moves on to a free number.
-    card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
-                          for note in notes for o in note.ords)
-    model_ids = {key: model.model_id for key, model in models.items()}
-    # Rows in rowid order: SQLite appends each to the end of its table's b-tree instead
-    # of splitting pages all over it (half the time, and fewer pages).
-    note_rows = sorted([(note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid],
-                         -1, f" {' '.join(note.tags)} ", "\x1f".join(note.fields),
-                         note.fields[0], 0, 0, "") for note in notes], key=_first)
-    card_rows = sorted([(card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
-                         note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
-                        for position, note in enumerate(notes, start=1) for o in note.ords],
-                       key=_first)
-    folder = Path(tempfile.gettempdir()) if scratch is None else scratch
-    owned: list[Path] = []
-    try:
-        fd, database = create_exclusive(folder, "collection.anki2", owned)
-        os.close(fd)
-        # mode=rw: SQLite opens the empty file made above, never creates another one.
-        connection = sqlite3.connect(f"{database.absolute().as_uri()}?mode=rw", uri=True)
-        try:
-            _fill(connection, decks, note_rows, card_rows)
-        finally:
-            connection.close()
-        return database.read_bytes()
-    except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise OutputError(f"cannot build the collection in {folder}: {reason}") from exc
-    finally:
-        for file in owned:
-            file.unlink(missing_ok=True)
-
-
-def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[tuple[Any, ...]],
-          card_rows: Iterable[tuple[Any, ...]]) -> None:
-    import itertools
-    import json
-
-    import genanki
-
-    connection.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to roll back
-    connection.execute("PRAGMA synchronous = OFF")
-    connection.execute("PRAGMA temp_store = MEMORY")  # index sorts never touch $TMPDIR
-    cursor = connection.cursor()
-    genanki.Package(decks[:1]).write_to_db(cursor, 0, itertools.count(1))
-    # genanki re-reads and rewrites every deck's JSON for each deck it adds (quadratic in
-    # the number of sections); add the subdecks' own JSON in one step, in the same order.
-    (stored,) = cursor.execute("SELECT decks FROM col").fetchone()
-    all_decks = json.loads(stored)
-    all_decks.update({str(deck.deck_id): deck.to_json() for deck in decks[1:]})
-    cursor.execute("UPDATE col SET decks = ?", (json.dumps(all_decks),))
-    # Filling the tables before building their indexes is faster and gives the same schema.
-    indexes = cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
-                             "sql IS NOT NULL ORDER BY name").fetchall()
-    for name, _ in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
-    cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
-    cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       card_rows)
-    for _, sql in indexes:
-        cursor.execute(sql)
-    connection.commit()
-
-
-def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
-    import genanki
-
-    class _Model(genanki.Model):  # type: ignore[misc]
-        """genanki's model with its own ``mod``, so unchanged notetypes stay unchanged."""
-
-        def to_json(self, timestamp: float, deck_id: int) -> dict[str, object]:
-            data: dict[str, object] = super().to_json(timestamp, deck_id)
-            data["mod"] = mod
-            return data
-
-    return _Model(
-        derived_id(deck_id, "notetype", notetype.key),
-        notetype.name(deck_id),
-        fields=[{"name": name} for name in notetype.fields],
-        templates=[{"name": name, "qfmt": q, "afmt": a} for name, q, a in notetype.templates],
-        css=notetype.css,
-        model_type=genanki.Model.CLOZE if notetype.is_cloze else genanki.Model.FRONT_BACK,
-    )
-
-
-def _first(row: tuple[Any, ...]) -> Any:
-    return row[0]
 
 
 def _sha(text: str) -> bytes:
