@@ -17,7 +17,7 @@ from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
 from .package import package_bytes, recover, staged
 from .salvage import lock_from_package
-from .stamp import Stamp, digest, exclusive, snapshot, stamp_path
+from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
 
 
 @dataclass(frozen=True)
@@ -194,4 +194,4 @@ def _stamp(checked: Checked, deck: tuple[object, ...], packed: dict[str, bytes],
                        for w in checked.warnings),
                  os.path.realpath(out_dir), split,
                  tuple((os.path.realpath(path), digest(data)) for path, data in written),
-                 tuple(describe_changes(unchanged)))
+                 tuple(describe_changes(unchanged)), notetypes_digest())

@@ -18,6 +18,7 @@ import hashlib
 import marshal
 import os
 import stat
+import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,14 @@ def code_fingerprint() -> str:
     stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
                    for p in package.rglob("*") if p.suffix in (".py", ".css", ".html"))
     return hashlib.sha256(repr(("1", stats)).encode()).hexdigest()
+
+
+def notetypes_digest() -> str:
+    """The notetypes as this process has them (only ever called once they are loaded)."""
+    from .notetypes import NOTETYPES
+
+    return digest(repr([(nt.key, nt.label, nt.fields, nt.templates, nt.css, nt.is_cloze)
+                        for _, nt in sorted(NOTETYPES.items())]).encode()).hex()
 
 
 def digest(data: bytes) -> bytes:
@@ -78,6 +87,7 @@ class Stamp:
     split: bool
     outputs: tuple[tuple[str, bytes], ...]  # (real path, digest): the package, then parts
     report: tuple[str, ...]  # the change report of a rebuild where nothing changed
+    notetypes: str  # notetypes_digest() when it was written
 
     def write(self, path: Path) -> None:
         """Store it; a stamp only saves time, so a failure to write it is ignored."""
@@ -119,7 +129,8 @@ def _validate(stamp: Stamp) -> None:
           and all(_shape(m, (str, bytes)) for m in stamp.media)
           and all(_shape(o, (str, bytes)) for o in stamp.outputs) and stamp.outputs
           and all(_shape(w, (str, int, int, str, str)) for w in stamp.warnings)
-          and all(isinstance(line, str) for line in stamp.report))
+          and all(isinstance(line, str) for line in stamp.report)
+          and isinstance(stamp.notetypes, str))
     if not ok:
         raise ValueError("not a stamp")
 
@@ -159,6 +170,9 @@ def fresh_for_build(stamp: Stamp | None, deck_dir: Path, out_dir: Path, lock: Pa
                     split: bool) -> bool:
     """Whether a build now would write exactly the files the stamp's build wrote."""
     if stamp is None or stamp.split != split or stamp.out_dir != os.path.realpath(out_dir):
+        return False
+    # Loaded notetypes may differ from their files (a long-lived process, tests).
+    if "deckbuilder.notetypes" in sys.modules and stamp.notetypes != notetypes_digest():
         return False
     if split:  # section packages of removed sections would have to go
         parts = sorted(os.path.realpath(p) for p in out_dir.glob(f"{stamp.deck_id}--*.apkg"))
