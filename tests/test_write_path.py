@@ -184,3 +184,30 @@ def test_a_rebuilt_package_imports_into_anki(example: Path, tmp_path: Path,
     anki.load(out / "example-deck.apkg")
     assert "New" in anki.notes()
     assert anki.check_database() == ("Database rebuilt and optimized.", True)
+
+
+@pytest.mark.parametrize("damage", ["garbage", "other collection", "wrong types", "missing"])
+def test_the_rows_record_is_used_only_for_its_own_collection(example: Path, tmp_path: Path,
+                                                            monkeypatch: pytest.MonkeyPatch,
+                                                            damage: str) -> None:
+    import marshal
+
+    from deckbuilder.stamp import stamp_path
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    out, cold = tmp_path / "out", tmp_path / "cold"
+    assert run("build", example, "--out", out).exit_code == 0
+    rows = stamp_path(example, out).with_suffix(".rows")
+    version, digest, notes, cards = marshal.loads(rows.read_bytes())
+    if damage == "garbage":
+        rows.write_bytes(b"\x00garbage")
+    elif damage == "other collection":  # rows that lie, for another collection's bytes
+        rows.write_bytes(marshal.dumps((version, bytes(32), notes[1:], cards[1:])))
+    elif damage == "wrong types":
+        rows.write_bytes(marshal.dumps((version, digest, [["not", "a", "tuple"]], cards)))
+    else:
+        rows.unlink()
+    _change(example, "edit")
+    assert run("build", example, "--out", out).exit_code == 0
+    assert run("build", example, "--out", cold).exit_code == 0
+    assert (out / "example-deck.apkg").read_bytes() == (cold / "example-deck.apkg").read_bytes()

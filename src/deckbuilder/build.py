@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .anki import Note, compile_notes
 from .cache import claim
-from .database import collection_bytes
+from .database import collection, collection_bytes, keep, kept, previous_collection, save_rows
 from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, remember, update_lock
@@ -62,9 +62,11 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         packed: dict[str, bytes] = {}
         # The last package's collection is a head start: only the rows that differ are
         # written (the same bytes as a build from nothing; see database.py).
-        collection = collection_bytes(deck, notes, note_mods, notetype_mods, scratch,
-                                      _previous_collection(path))
-        package = package_bytes(collection, checked.media, packed)
+        rows = stamp_path(deck_dir, out_dir).with_suffix(".rows")
+        made = collection(deck, notes, note_mods, notetype_mods, scratch,
+                          kept() or previous_collection(path, rows))
+        keep(made)
+        package = package_bytes(made.data, checked.media, packed)
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media, scratch) if split else []
@@ -102,6 +104,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         if before is not None and snapshot(deck_dir) == before and claim(out_dir / CACHE_DIR):
             _stamp(checked, before, packed, lock_text, out_dir, split,
                    [(path, package), *parts]).write(stamp_path(deck_dir, out_dir))
+            save_rows(made, rows)
         return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
                            tuple(notices), recovered)
 
@@ -121,25 +124,6 @@ def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: d
         parts.append((out_dir / f"{deck.id}--{section.stem}.apkg",
                       package_bytes(collection, used)))
     return parts
-
-
-_MAX_PREVIOUS = 1 << 31
-
-
-def _previous_collection(package: Path) -> bytes | None:
-    """The collection in the package at ``package``, if it holds one of a sane size."""
-    import io
-    import zipfile
-
-    data = _read(package)
-    if data is None:
-        return None
-    try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
-            info = archive.getinfo("collection.anki2")
-            return archive.read(info) if info.file_size <= _MAX_PREVIOUS else None
-    except Exception:  # a damaged or foreign file is only a slower build
-        return None
 
 
 def _scratch_folder(package: Path, check: bool) -> Path:

@@ -8,10 +8,15 @@ exactly the bytes a cold build gives.
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import marshal
 import os
 import sqlite3
+import stat
 import tempfile
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,38 +24,75 @@ from .anki import Note, derived_id, subdecks, unique_ids
 from .errors import OutputError
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
-from .package import create_exclusive
+from .package import create_exclusive, write_atomic
 
 Row = tuple[Any, ...]
 # Header fields that count writes (file change counter, version-valid-for, schema cookie):
 # they tell how the file was made, not what it holds.
 _COUNTERS = (24, 40, 92)
+_ROWS_FORMAT = 1
+# The last collection made, in a long-lived process (`build --watch`): see keep_in_memory.
+_kept: Collection | None = None
+_remember = False
+
+
+@dataclass(frozen=True)
+class Collection:
+    """A collection's bytes and the rows it holds, by id (None: read them from it)."""
+
+    data: bytes
+    notes: list[Row] | None = None
+    cards: list[Row] | None = None
+
+
+def keep_in_memory() -> None:
+    """Start the next rebuild from the last collection made (for ``build --watch``)."""
+    global _remember
+    _remember = True
+
+
+def kept() -> Collection | None:
+    """The collection ``keep`` was last given, if this process keeps one."""
+    return _kept
+
+
+def keep(made: Collection) -> None:
+    global _kept
+    if _remember:
+        _kept = made
 
 
 def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
-                     notetype_mods: dict[str, int], scratch: Path | None = None,
-                     previous: bytes | None = None) -> bytes:
+                     notetype_mods: dict[str, int], scratch: Path | None = None) -> bytes:
+    """The package's SQLite database, built from nothing (see ``collection``)."""
+    return collection(deck, notes, note_mods, notetype_mods, scratch).data
+
+
+def collection(deck: Deck, notes: list[Note], note_mods: dict[str, int],
+               notetype_mods: dict[str, int], scratch: Path | None = None,
+               previous: Collection | None = None) -> Collection:
     """The package's SQLite database, with genanki's schema.
 
     With ``previous`` (the collection of an earlier build, or anything at all), only the
     rows that differ are written before the result is laid out; whatever ``previous``
-    holds, the bytes are those of a build from nothing. The work happens in fresh files
-    in ``scratch`` (default: $TMPDIR), always removed. Raises OutputError when they
-    cannot be written.
+    holds, the bytes are those of a build from nothing, provided the rows it lists are
+    the ones it holds. The work happens in fresh files in ``scratch`` (default:
+    $TMPDIR), always removed. Raises OutputError when they cannot be written.
     """
     decks, note_rows, card_rows = _rows(deck, notes, note_mods, notetype_mods)
-    if previous is not None and not (previous.startswith(b"SQLite format 3\0")
-                                     and previous[18:20] == b"\x01\x01"):
+    if previous is not None and not (previous.data.startswith(b"SQLite format 3\0")
+                                     and previous.data[18:20] == b"\x01\x01"):
         previous = None  # not a database in rollback-journal mode, as this module writes
     folder = Path(tempfile.gettempdir()) if scratch is None else scratch
     owned: list[Path] = []
     try:
         fd, work = create_exclusive(folder, "collection.anki2", owned)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(previous or b"")
+            handle.write(previous.data if previous else b"")
         connection = _open(work)
         try:
-            if previous is None or not _update(connection, decks, note_rows, card_rows):
+            if previous is None or not _update(connection, decks, note_rows, card_rows,
+                                               previous):
                 connection.close()
                 os.truncate(work, 0)  # start from nothing
                 connection = _open(work)
@@ -63,7 +105,7 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
         data = bytearray(result.read_bytes())
         for offset in _COUNTERS:
             data[offset:offset + 4] = (1).to_bytes(4, "big")
-        return bytes(data)
+        return Collection(bytes(data), note_rows, card_rows)
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise OutputError(f"cannot build the collection in {folder}: {reason}") from exc
@@ -139,7 +181,7 @@ def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[
 
 
 def _update(connection: sqlite3.Connection, decks: list[Any], note_rows: list[Row],
-            card_rows: list[Row]) -> bool:
+            card_rows: list[Row], previous: Collection) -> bool:
     """Make the collection in ``connection`` hold exactly what ``_fill`` writes; False
     (nothing to keep) when it is not a collection of the same layout, or not one at all."""
     target = sqlite3.connect(":memory:")
@@ -154,12 +196,12 @@ def _update(connection: sqlite3.Connection, decks: list[Any], note_rows: list[Ro
                 rows = target.execute(f'SELECT * FROM "{table}"').fetchall()
                 connection.execute(f'DELETE FROM "{table}"')
                 _insert(connection, table, rows)
-        _sync(connection, "notes", note_rows)
-        _sync(connection, "cards", card_rows)
+        _sync(connection, "notes", note_rows, previous.notes)
+        _sync(connection, "cards", card_rows, previous.cards)
         connection.commit()
         return True
-    except sqlite3.DatabaseError:
-        return False  # not a database, or a damaged one
+    except (sqlite3.Error, TypeError):
+        return False  # not a database, a damaged one, or rows of the wrong types
     finally:
         target.close()
 
@@ -173,14 +215,16 @@ def _layout(connection: sqlite3.Connection) -> list[Any]:
     return [schema, settings]
 
 
-def _sync(connection: sqlite3.Connection, table: str, rows: list[Row]) -> None:
-    """Delete, add and rewrite rows so that ``table`` holds exactly ``rows``."""
-    have = {row[0]: row for row in connection.execute(f"SELECT * FROM {table}")}
-    want = {row[0]: row for row in rows}
+def _sync(connection: sqlite3.Connection, table: str, rows: list[Row],
+          known: list[Row] | None) -> None:
+    """Delete, add and rewrite rows so that ``table`` holds exactly ``rows``; ``known``
+    (when not None) is what it holds now, which saves reading it."""
+    held = connection.execute(f"SELECT * FROM {table}").fetchall() if known is None else known
+    wanted = {row[0] for row in rows}
     connection.executemany(f"DELETE FROM {table} WHERE id = ?",
-                           [(key,) for key in have.keys() - want.keys()])
-    _insert(connection, table, [row for key, row in want.items() if have.get(key) != row],
-            "INSERT OR REPLACE")
+                           [(row[0],) for row in held if row[0] not in wanted])
+    same = set(held)
+    _insert(connection, table, [row for row in rows if row not in same], "INSERT OR REPLACE")
 
 
 def _insert(connection: sqlite3.Connection, table: str, rows: list[Row],
@@ -213,3 +257,48 @@ def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
 
 def _first(row: Row) -> Any:
     return row[0]
+
+
+def previous_collection(package: Path, rows: Path) -> Collection | None:
+    """The collection in the package at ``package``, with the rows listed at ``rows``
+    when that file was written for exactly these bytes (``save_rows``)."""
+    import io
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(io.BytesIO(_read_regular(package))) as archive:
+            info = archive.getinfo("collection.anki2")
+            if info.file_size > _MAX_READ:
+                return None
+            data = archive.read(info)
+    except Exception:  # a missing, damaged or foreign file is only a slower build
+        return None
+    try:
+        stored = marshal.loads(_read_regular(rows))
+        version, digest, notes, cards = stored
+        if (version, digest) == (_ROWS_FORMAT, hashlib.sha256(data).digest()) and all(
+                type(table) is list and all(type(row) is tuple and row and type(row[0]) is int
+                                            for row in table) for table in (notes, cards)):
+            return Collection(data, notes, cards)
+    except (OSError, ValueError, EOFError, TypeError):
+        pass
+    return Collection(data)
+
+
+def save_rows(made: Collection, rows: Path) -> None:
+    """Record which rows ``made`` holds, for the next build (only a cache: no fsync)."""
+    stored = (_ROWS_FORMAT, hashlib.sha256(made.data).digest(), made.notes, made.cards)
+    with contextlib.suppress(OSError, OutputError):
+        write_atomic(rows, marshal.dumps(stored), durable=False)
+
+
+_MAX_READ = 1 << 31
+
+
+def _read_regular(path: Path) -> bytes:
+    """A regular file's bytes, never through a symlink at its name (to a pipe, /dev/zero)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or os.fstat(fd).st_size > _MAX_READ:
+            raise OSError("not a regular file of a sane size")
+        return handle.read()
