@@ -84,8 +84,9 @@ def test_two_threads_give_the_bytes_of_one(tmp_path: Path) -> None:
         assert archive.read("collection.anki2") == data
 
 
-def _spy_updates(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
-    """Whether each build since updated the last collection (True) or built anew."""
+def _keeping(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Builds from now on start from the last collection made, as under ``build --watch``;
+    the list says, build by build, whether the kept collection was updated (True)."""
     from deckbuilder import database
 
     results: list[bool] = []
@@ -96,7 +97,17 @@ def _spy_updates(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
         return results[-1]
 
     monkeypatch.setattr(database, "_update", spy)
+    monkeypatch.setattr(database, "_kept", None)
+    monkeypatch.setattr(database, "_remember", True)
     return results
+
+
+def _forget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds from now on start from nothing."""
+    from deckbuilder import database
+
+    monkeypatch.setattr(database, "_kept", None)
+    monkeypatch.setattr(database, "_remember", False)
 
 
 def _change(deck: Path, change: str) -> None:
@@ -130,84 +141,90 @@ def test_a_rebuild_gives_the_bytes_of_a_cold_build(example: Path, tmp_path: Path
                                                    monkeypatch: pytest.MonkeyPatch,
                                                    change: str) -> None:
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    updates = _spy_updates(monkeypatch)
+    updates = _keeping(monkeypatch)
     out, cold = tmp_path / "out", tmp_path / "cold"
     assert run("build", example, "--out", out).exit_code == 0
     _change(example, change)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
     rebuilt = run("build", example, "--out", out)
     assert rebuilt.exit_code == 0, rebuilt.output
-    assert updates == [True]  # the first build had no package to start from
-    assert run("build", example, "--out", cold).exit_code == 0  # the same lock, no package
+    assert updates == [True]  # the first build had nothing to start from
+    _forget(monkeypatch)
+    assert run("build", example, "--out", cold).exit_code == 0  # the same lock, from nothing
     assert updates == [True]
     assert (out / "example-deck.apkg").read_bytes() == (cold / "example-deck.apkg").read_bytes()
 
 
-@pytest.mark.parametrize("package", ["garbage", "not a database", "another schema", "wal"])
-def test_a_rebuild_from_a_strange_package_is_a_cold_build(example: Path, tmp_path: Path,
-                                                          monkeypatch: pytest.MonkeyPatch,
-                                                          package: str) -> None:
+@pytest.mark.parametrize("kept", ["garbage", "not a database", "another schema"])
+def test_a_rebuild_from_a_strange_collection_is_a_cold_build(example: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             kept: str) -> None:
     import sqlite3
+
+    from deckbuilder import database
 
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     out, cold = tmp_path / "out", tmp_path / "cold"
     assert run("build", example, "--out", cold).exit_code == 0
-    apkg = out / "example-deck.apkg"
-    out.mkdir()
-    if package == "garbage":
-        apkg.write_bytes(b"PK\x03\x04 not really a zip")
-    else:
-        database = tmp_path / "strange.db"
-        connection = sqlite3.connect(database)
-        if package == "another schema":
-            connection.execute("CREATE TABLE notes (id integer primary key, x text)")
-        elif package == "wal":
-            connection.execute("PRAGMA journal_mode = WAL")
-            connection.execute("CREATE TABLE t (x)")
+    data = b"SQLite format 3\x00" + bytes(5000) if kept == "not a database" else b"garbage"
+    if kept == "another schema":
+        db = tmp_path / "strange.db"
+        connection = sqlite3.connect(db)
+        connection.execute("CREATE TABLE notes (id integer primary key, x text)")
         connection.commit()
         connection.close()
-        data = database.read_bytes() if package != "not a database" else b"\x00" * 5000
-        with zipfile.ZipFile(apkg, "w") as archive:
-            archive.writestr("collection.anki2", data)
+        data = db.read_bytes()
+    updates = _keeping(monkeypatch)
+    monkeypatch.setattr(database, "_kept", database.Collection(data, [(1, "x")], []))
     result = run("build", example, "--out", out)
     assert result.exit_code == 0, result.output
-    assert apkg.read_bytes() == (cold / "example-deck.apkg").read_bytes()
+    assert True not in updates  # not updated: built from nothing
+    assert (out / "example-deck.apkg").read_bytes() == (cold / "example-deck.apkg").read_bytes()
 
 
-def test_a_rebuilt_package_imports_into_anki(example: Path, tmp_path: Path,
-                                             anki: AnkiImport) -> None:
+def test_a_rebuilt_package_imports_into_anki(example: Path, tmp_path: Path, anki: AnkiImport,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    updates = _keeping(monkeypatch)
     out = tmp_path / "out"
     assert run("build", example, "--out", out).exit_code == 0
     _change(example, "add")
     _change(example, "edit")
     assert run("build", example, "--out", out).exit_code == 0
+    assert updates == [True]
     anki.load(out / "example-deck.apkg")
     assert "New" in anki.notes()
     assert anki.check_database() == ("Database rebuilt and optimized.", True)
 
 
-@pytest.mark.parametrize("damage", ["garbage", "other collection", "wrong types", "missing"])
-def test_the_rows_record_is_used_only_for_its_own_collection(example: Path, tmp_path: Path,
-                                                            monkeypatch: pytest.MonkeyPatch,
-                                                            damage: str) -> None:
-    import marshal
+def test_watch_writes_the_bytes_of_a_cold_build(example: Path, tmp_path: Path) -> None:
+    """The real thing: `build --watch` rebuilding from what it keeps in memory."""
+    import sys
+    import time
 
-    from deckbuilder.stamp import stamp_path
-
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
-    out, cold = tmp_path / "out", tmp_path / "cold"
-    assert run("build", example, "--out", out).exit_code == 0
-    rows = stamp_path(example, out).with_suffix(".rows")
-    version, digest, notes, cards = marshal.loads(rows.read_bytes())
-    if damage == "garbage":
-        rows.write_bytes(b"\x00garbage")
-    elif damage == "other collection":  # rows that lie, for another collection's bytes
-        rows.write_bytes(marshal.dumps((version, bytes(32), notes[1:], cards[1:])))
-    elif damage == "wrong types":
-        rows.write_bytes(marshal.dumps((version, digest, [["not", "a", "tuple"]], cards)))
-    else:
-        rows.unlink()
-    _change(example, "edit")
-    assert run("build", example, "--out", out).exit_code == 0
-    assert run("build", example, "--out", cold).exit_code == 0
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PYTHONUNBUFFERED": "1"}
+    out, cold, log = tmp_path / "out", tmp_path / "cold", tmp_path / "watch.log"
+    with log.open("w") as handle:
+        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(example),
+                                    "--out", str(out), "--watch"], stdout=handle,
+                                   stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while "watching" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        for number, change in enumerate(["edit", "add", "remove"], start=2):
+            package = out / "example-deck.apkg"
+            before = package.read_bytes()
+            while log.read_text().count("wrote ") < number:
+                assert time.monotonic() < deadline, log.read_text()
+                _change(example, change)  # again if the watcher started a moment late
+                time.sleep(0.5)
+            while package.read_bytes() == before:
+                time.sleep(0.05)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+    built = subprocess.run([sys.executable, "-m", "deckbuilder", "build", str(example),
+                            "--out", str(cold)], env=env, capture_output=True)
+    assert built.returncode == 0, built.stderr
     assert (out / "example-deck.apkg").read_bytes() == (cold / "example-deck.apkg").read_bytes()

@@ -57,7 +57,7 @@ _B85_PAIRS = [a + b for a in _B85 for b in _B85]
 def _b85(data: bytes) -> str:
     """``base64.b85encode(data).decode()`` for 8 bytes, without its per-call set-up (it
     cost more than the hash): each 32-bit word is five digits, big-endian."""
-    digits = []
+    digits: list[str] = []
     for word in (int.from_bytes(data[:4], "big"), int.from_bytes(data[4:], "big")):
         digits += (_B85_PAIRS[word // 614_125], _B85_PAIRS[word // 85 % 7225], _B85[word % 85])
     return "".join(digits)

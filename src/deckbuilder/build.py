@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .anki import Note, compile_notes
 from .cache import claim
-from .database import collection, collection_bytes, keep, kept, previous_collection, save_rows
+from .database import collection, collection_bytes, keep, kept
 from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, remember, update_lock
@@ -60,11 +60,9 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
         scratch = _scratch_folder(path, check)
         packed: dict[str, bytes] = {}
-        # The last package's collection is a head start: only the rows that differ are
-        # written (the same bytes as a build from nothing; see database.py).
-        rows = stamp_path(deck_dir, out_dir).with_suffix(".rows")
-        made = collection(deck, notes, note_mods, notetype_mods, scratch,
-                          kept() or previous_collection(path, rows))
+        # Under --watch the last collection made is a head start: only the rows that
+        # differ are written (the bytes of a build from nothing; see database.py).
+        made = collection(deck, notes, note_mods, notetype_mods, scratch, kept())
         keep(made)
         package = package_bytes(made.data, checked.media, packed)
         lock_text = lock.text().encode()
@@ -104,7 +102,6 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         if before is not None and snapshot(deck_dir) == before and claim(out_dir / CACHE_DIR):
             _stamp(checked, before, packed, lock_text, out_dir, split,
                    [(path, package), *parts]).write(stamp_path(deck_dir, out_dir))
-            save_rows(made, rows)
         return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
                            tuple(notices), recovered)
 

@@ -20,6 +20,7 @@ import marshal
 import os
 import re
 import stat
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -227,18 +228,21 @@ def _media_fresh(stamps: dict[str, tuple[str, int, str]]) -> bool:
     return True
 
 
+# The types of an entry's card row, field by field (source and fields may be None).
+_CARD_TYPES = {(str, str, str, str, str, source, tuple, int, int, dict, tuple, fields, tuple)
+               for source in (str, type(None)) for fields in (tuple, type(None))}
+
+
 def _valid_card(row: tuple[Any, ...]) -> bool:
-    (card_id, kind, front, back, extra, source, tags, line, column, positions, lint_off,
-     fields, numbers) = row
-    return (_strs((card_id, kind, front, back, extra)) and (source is None or type(source) is str)
-            and type(tags) is tuple and _strs(tags) and type(line) is int
-            and type(column) is int and type(positions) is dict
-            and all(type(key) is str and type(at) is tuple and len(at) == 2
-                    and type(at[0]) is int and type(at[1]) is int
-                    for key, at in positions.items())
-            and type(lint_off) is tuple and _strs(lint_off)
-            and (fields is None or (type(fields) is tuple and _strs(fields)))
-            and type(numbers) is tuple and all(type(n) is int for n in numbers))
+    # Sets of types, built in C: a tenth of the time of a check value by value.
+    if tuple(map(type, row)) not in _CARD_TYPES:
+        return False
+    tags, positions, lint_off, fields, numbers = row[6], row[9], row[10], row[11], row[12]
+    texts = set(map(type, chain(tags, lint_off, positions, fields or ())))
+    places = list(positions.values())
+    return (texts <= {str} and set(map(type, places)) <= {tuple}
+            and set(map(len, places)) <= {2}
+            and set(map(type, chain(numbers, *places))) <= {int})
 
 
 def _strs(values: tuple[Any, ...]) -> bool:

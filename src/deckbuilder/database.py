@@ -1,4 +1,5 @@
-"""The package's SQLite collection: built whole, or updated from the last build's.
+"""The package's SQLite collection: built whole, or (under ``build --watch``) updated
+from the one the last rebuild made.
 
 Either way it is written out with ``VACUUM INTO``, which lays every table and index out
 afresh in key order, and the header's counters are set to fixed values: so the bytes
@@ -8,12 +9,8 @@ exactly the bytes a cold build gives.
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import marshal
 import os
 import sqlite3
-import stat
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,13 +21,12 @@ from .anki import Note, derived_id, subdecks, unique_ids
 from .errors import OutputError
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
-from .package import create_exclusive, write_atomic
+from .package import create_exclusive
 
 Row = tuple[Any, ...]
 # Header fields that count writes (file change counter, version-valid-for, schema cookie):
 # they tell how the file was made, not what it holds.
 _COUNTERS = (24, 40, 92)
-_ROWS_FORMAT = 1
 # The last collection made, in a long-lived process (`build --watch`): see keep_in_memory.
 _kept: Collection | None = None
 _remember = False
@@ -38,11 +34,11 @@ _remember = False
 
 @dataclass(frozen=True)
 class Collection:
-    """A collection's bytes and the rows it holds, by id (None: read them from it)."""
+    """A collection's bytes and the rows it holds, by id."""
 
     data: bytes
-    notes: list[Row] | None = None
-    cards: list[Row] | None = None
+    notes: list[Row]
+    cards: list[Row]
 
 
 def keep_in_memory() -> None:
@@ -73,30 +69,26 @@ def collection(deck: Deck, notes: list[Note], note_mods: dict[str, int],
                previous: Collection | None = None) -> Collection:
     """The package's SQLite database, with genanki's schema.
 
-    With ``previous`` (the collection of an earlier build, or anything at all), only the
-    rows that differ are written before the result is laid out; whatever ``previous``
-    holds, the bytes are those of a build from nothing, provided the rows it lists are
-    the ones it holds. The work happens in fresh files in ``scratch`` (default:
-    $TMPDIR), always removed. Raises OutputError when they cannot be written.
+    With ``previous`` (a collection this function made), only the rows that differ are
+    written before the result is laid out: the bytes are those of a build from nothing.
+    The work happens in fresh files in ``scratch`` (default: $TMPDIR), always removed.
+    Raises OutputError when they cannot be written.
     """
     decks, note_rows, card_rows = _rows(deck, notes, note_mods, notetype_mods)
-    if previous is not None and not (previous.data.startswith(b"SQLite format 3\0")
-                                     and previous.data[18:20] == b"\x01\x01"):
-        previous = None  # not a database in rollback-journal mode, as this module writes
     folder = Path(tempfile.gettempdir()) if scratch is None else scratch
     owned: list[Path] = []
     try:
         fd, work = create_exclusive(folder, "collection.anki2", owned)
-        with os.fdopen(fd, "wb") as handle:
+        with os.fdopen(fd, "wb") as handle:  # never reopened by name: see create_exclusive
             handle.write(previous.data if previous else b"")
-        connection = _open(work)
+        connection = None
+        if previous is not None:
+            connection = _updated(work, previous, decks, note_rows, card_rows)
+        if connection is None:
+            os.truncate(work, 0)  # start from nothing
+            connection = _open(work)
+            _fill(connection, decks, note_rows, card_rows)
         try:
-            if previous is None or not _update(connection, decks, note_rows, card_rows,
-                                               previous):
-                connection.close()
-                os.truncate(work, 0)  # start from nothing
-                connection = _open(work)
-                _fill(connection, decks, note_rows, card_rows)
             fd, result = create_exclusive(folder, "collection.anki2", owned)
             os.close(fd)  # VACUUM INTO writes into an empty file
             connection.execute("VACUUM INTO ?", (os.fspath(result.absolute()),))
@@ -112,6 +104,21 @@ def collection(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     finally:
         for file in owned:
             file.unlink(missing_ok=True)
+
+
+def _updated(work: Path, previous: Collection, decks: list[Any], note_rows: list[Row],
+             card_rows: list[Row]) -> sqlite3.Connection | None:
+    """``work`` (a copy of ``previous``) updated to hold the rows; None when it cannot be."""
+    connection = None
+    try:
+        connection = _open(work)
+        if _update(connection, decks, note_rows, card_rows, previous):
+            return connection
+    except sqlite3.Error:
+        pass  # not a database, or a damaged one
+    if connection is not None:
+        connection.close()
+    return None
 
 
 def _open(path: Path) -> sqlite3.Connection:
@@ -216,10 +223,9 @@ def _layout(connection: sqlite3.Connection) -> list[Any]:
 
 
 def _sync(connection: sqlite3.Connection, table: str, rows: list[Row],
-          known: list[Row] | None) -> None:
-    """Delete, add and rewrite rows so that ``table`` holds exactly ``rows``; ``known``
-    (when not None) is what it holds now, which saves reading it."""
-    held = connection.execute(f"SELECT * FROM {table}").fetchall() if known is None else known
+          held: list[Row]) -> None:
+    """Delete, add and rewrite rows so that ``table``, which holds ``held``, holds
+    exactly ``rows``."""
     wanted = {row[0] for row in rows}
     connection.executemany(f"DELETE FROM {table} WHERE id = ?",
                            [(row[0],) for row in held if row[0] not in wanted])
@@ -257,48 +263,3 @@ def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
 
 def _first(row: Row) -> Any:
     return row[0]
-
-
-def previous_collection(package: Path, rows: Path) -> Collection | None:
-    """The collection in the package at ``package``, with the rows listed at ``rows``
-    when that file was written for exactly these bytes (``save_rows``)."""
-    import io
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(io.BytesIO(_read_regular(package))) as archive:
-            info = archive.getinfo("collection.anki2")
-            if info.file_size > _MAX_READ:
-                return None
-            data = archive.read(info)
-    except Exception:  # a missing, damaged or foreign file is only a slower build
-        return None
-    try:
-        stored = marshal.loads(_read_regular(rows))
-        version, digest, notes, cards = stored
-        if (version, digest) == (_ROWS_FORMAT, hashlib.sha256(data).digest()) and all(
-                type(table) is list and all(type(row) is tuple and row and type(row[0]) is int
-                                            for row in table) for table in (notes, cards)):
-            return Collection(data, notes, cards)
-    except (OSError, ValueError, EOFError, TypeError):
-        pass
-    return Collection(data)
-
-
-def save_rows(made: Collection, rows: Path) -> None:
-    """Record which rows ``made`` holds, for the next build (only a cache: no fsync)."""
-    stored = (_ROWS_FORMAT, hashlib.sha256(made.data).digest(), made.notes, made.cards)
-    with contextlib.suppress(OSError, OutputError):
-        write_atomic(rows, marshal.dumps(stored), durable=False)
-
-
-_MAX_READ = 1 << 31
-
-
-def _read_regular(path: Path) -> bytes:
-    """A regular file's bytes, never through a symlink at its name (to a pipe, /dev/zero)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode) or os.fstat(fd).st_size > _MAX_READ:
-            raise OSError("not a regular file of a sane size")
-        return handle.read()
