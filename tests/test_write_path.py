@@ -228,3 +228,21 @@ def test_watch_writes_the_bytes_of_a_cold_build(example: Path, tmp_path: Path) -
                             "--out", str(cold)], env=env, capture_output=True)
     assert built.returncode == 0, built.stderr
     assert (out / "example-deck.apkg").read_bytes() == (cold / "example-deck.apkg").read_bytes()
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "move", "deck description"])
+def test_notes_compiled_from_remembered_hashes_are_the_notes(example: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             change: str) -> None:
+    from deckbuilder import anki
+    from deckbuilder.load import load_deck
+
+    monkeypatch.setattr(anki, "_known", {})
+    first = load_deck(example)
+    anki.compile_notes(first.deck, first.rendered)
+    assert anki._known  # remembered
+    _change(example, change)
+    checked = load_deck(example)
+    remembered = anki.compile_notes(checked.deck, checked.rendered)
+    monkeypatch.setattr(anki, "_known", None)
+    assert remembered == anki.compile_notes(checked.deck, checked.rendered)

@@ -103,27 +103,52 @@ def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
     return ids
 
 
+# Under `build --watch`: each card's hashes (GUID, wanted note id, digest) by everything
+# they derive from, as the last compile found them; None in a one-off process.
+_known: dict[tuple[object, ...], tuple[str, int, str]] | None = None
+
+
+def keep_in_memory() -> None:
+    """Remember each card's hashes from one compile to the next (for ``build --watch``)."""
+    global _known
+    if _known is None:
+        _known = {}
+
+
 def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
+    global _known
     deck_id = deck.id
     subdeck = {}
     for section in deck.sections:
         name = deck.subdeck(section)
         subdeck.update(dict.fromkeys((card.id for card in section.cards), name))
-    guids = {item.card.id: note_guid(deck_id, item.card.id) for item in rendered}
-    note_ids = unique_ids((guid, derived_note_id(deck_id, guid)) for guid in guids.values())
-    notes = []
+    known = _known or {}
+    found: dict[tuple[object, ...], tuple[str, int, str]] = {}
+    compiled = []
     for item in rendered:
+        card = item.card
+        kind = card.kind
+        tags = tuple(sorted(card.tags))
+        key = (deck_id, card.id, kind, item.fields, tags)
+        hashes = known.get(key)
+        if hashes is None:
+            guid = note_guid(deck_id, card.id)
+            # The subdeck stays out of the digest: an import never moves existing cards,
+            # so a newer mod for a move would only overwrite the learner's own edits.
+            hashes = guid, derived_note_id(deck_id, guid), note_digest(kind, item.fields, tags)
+        found[key] = hashes
+        compiled.append((item, tags, hashes))
+    if _known is not None:
+        _known = found  # only this deck's cards: memory stays one deck's worth
+    note_ids = unique_ids((guid, wanted) for _, _, (guid, wanted, _) in compiled)
+    notes = []
+    for item, tags, (guid, _, digest) in compiled:
         card = item.card
         kind = card.kind
         if kind == "cloze":
             ords = tuple(n - 1 for n in card.cloze_numbers)
         else:
             ords = (0, 1) if kind == "reverse" else (0,)
-        tags = tuple(sorted(card.tags))
-        # The subdeck stays out: an import never moves existing cards, so a newer mod for
-        # a move would only overwrite the learner's own edits of the note.
-        digest = note_digest(kind, item.fields, tags)
-        guid = guids[card.id]
         notes.append(Note(card.id, guid, note_ids[guid], kind, item.fields, tags,
                           subdeck[card.id], ords, digest))
     return notes

@@ -41,9 +41,10 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
         console.exit(0 if once() else 1)
     from watchfiles import watch as watch_files
 
-    from .. import cache, database, lock
+    from .. import anki, cache, database, lock
 
     # One process for every rebuild: what the last one read and made stays in memory.
+    anki.keep_in_memory()
     cache.keep_in_memory()
     lock.keep_in_memory()
     database.keep_in_memory()
