@@ -130,13 +130,14 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
         kind = card.kind
         tags = tuple(sorted(card.tags))
         key = (deck_id, card.id, kind, item.fields, tags)
-        hashes = known.get(key)
+        hashes = known.get(key) if known else None
         if hashes is None:
             guid = note_guid(deck_id, card.id)
             # The subdeck stays out of the digest: an import never moves existing cards,
             # so a newer mod for a move would only overwrite the learner's own edits.
             hashes = guid, derived_note_id(deck_id, guid), note_digest(kind, item.fields, tags)
-        found[key] = hashes
+        if _known is not None:
+            found[key] = hashes
         compiled.append((item, tags, hashes))
     if _known is not None:
         _known = found  # only this deck's cards: memory stays one deck's worth

@@ -65,6 +65,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         made = collection(deck, notes, note_mods, notetype_mods, scratch, kept())
         keep(made)
         package = package_bytes(made.data, checked.media, packed)
+        del made  # the package holds it now (a big deck's collection is tens of megabytes)
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media, scratch) if split else []

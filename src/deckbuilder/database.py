@@ -75,6 +75,11 @@ def collection(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     Raises OutputError when they cannot be written.
     """
     decks, note_rows, card_rows = _rows(deck, notes, note_mods, notetype_mods)
+    # Rows are kept (as lists) only for the next rebuild of a long-lived process.
+    note_list: list[Row] = list(note_rows) if _remember else []
+    card_list: list[Row] = list(card_rows) if _remember else []
+    if _remember:
+        note_rows, card_rows = note_list, card_list
     folder = Path(tempfile.gettempdir()) if scratch is None else scratch
     owned: list[Path] = []
     try:
@@ -82,8 +87,8 @@ def collection(deck: Deck, notes: list[Note], note_mods: dict[str, int],
         with os.fdopen(fd, "wb") as handle:  # never reopened by name: see create_exclusive
             handle.write(previous.data if previous else b"")
         connection = None
-        if previous is not None:
-            connection = _updated(work, previous, decks, note_rows, card_rows)
+        if previous is not None and _remember:
+            connection = _updated(work, previous, decks, note_list, card_list)
         if connection is None:
             os.truncate(work, 0)  # start from nothing
             connection = _open(work)
@@ -94,10 +99,15 @@ def collection(deck: Deck, notes: list[Note], note_mods: dict[str, int],
             connection.execute("VACUUM INTO ?", (os.fspath(result.absolute()),))
         finally:
             connection.close()
-        data = bytearray(result.read_bytes())
-        for offset in _COUNTERS:
-            data[offset:offset + 4] = (1).to_bytes(4, "big")
-        return Collection(bytes(data), note_rows, card_rows)
+        fd = os.open(result, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        try:  # in the file, so that the bytes are read (and held) once
+            for offset in _COUNTERS:
+                os.pwrite(fd, (1).to_bytes(4, "big"), offset)
+        finally:
+            os.close(fd)
+        # The rows are kept only for the next rebuild of a long-lived process: a big
+        # deck's rows take as much memory as its collection.
+        return Collection(result.read_bytes(), note_list, card_list)
     except (OSError, sqlite3.Error) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
         raise OutputError(f"cannot build the collection in {folder}: {reason}") from exc
@@ -131,7 +141,7 @@ def _open(path: Path) -> sqlite3.Connection:
 
 
 def _rows(deck: Deck, notes: list[Note], note_mods: dict[str, int],
-          notetype_mods: dict[str, int]) -> tuple[list[Any], list[Row], list[Row]]:
+          notetype_mods: dict[str, int]) -> tuple[list[Any], Iterable[Row], Iterable[Row]]:
     """genanki's decks (with the notetypes), and the notes' and cards' rows by id."""
     import genanki
 
@@ -148,14 +158,20 @@ def _rows(deck: Deck, notes: list[Note], note_mods: dict[str, int],
                           for note in notes for o in note.ords)
     model_ids = {key: model.model_id for key, model in models.items()}
     # Rows in rowid order: SQLite appends each to the end of its table's b-tree instead
-    # of splitting pages all over it (half the time, and fewer pages).
-    note_rows = sorted([(note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid],
-                         -1, f" {' '.join(note.tags)} ", "\x1f".join(note.fields),
-                         note.fields[0], 0, 0, "") for note in notes], key=_first)
-    card_rows = sorted([(card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
-                         note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
-                        for position, note in enumerate(notes, start=1) for o in note.ords],
-                       key=_first)
+    # of splitting pages all over it (half the time, and fewer pages). Only the order is
+    # sorted: the rows themselves are made one at a time as SQLite takes them (a big
+    # deck's rows take as much memory as its collection), except when they are kept.
+    by_id = sorted(notes, key=_note_id)
+    note_rows: Iterable[Row] = (
+        (note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid], -1,
+         f" {' '.join(note.tags)} ", "\x1f".join(note.fields), note.fields[0], 0, 0, "")
+        for note in by_id)
+    cards = sorted((card_ids[f"{note.guid}\x1f{o}"], position, o)
+                   for position, note in enumerate(notes, start=1) for o in note.ords)
+    card_rows: Iterable[Row] = (
+        (card_id, notes[position - 1].note_id, deck_ids[notes[position - 1].subdeck], o,
+         note_mods[notes[position - 1].guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+        for card_id, position, o in cards)
     return decks, note_rows, card_rows
 
 
@@ -261,5 +277,5 @@ def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
     )
 
 
-def _first(row: Row) -> Any:
-    return row[0]
+def _note_id(note: Note) -> int:
+    return note.note_id

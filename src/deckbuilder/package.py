@@ -64,36 +64,42 @@ def zip_bytes(entries: list[tuple[str, bytes]]) -> bytes:
     out = bytearray()
     central = bytearray()
     for name, data in entries:
-        packed = _deflate(data)
-        if max(len(data), len(packed), len(out)) >= 0xFFFF_FFFF:
+        packed = _deflate(data)  # in parts: joined, a big entry would be copied once more
+        size = sum(map(len, packed))
+        if max(len(data), size, len(out)) >= 0xFFFF_FFFF:
             return _zipfile_bytes(entries)  # too big for a plain zip: zipfile writes Zip64
         encoded = name.encode()
         fields = struct.pack("<HHHHHIIIH", 20, 0, 8, 0, _DOS_DATE, zlib.crc32(data),
-                             len(packed), len(data), len(encoded))
+                             size, len(data), len(encoded))
         central += (b"PK\x01\x02" + struct.pack("<H", (3 << 8) | 20) + fields
                     + struct.pack("<HHHHII", 0, 0, 0, 0, 0o100644 << 16, len(out)) + encoded)
-        out += b"PK\x03\x04" + fields + b"\x00\x00" + encoded + packed
+        out += b"PK\x03\x04" + fields + b"\x00\x00" + encoded
+        for part in packed:
+            out += part
     end = struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(entries), len(entries),
                       len(central), len(out), 0)
-    return bytes(out + central + end)
+    out += central
+    out += end
+    return bytes(out)
 
 
-def _deflate(data: bytes) -> bytes:
+def _deflate(data: bytes) -> list[bytes]:
     import zlib
 
-    def raw(part: bytes, last: bool) -> bytes:
+    def raw(part: memoryview, last: bool) -> bytes:
         compressor = zlib.compressobj(1, zlib.DEFLATED, -15)
         return compressor.compress(part) + compressor.flush(
             zlib.Z_FINISH if last else zlib.Z_FULL_FLUSH)
 
+    view = memoryview(data)  # halves without copies
     if len(data) < _PARALLEL_DEFLATE:
-        return raw(data, True)
+        return [raw(view, True)]
     from concurrent.futures import ThreadPoolExecutor
 
     half = len(data) // 2
     with ThreadPoolExecutor(1) as other:
-        second = other.submit(raw, data[half:], True)
-        return raw(data[:half], False) + second.result()
+        second = other.submit(raw, view[half:], True)
+        return [raw(view[:half], False), second.result()]
 
 
 def _zipfile_bytes(entries: list[tuple[str, bytes]]) -> bytes:
