@@ -74,7 +74,7 @@ def test_a_big_package_is_a_valid_zip_that_anki_imports(tmp_path: Path,
 
 
 def test_two_threads_give_the_bytes_of_one(tmp_path: Path) -> None:
-    from deckbuilder import package
+    from deckbuilder import zipwrite as package
 
     data = os.urandom(1 << 16) * 40  # compressible, over a megabyte
     entries = [("collection.anki2", data), ("media", b"{}")]
