@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -21,6 +22,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
 import peers
 import results
@@ -59,6 +61,10 @@ class Job:
     target: float = 0.0
     memory_target: float | None = None  # peak memory against the baseline's
     samples: list[Sample] = field(default_factory=list)
+    timed: Callable[[], Sample] | None = None  # a scenario that is not one whole process
+
+    def sample(self) -> Sample:
+        return self.timed() if self.timed else measure(self.argv, self.cwd)
 
     def median(self, what: str) -> float:
         return float(statistics.median(getattr(sample, what) for sample in self.samples))
@@ -176,8 +182,9 @@ def jobs_for(ws: Workspace, large: bool) -> list[Job]:
         Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, target=0.7),
         Job(f"rebuild {ws.label}, one card edited", BUILD, ws.root, partial(edit_one_card, ws),
             plain, target=0.3),
-        Job(f"validate {ws.label} after a build", VALIDATE, ws.root, built, plain, target=0.4),
+        Job(f"validate {ws.label} after a build", VALIDATE, ws.root, built, plain, target=0.2),
         Job(f"validate {ws.label} cold (no target)", VALIDATE, ws.root, cold, plain),
+        *warm_jobs(ws, plain),
         *(sync_jobs(ws, plain) if SYNC else []),
     ]
 
@@ -199,6 +206,80 @@ def peer_check(jobs: list[Job], peer_list: list[Job]) -> dict[str, object] | Non
     cold = next(job for job in jobs if job.baseline is peer_list[0].baseline
                 and job.name.startswith("build ") and job.name.endswith(" cold"))
     return results.peer_check(cold, peer_list)
+
+
+def warm_jobs(ws: Workspace, plain: Job) -> list[Job]:
+    """The author's loop: a build where nothing changed, and `build --watch` from saving
+    an edit to the new package."""
+    watch = Job(f"build --watch {ws.label}: save -> package, median of {WATCH_EDITS} edits",
+                [], ws.root, partial(build_untimed, ws), plain, target=0.5)
+    watch.timed = partial(watch_saves, ws)
+    return [
+        Job(f"build {ws.label}, nothing changed", BUILD, ws.root, partial(build_untimed, ws),
+            plain, target=0.25),
+        watch,
+    ]
+
+
+WATCH_EDITS = 5
+
+
+def watch_saves(ws: Workspace) -> Sample:
+    """Start `build --watch`, then save one card's edit at a time and time each until the
+    package is replaced (a new file renamed into place); the median, and the watcher's
+    peak memory."""
+    package = ws.out / "benchmark.apkg"
+    times = []
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen([*BUILD, "--watch", "-q"], cwd=ws.root,
+                                 stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            _wait_for(lambda: b"watching" in _stderr(errors), child, errors)
+            time.sleep(0.3)  # the watcher is set up just after it says so
+            for _ in range(WATCH_EDITS):
+                before = os.stat(package).st_ino
+                start = time.perf_counter()
+                edit_saved(ws)
+                _wait_for(lambda old=before: _inode(package) not in (old, None), child, errors)
+                times.append(time.perf_counter() - start)
+                time.sleep(0.2)  # the build's last writes finish before the next save
+        finally:
+            child.send_signal(signal.SIGINT)
+            _, _, usage = os.wait4(child.pid, 0)
+            child.returncode = 0
+    return Sample(statistics.median(times), usage.ru_maxrss / 1024)
+
+
+def edit_saved(ws: Workspace) -> None:
+    """One card's back edited in the first section, saved as editors do (a new file
+    renamed over the old one)."""
+    section = min(ws.deck.glob("[0-9]*.yaml"))
+    text = section.read_text(encoding="utf-8")
+    edited = re.sub(r"(?m)^(    back: ).*$", rf"\g<1>Edited {next(_EDITS)} times", text, count=1)
+    temporary = section.with_name(f".{section.name}.swp")
+    temporary.write_text(edited, encoding="utf-8")
+    os.replace(temporary, section)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _stderr(handle: Any) -> bytes:
+    handle.seek(0)
+    return bytes(handle.read())
+
+
+def _wait_for(done: Callable[[], bool], child: subprocess.Popen[bytes], errors: Any,
+              seconds: float = 60) -> None:
+    deadline = time.perf_counter() + seconds
+    while not done():
+        if child.poll() is not None or time.perf_counter() > deadline:
+            sys.exit(f"build --watch failed or hung:\n{_stderr(errors).decode()}")
+        time.sleep(0.001)
 
 
 def table(jobs: list[Job]) -> list[str]:
@@ -271,7 +352,7 @@ def main() -> None:
             print(f"round {round_ + 1} of {args.rounds}", file=sys.stderr)
             for job in jobs if round_ % 2 == 0 else reversed(jobs):
                 job.prepare()
-                job.samples.append(measure(job.argv, job.cwd))
+                job.samples.append(job.sample())
     print(f"medians of {args.rounds} rounds")
     print("\n".join(table(jobs)))
     found = results.rows(jobs)
