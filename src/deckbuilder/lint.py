@@ -36,12 +36,15 @@ def lint_deck(deck: Deck) -> list[Problem]:
     """Every lint warning of the deck, sorted by place."""
     limits = {rule.id: deck.lint.get(rule.id, rule.default) for rule in LINT_RULES}
     found: list[Problem] = []
+    entries: list[tuple[Card, str, frozenset[str]]] = []  # every prompt's words
     for card in deck.cards:
-        for rule, field, message in _card_findings(card, limits):
+        known: dict[str, frozenset[str]] = {}  # a prompt's words serve two rules
+        for rule, field, message in _card_findings(card, limits, known):
             if rule not in card.lint_off and limits[rule]:
                 found.append(Problem(_where(card, field), message, "warning", rule))
+        entries += _prompt_words(card, known)
     if limits["near-duplicate"]:
-        found.extend(_duplicates(deck, limits["near-duplicate"]))
+        found.extend(_duplicates(entries, limits["near-duplicate"]))
     return sorted(set(found))
 
 
@@ -58,7 +61,8 @@ def cloze_sentence(text: str) -> str:
     return re.sub(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", r"\1", text, flags=re.DOTALL)
 
 
-def _card_findings(card: Card, limits: dict[str, float]) -> Iterator[tuple[str, str, str]]:
+def _card_findings(card: Card, limits: dict[str, float], known: dict[str, frozenset[str]]
+                   ) -> Iterator[tuple[str, str, str]]:
     """(rule, field, message) for every rule the card breaks, before silencing."""
     if card.kind == "cloze":
         yield from _cloze_findings(card, limits)
@@ -82,8 +86,8 @@ def _card_findings(card: Card, limits: dict[str, float]) -> Iterator[tuple[str, 
         yield ("yes-no", "front",
                "a yes/no question is answered by guessing half the time: ask for the fact "
                "itself (what, which, who, when, why)")
-    prompt_words = content_words(card.front)
-    answer_words = content_words(card.back)
+    prompt_words = _content(card.front, known)
+    answer_words = _content(card.back, known)
     if answer_words:
         shared = len(answer_words & prompt_words)
         if shared / len(answer_words) > limits["restates-question"]:
@@ -131,9 +135,25 @@ def _cloze_findings(card: Card, limits: dict[str, float]) -> Iterator[tuple[str,
                    "function words: delete the fact itself (a name, number or term)")
 
 
-def _duplicates(deck: Deck, threshold: float) -> list[Problem]:
-    entries = [(card, field, content_words(text) or content_words(text, keep_stop_words=True))
-               for card in deck.cards for field, text in prompts(card)]
+def prompt_words(deck: Deck) -> list[tuple[Card, str, frozenset[str]]]:
+    """(card, field, words) of every prompt, in deck order: what near-duplicates compare."""
+    return [entry for card in deck.cards for entry in _prompt_words(card, {})]
+
+
+def _prompt_words(card: Card, known: dict[str, frozenset[str]]
+                  ) -> list[tuple[Card, str, frozenset[str]]]:
+    return [(card, field, _content(text, known) or content_words(text, keep_stop_words=True))
+            for field, text in prompts(card)]
+
+
+def _content(text: str, known: dict[str, frozenset[str]]) -> frozenset[str]:
+    if text not in known:
+        known[text] = content_words(text)
+    return known[text]
+
+
+def _duplicates(entries: list[tuple[Card, str, frozenset[str]]], threshold: float
+                ) -> list[Problem]:
     found = []
     for later, earlier in near_duplicates([(card.id, bag) for card, _, bag in entries],
                                           threshold):
