@@ -16,7 +16,7 @@ from .errors import Location, Problem
 from .model import Card, Deck
 from .render import replace_math
 from .schema import LINT_RULES
-from .similar import content_words, near_duplicates, words
+from .similar import content_words, fold, near_duplicates, words
 
 _LIST_ITEM = re.compile(r"^\s*(?:[-+*]|\d+[.)])\s+\S", re.MULTILINE)
 _HTML_ITEM = re.compile(r"<li\b", re.IGNORECASE)
@@ -30,6 +30,7 @@ _YES_NO_START = re.compile(
 _YES_NO_ANSWER = re.compile(_OPENING + r"(?:yes|no)\b", re.IGNORECASE)
 _OR = re.compile(r"\bor\b", re.IGNORECASE)
 _IMAGE = re.compile(r"!\[[^\]]*\]\([^)]*\)|<img\b", re.IGNORECASE)
+_DELETION = re.compile(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", re.DOTALL)
 
 
 def lint_deck(deck: Deck) -> list[Problem]:
@@ -38,7 +39,7 @@ def lint_deck(deck: Deck) -> list[Problem]:
     found: list[Problem] = []
     entries: list[tuple[Card, str, frozenset[str]]] = []  # every prompt's words
     for card in deck.cards:
-        known: dict[str, frozenset[str]] = {}  # a prompt's words serve two rules
+        known: dict[str, list[str]] = {}  # a text's words serve several rules
         for rule, field, message in _card_findings(card, limits, known):
             if rule not in card.lint_off and limits[rule]:
                 found.append(Problem(_where(card, field), message, "warning", rule))
@@ -58,25 +59,27 @@ def prompts(card: Card) -> list[tuple[str, str]]:
 
 def cloze_sentence(text: str) -> str:
     """The cloze text with every deletion replaced by its answer."""
-    return re.sub(r"\{\{c\d+::(.*?)(?:::[^}]*)?\}\}", r"\1", text, flags=re.DOTALL)
+    return _DELETION.sub(r"\1", text)
 
 
-def _card_findings(card: Card, limits: dict[str, float], known: dict[str, frozenset[str]]
+def _card_findings(card: Card, limits: dict[str, float], known: dict[str, list[str]]
                    ) -> Iterator[tuple[str, str, str]]:
     """(rule, field, message) for every rule the card breaks, before silencing."""
     if card.kind == "cloze":
         yield from _cloze_findings(card, limits)
         return
     for field, answer in _answers(card):
-        yield from _answer_findings(answer, field, limits)
+        yield from _answer_findings(answer, field, limits, known)
     if card.kind == "basic" and not _IMAGE.search(card.front):
-        count = len(words(card.front))
+        count = len(_words(card.front, known))
         if count < limits["prompt-too-short"]:
             yield ("prompt-too-short", "front",
                    f"the prompt has {_n(count, 'word')} (fewer than "
                    f"{limits['prompt-too-short']:g}): give enough context that only one answer "
                    "fits, or make it a term card with reverse: true")
     for field, text in prompts(card):
+        if text.count("?") <= limits["multiple-questions"]:
+            continue  # the passes below only remove question marks
         asked = _NOT_QUESTION.sub(" ", replace_math(text, lambda math: " ")).count("?")
         if asked > limits["multiple-questions"]:
             yield ("multiple-questions", field,
@@ -86,8 +89,8 @@ def _card_findings(card: Card, limits: dict[str, float], known: dict[str, frozen
         yield ("yes-no", "front",
                "a yes/no question is answered by guessing half the time: ask for the fact "
                "itself (what, which, who, when, why)")
-    prompt_words = _content(card.front, known)
-    answer_words = _content(card.back, known)
+    prompt_words = fold(_words(card.front, known))
+    answer_words = fold(_words(card.back, known))
     if answer_words:
         shared = len(answer_words & prompt_words)
         if shared / len(answer_words) > limits["restates-question"]:
@@ -103,14 +106,16 @@ def _answers(card: Card) -> list[tuple[str, str]]:
     return [*sides, ("front", card.front)] if card.kind == "reverse" else sides
 
 
-def _answer_findings(answer: str, field: str, limits: dict[str, float]
-                     ) -> Iterator[tuple[str, str, str]]:
-    count = len(words(answer))
+def _answer_findings(answer: str, field: str, limits: dict[str, float],
+                     known: dict[str, list[str]]) -> Iterator[tuple[str, str, str]]:
+    count = len(_words(answer, known))
     if count > limits["answer-too-long"]:
         yield ("answer-too-long", field,
                f"the answer has {count} words (more than {limits['answer-too-long']:g}): keep "
                "the answer minimal and move the explanation to `extra`")
-    items = len(_LIST_ITEM.findall(answer)) + len(_HTML_ITEM.findall(answer))
+    items = len(_LIST_ITEM.findall(answer))
+    if "<" in answer:  # most answers have no HTML
+        items += len(_HTML_ITEM.findall(answer))
     if items > limits["list-too-long"]:
         yield ("list-too-long", field,
                f"the answer lists {items} items (more than {limits['list-too-long']:g}): keep "
@@ -140,15 +145,15 @@ def prompt_words(deck: Deck) -> list[tuple[Card, str, frozenset[str]]]:
     return [entry for card in deck.cards for entry in _prompt_words(card, {})]
 
 
-def _prompt_words(card: Card, known: dict[str, frozenset[str]]
+def _prompt_words(card: Card, known: dict[str, list[str]]
                   ) -> list[tuple[Card, str, frozenset[str]]]:
-    return [(card, field, _content(text, known) or content_words(text, keep_stop_words=True))
+    return [(card, field, fold(_words(text, known)) or fold(_words(text, known), True))
             for field, text in prompts(card)]
 
 
-def _content(text: str, known: dict[str, frozenset[str]]) -> frozenset[str]:
+def _words(text: str, known: dict[str, list[str]]) -> list[str]:
     if text not in known:
-        known[text] = content_words(text)
+        known[text] = words(text)
     return known[text]
 
 

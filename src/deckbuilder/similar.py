@@ -61,8 +61,13 @@ def words(text: str) -> list[str]:
 
 def content_words(text: str, keep_stop_words: bool = False) -> frozenset[str]:
     """Lower-cased words without function words, plural endings folded ('Allies' = 'ally')."""
-    found = frozenset(map(_fold, words(text)))
-    return found if keep_stop_words else found - STOP_WORDS
+    return fold(words(text), keep_stop_words)
+
+
+def fold(found: list[str], keep_stop_words: bool = False) -> frozenset[str]:
+    """``content_words`` of a text whose ``words`` are ``found``."""
+    folded = frozenset(map(_fold, found))
+    return folded if keep_stop_words else folded - STOP_WORDS
 
 
 @lru_cache(maxsize=1 << 16)  # a deck repeats its words: fold each once
