@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from . import progress
 from .cloze import parse_cloze
 from .errors import Location, Problem
 from .model import Card, Deck
@@ -38,13 +39,17 @@ def lint_deck(deck: Deck) -> list[Problem]:
     limits = {rule.id: deck.lint.get(rule.id, rule.default) for rule in LINT_RULES}
     found: list[Problem] = []
     entries: list[tuple[Card, str, frozenset[str]]] = []  # every prompt's words
-    for card in deck.cards:
+    progress.phase("linting cards")
+    for number, card in enumerate(deck.cards):
+        if number % 1024 == 0:
+            progress.advance(number, len(deck.cards))
         known: dict[str, list[str]] = {}  # a text's words serve several rules
         for rule, field, message in _card_findings(card, limits, known):
             if rule not in card.lint_off and limits[rule]:
                 found.append(Problem(_where(card, field), message, "warning", rule))
         entries += _prompt_words(card, known)
     if limits["near-duplicate"]:
+        progress.phase("looking for near-duplicate prompts")
         found.extend(_duplicates(entries, limits["near-duplicate"]))
     return sorted(set(found))
 

@@ -18,6 +18,7 @@ from importlib.resources import files
 from pathlib import Path
 from string import Template
 
+from . import progress
 from .anki import compile_notes
 from .load import Checked, load_deck
 from .model import Deck, Section
@@ -113,8 +114,10 @@ class CardView:
 def card_views(checked: Checked) -> list[tuple[Section, list[CardView]]]:
     """Every card of the package, section by section, rendered like Anki renders it."""
     notes = {note.card_id: note for note in compile_notes(checked.deck, checked.rendered)}
-    grouped = []
+    grouped: list[tuple[Section, list[CardView]]] = []
+    progress.phase("rendering notes")
     for section in checked.deck.sections:
+        progress.advance(sum(len(done.cards) for done, _ in grouped), len(notes))
         views = []
         for card in section.cards:
             note = notes[card.id]
@@ -148,8 +151,10 @@ def write_preview(deck_dir: Path, out_dir: Path) -> Preview:
     Raises InvalidDeck (writing nothing) or OutputError. Files already in ``out_dir``
     are left alone: media names carry a content hash, so an old image never shadows a new one.
     """
+    progress.phase("checking the deck")
     checked = load_deck(deck_dir)
     grouped = card_views(checked)
+    progress.phase("writing the page")
     for name, source in sorted(checked.media.items()):
         target = out_dir / name
         data = source.read_bytes()
