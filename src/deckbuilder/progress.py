@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -134,6 +133,8 @@ class StatusLine:
         how_far = f" {self.done:,} of {self.total:,}" if self.total else ""
         text = (f"{self.label}: {self.text or 'working'}{how_far} "
                 f"({time.monotonic() - self.began:.0f} s)")
+        import shutil  # here, not at the top: every command imports this module
+
         width = shutil.get_terminal_size().columns - 1  # the last column would wrap
         with self.lock:
             self._write(_ERASE + text[:width])
