@@ -40,10 +40,11 @@ def lint_deck(deck: Deck) -> list[Problem]:
     found: list[Problem] = []
     entries: list[tuple[Card, str, frozenset[str]]] = []  # every prompt's words
     progress.phase("linting cards")
-    for number, card in enumerate(deck.cards):
+    cards = deck.cards  # a new list at each call
+    for number, card in enumerate(cards):
         if number % 1024 == 0:
-            progress.advance(number, len(deck.cards))
-        known: dict[str, list[str]] = {}  # a text's words serve several rules
+            progress.advance(number, len(cards))
+        known = _Texts()
         for rule, field, message in _card_findings(card, limits, known):
             if rule not in card.lint_off and limits[rule]:
                 found.append(Problem(_where(card, field), message, "warning", rule))
@@ -67,7 +68,7 @@ def cloze_sentence(text: str) -> str:
     return _DELETION.sub(r"\1", text)
 
 
-def _card_findings(card: Card, limits: dict[str, float], known: dict[str, list[str]]
+def _card_findings(card: Card, limits: dict[str, float], known: _Texts
                    ) -> Iterator[tuple[str, str, str]]:
     """(rule, field, message) for every rule the card breaks, before silencing."""
     if card.kind == "cloze":
@@ -76,7 +77,7 @@ def _card_findings(card: Card, limits: dict[str, float], known: dict[str, list[s
     for field, answer in _answers(card):
         yield from _answer_findings(answer, field, limits, known)
     if card.kind == "basic" and not _IMAGE.search(card.front):
-        count = len(_words(card.front, known))
+        count = len(known.words(card.front))
         if count < limits["prompt-too-short"]:
             yield ("prompt-too-short", "front",
                    f"the prompt has {_n(count, 'word')} (fewer than "
@@ -94,8 +95,8 @@ def _card_findings(card: Card, limits: dict[str, float], known: dict[str, list[s
         yield ("yes-no", "front",
                "a yes/no question is answered by guessing half the time: ask for the fact "
                "itself (what, which, who, when, why)")
-    prompt_words = fold(_words(card.front, known))
-    answer_words = fold(_words(card.back, known))
+    prompt_words = known.content(card.front)
+    answer_words = known.content(card.back)
     if answer_words:
         shared = len(answer_words & prompt_words)
         if shared / len(answer_words) > limits["restates-question"]:
@@ -112,8 +113,8 @@ def _answers(card: Card) -> list[tuple[str, str]]:
 
 
 def _answer_findings(answer: str, field: str, limits: dict[str, float],
-                     known: dict[str, list[str]]) -> Iterator[tuple[str, str, str]]:
-    count = len(_words(answer, known))
+                     known: _Texts) -> Iterator[tuple[str, str, str]]:
+    count = len(known.words(answer))
     if count > limits["answer-too-long"]:
         yield ("answer-too-long", field,
                f"the answer has {count} words (more than {limits['answer-too-long']:g}): keep "
@@ -147,19 +148,34 @@ def _cloze_findings(card: Card, limits: dict[str, float]) -> Iterator[tuple[str,
 
 def prompt_words(deck: Deck) -> list[tuple[Card, str, frozenset[str]]]:
     """(card, field, words) of every prompt, in deck order: what near-duplicates compare."""
-    return [entry for card in deck.cards for entry in _prompt_words(card, {})]
+    return [entry for card in deck.cards for entry in _prompt_words(card, _Texts())]
 
 
-def _prompt_words(card: Card, known: dict[str, list[str]]
+def _prompt_words(card: Card, known: _Texts
                   ) -> list[tuple[Card, str, frozenset[str]]]:
-    return [(card, field, fold(_words(text, known)) or fold(_words(text, known), True))
+    return [(card, field, known.content(text) or fold(known.words(text), True))
             for field, text in prompts(card)]
 
 
-def _words(text: str, known: dict[str, list[str]]) -> list[str]:
-    if text not in known:
-        known[text] = words(text)
-    return known[text]
+class _Texts:
+    """The words and content words of one card's texts, each found once: several rules
+    read the same side."""
+
+    def __init__(self) -> None:
+        self._words: dict[str, list[str]] = {}
+        self._content: dict[str, frozenset[str]] = {}
+
+    def words(self, text: str) -> list[str]:
+        found = self._words.get(text)
+        if found is None:
+            found = self._words[text] = words(text)
+        return found
+
+    def content(self, text: str) -> frozenset[str]:
+        found = self._content.get(text)
+        if found is None:
+            found = self._content[text] = fold(self.words(text))
+        return found
 
 
 def _duplicates(entries: list[tuple[Card, str, frozenset[str]]], threshold: float

@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections import Counter
-from functools import lru_cache
+from collections import Counter, defaultdict
+from functools import cache
 from itertools import chain, combinations
 
 from .render import replace_math
@@ -70,7 +70,7 @@ def fold(found: list[str], keep_stop_words: bool = False) -> frozenset[str]:
     return folded if keep_stop_words else folded - STOP_WORDS
 
 
-@lru_cache(maxsize=1 << 16)  # a deck repeats its words: fold each once
+@cache  # a deck repeats its words: fold each once (a vocabulary's worth of memory)
 def _fold(word: str) -> str:
     return _stem(word.lower())
 
@@ -132,8 +132,8 @@ def _similar_groups(bags: list[frozenset[str]], threshold: float) -> dict[int, s
     order = sorted(frequency, key=lambda word: (frequency[word], word))
     rank = {word: number for number, word in enumerate(order)}  # rarest first
     width = len(order)  # a pair of ranks (a, b) is the key a * width + b
-    by_pair: dict[int, list[int]] = {}
-    by_word: dict[int, list[int]] = {}  # sets that can match on a single word
+    by_pair: defaultdict[int, list[int]] = defaultdict(list)
+    by_word: defaultdict[int, list[int]] = defaultdict(list)  # sets that can match on one word
     near: dict[int, set[int]] = {}
     # Smallest first: every set already filed is no larger than the one looking.
     for number in sorted(range(len(bags)), key=lambda number: len(bags[number])):
@@ -145,17 +145,20 @@ def _similar_groups(bags: list[frozenset[str]], threshold: float) -> dict[int, s
         if need <= 1:  # every set filed so far is this small, and filed by word
             candidates = set(chain.from_iterable(filter(None, map(by_word.get, rarest))))
             for word in rarest:
-                by_word.setdefault(word, []).append(number)
+                by_word[word].append(number)
         else:
             keys = [a * width + b for a, b in combinations(rarest[: size - need + 2], 2)]
             candidates = set(chain.from_iterable(filter(None, map(by_pair.get, keys))))
         # Words shared with any similar set at least as large as this one.
         filed = math.ceil(2 * threshold * size / (1 + threshold) - 1e-6)
         for a, b in combinations(rarest[: size - filed + 2], 2):
-            by_pair.setdefault(a * width + b, []).append(number)
+            by_pair[a * width + b].append(number)
         for other in candidates:
             found = bags[other]
-            if threshold * size - 1e-9 <= len(found) and similar(bag, found, threshold):
+            if threshold * size - 1e-9 > len(found):
+                continue  # too small to share enough words
+            shared = len(bag & found)
+            if shared >= threshold * (size + len(found) - shared) - 1e-9:  # similar(), inline
                 near.setdefault(number, set()).add(other)
                 near.setdefault(other, set()).add(number)
     return near

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 from collections import Counter
 from pathlib import Path
 
@@ -37,7 +36,6 @@ def lint(deck_dir: Path, strict: bool, fmt: str, quiet: bool, verbose: bool) -> 
         progress.phase("checking the deck")
         with console.reporting(fmt):
             checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
-        gc.freeze()  # the deck lives until exit: the collector need not walk it (-20% at 100k)
         warnings = sorted({*checked.warnings, *lint_deck(checked.deck)})
     if fmt == "json" or warnings:
         console.problems(warnings, fmt)
