@@ -74,7 +74,7 @@ def test_a_long_lint_shows_progress_on_a_terminal_only(big_deck: Path) -> None:
 
     # On the terminal: the line appears, says what is being done and how far, is redrawn
     # in place, and is erased before the warnings are printed.
-    assert re.search(ERASE + r"lint: checking the deck \(\d+ s\)", shown)
+    assert re.search(re.escape(ERASE) + r"lint: checking the deck \(\d+ s\)", shown)
     assert shown.count(ERASE + "lint: ") >= 2  # redrawn
     warnings = shown.split("\r\n")
     assert any(": warning: " in line for line in warnings)
