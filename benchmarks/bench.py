@@ -176,7 +176,7 @@ def jobs_for(ws: Workspace, large: bool) -> list[Job]:
     cold, built = partial(forget_build, ws), partial(build_untimed, ws)
     if large:
         return [plain, Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, target=1.0,
-                           memory_target=1.5)]
+                           memory_target=1.5), *lint_jobs(ws, plain)]
     return [
         plain,
         Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, target=0.7),
@@ -282,6 +282,81 @@ def _wait_for(done: Callable[[], bool], child: subprocess.Popen[bytes], errors: 
         time.sleep(0.001)
 
 
+def lint_jobs(ws: Workspace, plain: Job) -> list[Job]:
+    """`lint` on a large deck after a build (sections from the cache, as an author runs it)."""
+    def built() -> None:
+        if not ws.out.is_dir():  # the cold build before it leaves one; a fresh deck has none
+            build_untimed(ws)
+
+    return [Job(f"lint {ws.label} after a build", [DECKBUILDER, "lint", "cards"], ws.root, built,
+                plain, target=1.0)]
+
+
+PREVIEW_TARGET = 2.0  # seconds from opening the page to its first card painted
+
+
+def preview_figures(scratch: Path, sizes: list[int], rounds: int) -> list[str]:
+    """`preview` pages in Debian's headless Chromium: seconds from navigation to the first
+    card painted (median), and bytes per card, which must not grow with the deck."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        return ["preview: skipped (pip install selenium; apt-get install chromium "
+                "chromium-driver)"]
+    driver_path = shutil.which("chromedriver")
+    if not (driver_path and shutil.which("chromium")):
+        return ["preview: skipped (apt-get install chromium chromium-driver)"]
+    pages = []
+    for size in sizes:
+        ws = Workspace(size, scratch / f"preview-{size}")
+        write_deck(size, ws.deck)
+        measure([DECKBUILDER, "preview", "cards", "--out", "preview"], ws.root)
+        pages.append((ws, ws.root / "preview" / "index.html"))
+    options = webdriver.ChromeOptions()
+    profile = tempfile.mkdtemp(prefix="bench-chromium-")
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     f"--user-data-dir={profile}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    rows = [("preview page", "cards", "MB", "bytes/card", "first card painted", "target",
+             "result")]
+    try:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": 390, "height": 844, "deviceScaleFactor": 1, "mobile": True})
+        per_card = []
+        for ws, page in pages:
+            seconds = []
+            for _ in range(rounds):
+                driver.get("about:blank")
+                start = time.perf_counter()
+                driver.get(page.as_uri())  # returns at the load event
+                driver.execute_async_script(  # two frames later, the first screen is painted
+                    "const done = arguments[0];"
+                    "requestAnimationFrame(() => requestAnimationFrame(done));")
+                seconds.append(time.perf_counter() - start)
+                assert driver.execute_script("return !!document.querySelector('.view')")
+            cards = int(driver.execute_script(
+                "return JSON.parse(document.getElementById('deck-data').textContent)"
+                ".cards.length"))
+            size = page.stat().st_size
+            per_card.append(size / cards)
+            median = statistics.median(seconds)
+            rows.append((f"preview {ws.label}", str(cards), f"{size / 1e6:.1f}",
+                         f"{size / cards:.0f}", f"{median:.2f} s", f"< {PREVIEW_TARGET:g} s",
+                         _verdict(median < PREVIEW_TARGET)))
+        growth = per_card[-1] / per_card[0]
+        rows.append((f"bytes per card, {pages[-1][0].label} / {pages[0][0].label}", "", "",
+                     f"{growth:.2f}x", "", "<= 1.1x", _verdict(growth <= 1.1)))
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return ["  ".join(cell.ljust(w) if i == 0 else cell.rjust(w)
+                      for i, (cell, w) in enumerate(zip(row, widths, strict=True)))
+            for row in rows]
+
+
 def table(jobs: list[Job]) -> list[str]:
     """One row per timed scenario, plus one for each memory target; peak memory throughout."""
     rows = [("scenario", "deckbuilder", "genanki", "ratio", "target", "result", "peak MB")]
@@ -335,10 +410,16 @@ def main() -> None:
     parser.add_argument("--json", type=Path, metavar="FILE",
                         help="also write every row (seconds, baseline, ratio, target, peak MB) "
                              "to FILE")
+    parser.add_argument("--preview-sizes", default="5000,20000",
+                        help="card counts for the preview page in Chromium: the first screen "
+                             "of each, bytes per card of the last against the first "
+                             "(5000,20000; 0 skips)")
     args = parser.parse_args()
     notes: list[str] = []
     peer_list: list[Job] = []
     sizes = [int(size) for size in args.sizes.split(",")]
+    preview_sizes = [int(size) for size in args.preview_sizes.split(",") if int(size)]
+    figures: list[str] = []
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="deckbuilder-bench-") as scratch:
         jobs = [Job("deckbuilder --help", [DECKBUILDER, "--help"], target=0.1)]
@@ -353,8 +434,12 @@ def main() -> None:
             for job in jobs if round_ % 2 == 0 else reversed(jobs):
                 job.prepare()
                 job.samples.append(job.sample())
+        if preview_sizes:
+            figures = preview_figures(Path(scratch), preview_sizes, args.rounds)
     print(f"medians of {args.rounds} rounds")
     print("\n".join(table(jobs)))
+    if preview_sizes:
+        print("\n".join(figures))
     found = results.rows(jobs)
     if args.peers:
         if check := peer_check(jobs, peer_list):

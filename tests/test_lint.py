@@ -278,3 +278,32 @@ def test_validate_strict_includes_lint(tmp_path: Path) -> None:
     assert run("validate", deck, "--format", "json").output == "[]\n"
     clean = run("validate", deck_with(tmp_path / "clean", GOOD), "--strict")
     assert clean.exit_code == 0
+
+
+@pytest.mark.parametrize("text", [
+    "{{c1::Paris}} is on the {{c2::Seine::river}}; {{c1::France}} too.",
+    "{{c01::a::b::c}} and {{c2::x}y}} {{c3::\\(e^{x} \\)}}",
+    "multi\nline {{c1::an\nswer::hi\nnt}} end",
+    "{{c1::}}}} {{c2::b}}",
+])
+def test_lint_reads_deletions_as_the_checker_does(text: str) -> None:
+    from deckbuilder.cloze import parse_cloze
+    from deckbuilder.lint import _DELETION_PARTS
+
+    found = [(int(number), *body.partition("::")[::2])
+             for number, body in _DELETION_PARTS.findall(text)]
+    assert found == [(d.number, d.answer, d.hint) for d in parse_cloze(text)[0]]
+
+
+def test_lint_reads_every_cloze_of_the_real_deck_as_the_checker_does() -> None:
+    from deckbuilder.cloze import parse_cloze
+    from deckbuilder.lint import _DELETION_PARTS
+    from deckbuilder.load import load_deck
+
+    deck = load_deck(Path(__file__).resolve().parents[1] / "cards").deck
+    clozes = [card.front for card in deck.cards if card.kind == "cloze"]
+    assert len(clozes) > 20
+    for text in clozes:
+        found = [(int(number), *body.partition("::")[::2])
+                 for number, body in _DELETION_PARTS.findall(text)]
+        assert found == [(d.number, d.answer, d.hint) for d in parse_cloze(text)[0]], text

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -195,6 +197,138 @@ def test_no_request_leaves_the_machine(browser: Any, built: tuple[Path, Path, st
     assert any("Content Security Policy" in e["message"] for e in browser.get_log("browser"))
 
 
+def written_at(deck_dir: Path) -> list[str]:
+    """file:line of every card's `- id:` line, read from the YAML text, one per card shown."""
+    places = []
+    for path in sorted(deck_dir.glob("[0-9]*.yaml")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        starts = {m.group(1): n for n, line in enumerate(lines, 1)
+                  if (m := re.match(r"\s*- id: (\S+)", line))}
+        places += [f"{path.name}:{starts[card_id]}" for card_id, _ in expected_views(path.parent)
+                   if card_id in starts]
+    return places
+
+
+def test_each_card_says_where_it_is_written(browser: Any, built: tuple[Path, Path, str]) -> None:
+    deck, out, _ = built
+    open_page(browser, out / "index.html", "desktop")
+    assert browser.execute_script(
+        "return Array.from(document.querySelectorAll('.view .where'), w => w.textContent)"
+    ) == written_at(deck)
+
+
+def contrast(colour: str, background: str) -> float:
+    """WCAG contrast ratio of two computed rgb() colours."""
+    def luminance(rgb: str) -> float:
+        channels = [int(c) / 255 for c in re.findall(r"\d+", rgb)[:3]]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(colour), luminance(background)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+@pytest.fixture(scope="module")
+def nato(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's own deck (a long description, ten sections), previewed."""
+    out = tmp_path_factory.mktemp("nato")
+    result = run("preview", Path(__file__).resolve().parents[1] / "cards", "--out", out)
+    assert result.exit_code == 0, result.output
+    return out / "index.html"
+
+
+@pytest.mark.parametrize("night", [False, True], ids=["light", "dark"])
+def test_first_card_is_on_a_phones_first_screen(browser: Any, nato: Path, night: bool) -> None:
+    open_page(browser, nato, "phone", night)
+    top = browser.execute_script("return document.querySelector('.view').getBoundingClientRect()"
+                                 ".top")
+    assert top < SIZES["phone"][1] / 2, f"the first card starts {top:.0f} px down"
+    # The description and the charts are one tap away.
+    browser.find_element("css selector", "#about > summary").click()
+    assert browser.find_element("css selector", "#about .description").is_displayed()
+    assert browser.find_element("css selector", "#about .chart").is_displayed()
+
+
+@pytest.mark.parametrize("night", [False, True], ids=["light", "dark"])
+def test_code_in_the_description_is_readable(browser: Any, nato: Path, night: bool) -> None:
+    open_page(browser, nato, "desktop", night)
+    colour, background = browser.execute_script(
+        "const s = getComputedStyle(document.querySelector('#about .description code'));"
+        "return [s.color, s.backgroundColor]")
+    assert contrast(colour, background) >= 4.5, (colour, background)
+
+
+def benchmark_decks() -> Any:
+    """benchmarks/deckgen.py, which writes the benchmark's generated decks."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        import deckgen
+    finally:
+        sys.path.pop(0)
+    return deckgen
+
+
+@pytest.fixture(scope="module")
+def big(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The benchmark's generated deck of 20,000 notes (26,062 cards), previewed."""
+    deckgen = benchmark_decks()
+    root = tmp_path_factory.mktemp("big")
+    deckgen.write_deck(20_000, root / "cards")
+    result = run("preview", root / "cards", "--out", root / "out")
+    assert result.exit_code == 0, result.output
+    return root / "cards", root / "out" / "index.html"
+
+
+def test_a_big_deck_shows_its_first_cards_and_finds_any(browser: Any,
+                                                        big: tuple[Path, Path]) -> None:
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    deck, index = big
+    total = len(expected_views(deck))
+    open_page(browser, index, "phone")
+    views = "return document.querySelectorAll('.view').length"
+    drawn = browser.execute_script(views)
+    assert 0 < drawn < 200, "only the first cards are drawn when the page opens"
+    assert browser.find_element("css selector", ".view").is_displayed()
+    assert browser.find_element("id", "shown").text == f"{total} of {total} cards"
+
+    # Scrolling to the end of what is drawn draws more.
+    browser.execute_script("window.scrollTo(0, document.body.scrollHeight)")
+    WebDriverWait(browser, 10).until(lambda b: b.execute_script(views) > drawn)
+
+    # The search sees every card, the last one too.
+    last = yaml.safe_load(sorted(deck.glob("[0-9]*.yaml"))[-1].read_text())["cards"][-1]
+    browser.find_element("id", "search").send_keys(last["id"])
+    WebDriverWait(browser, 10).until(
+        lambda b: b.find_element("id", "shown").text.startswith("1 of "))
+    assert browser.execute_script("return Array.from(document.querySelectorAll('.view'), "
+                                  "v => v.id)") == [f"{last['id']}--1"]
+
+    # A link to the last section draws up to it.
+    browser.find_element("id", "search").clear()
+    browser.execute_script("document.getElementById('search').dispatchEvent(new Event('input'))")
+    WebDriverWait(browser, 10).until(
+        lambda b: b.find_element("id", "shown").text == f"{total} of {total} cards")
+    stem = sorted(deck.glob("[0-9]*.yaml"))[-1].stem
+    browser.execute_script(f"location.hash = 'section-{stem}'")
+    WebDriverWait(browser, 10).until(lambda b: b.find_element("id", f"section-{stem}")
+                                     .is_displayed())
+    assert browser.execute_script(
+        f"return document.getElementById('section-{stem}').getBoundingClientRect().top") < 10
+
+
+def test_the_page_grows_linearly(big: tuple[Path, Path], tmp_path: Path) -> None:
+    """Bytes per card stay the same from a deck of 5,000 notes to one of 20,000."""
+    deckgen = benchmark_decks()
+    deckgen.write_deck(5_000, tmp_path / "cards")
+    assert run("preview", tmp_path / "cards", "--out", tmp_path / "out").exit_code == 0
+    small = ((tmp_path / "out" / "index.html").stat().st_size
+             / len(expected_views(tmp_path / "cards")))
+    large = big[1].stat().st_size / len(expected_views(big[0]))
+    assert 0.9 < large / small < 1.1, (small, large)
+    assert large < 600, f"{large:.0f} bytes per card"  # 1,100 when every card was HTML
+
+
 # --- the command ------------------------------------------------------------------------------
 
 
@@ -206,8 +340,12 @@ def test_preview_prints_what_it_wrote(built: tuple[Path, Path, str]) -> None:
     assert output.splitlines()[1] == f"open {(out / 'index.html').resolve().as_uri()}"
     page = (out / "index.html").read_text(encoding="utf-8")
     assert CSS in page
-    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", page)
-    image = re.search(r'src="(outline-[0-9a-f]{10}\.png)"', page)
+    # The cards travel as JSON: what the script draws is the page's HTML plus theirs.
+    cards = json.loads(re.search(r'<script type="application/json" id="deck-data">(.*?)</script>',
+                                 page, re.DOTALL).group(1))["cards"]
+    shown = page + "".join(card[6] + card[7] for card in cards)
+    assert not re.search(r"""(?:src|href)=["']?(?:https?:)?//""", shown)
+    image = re.search(r'src="(outline-[0-9a-f]{10}\.png)"', shown)
     assert image, "the page shows the example's image by its flat name"
     assert (out / image.group(1)).read_bytes() == (deck / "media" / "outline.png").read_bytes()
 

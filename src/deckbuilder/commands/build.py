@@ -94,7 +94,7 @@ def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
     from ..report import describe_changes
 
     try:
-        with console.reporting():
+        with console.progress("build", quiet), console.reporting():
             result = build_deck(deck_dir, out_dir, now=build_time(), **options)
     except SystemExit:
         return False  # reported; --watch goes on

@@ -25,13 +25,17 @@ def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
     notetypes; the .apkg from `build` is still the better way to ship a deck.
     """
     del fmt  # one format so far
+    from .. import progress
     from ..errors import plural
     from ..export import export_csv
     from ..load import load_deck
 
     console = Console()
-    with console.reporting():
-        result = export_csv(load_deck(deck_dir), out_dir)
+    with console.progress("export", quiet), console.reporting():
+        progress.phase("checking the deck")
+        checked = load_deck(deck_dir)
+        progress.phase("writing the file")
+        result = export_csv(checked, out_dir)
     for notice in result.notices:
         console.note(notice)
     if not quiet:

@@ -26,15 +26,18 @@ def lint(deck_dir: Path, strict: bool, fmt: str, quiet: bool, verbose: bool) -> 
     with `lint: [rule-id]`. Exits 0 with warnings, 1 with --strict; 1 when the deck
     has errors.
     """
+    from .. import progress
     from ..errors import in_order
     from ..lint import lint_deck
     from ..load import CACHE_DIR, load_deck
     from ..schema import LINT_RULES
 
     console = Console()
-    with console.reporting(fmt):
-        checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
-    warnings = in_order([*checked.warnings, *lint_deck(checked.deck)])
+    with console.progress("lint", quiet):
+        progress.phase("checking the deck")
+        with console.reporting(fmt):
+            checked = load_deck(deck_dir, Path("build") / CACHE_DIR)
+        warnings = in_order([*checked.warnings, *lint_deck(checked.deck)])
     if fmt == "json" or warnings:
         console.problems(warnings, fmt)
     elif not quiet:

@@ -25,6 +25,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TextIO
 
 import click
 
+from ..progress import paused
+
 if TYPE_CHECKING:
     from ..errors import Problem
 
@@ -147,9 +149,19 @@ class Console:
             self.err(line)
         return exc.exit_code
 
+    @contextlib.contextmanager
+    def progress(self, label: str, quiet: bool = False) -> Iterator[None]:
+        """A status line for long work on stderr, on a terminal only (see progress.py)."""
+        from .. import progress
+
+        with progress.shown(sys.stderr, label, enabled=not quiet):
+            yield
+
     def _write(self, stream: TextIO, text: str, style: dict[str, Any]) -> None:
         text = _encodable(text, stream)
-        click.echo(click.style(text, **style) if style else text, file=stream, color=self.color)
+        with paused():  # a status line never mixes with what is printed
+            click.echo(click.style(text, **style) if style else text, file=stream,
+                       color=self.color)
 
 
 def run_main(main: Callable[..., Any], *args: Any, standalone_mode: bool = True,

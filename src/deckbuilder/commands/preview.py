@@ -25,7 +25,7 @@ def preview(deck_dir: Path, out_dir: Path, quiet: bool) -> None:
     from ..preview import write_preview
 
     console = Console(quiet)
-    with console.reporting():
+    with console.progress("preview", quiet), console.reporting():
         result = write_preview(deck_dir, out_dir)
     media = f", {plural(result.media, 'media file')} copied" if result.media else ""
     counts = ", ".join(plural(n, word) for n, word in ((result.sections, "section"),
