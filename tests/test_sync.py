@@ -414,7 +414,10 @@ def test_without_the_anki_library_sync_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "anki", None)  # `import anki` now fails
     result = run("sync", imported["deck"], "--collection", imported["collection"])
     assert result.exit_code == 2
-    assert "pip install -e '.[sync]' (or pip install 'anki>=25.2,<27')" in result.output
+    # the pip of deckbuilder's own interpreter, since a deck's author may have no clone
+    # (pip into a venv of its own, or pipx): the README's ways of installing it
+    assert f"{sys.executable} -m pip install 'anki>=25.2,<27'" in result.output
+    assert "pipx inject anki-deckbuilder 'anki>=25.2,<27'" in result.output
 
 
 def test_usage_errors(imported: dict[str, Path]) -> None:
