@@ -40,13 +40,14 @@ IMAGES = frozenset({"jpg", "jpeg", "png", "gif", "svg", "webp", "ico", "avif", "
 # One line of plain text, *emphasis*, **strong** and `code` that markdown-it would render
 # inline without any other rule taking part (no escapes, entities, links, HTML, maths,
 # strikethrough or '_'): such text is rendered here, in one regular expression, with the
-# same HTML (tests/test_render_fast.py holds the two together). A delimiter's inner edges
+# same HTML (tests/test_render_fast.py holds the two together). A [sound:] tag, even in
+# code, takes the full path, which checks and renames its file. A delimiter's inner edges
 # are letters or digits, so it opens or closes whatever stands outside it, and no '*'
 # touches another run of '*' (runs would merge, and CommonMark's rule of three apply).
 _PLAIN = r"[^\\`*_\[\]<&~\n\r\x00\ue000\ue001]"
 _EDGE = r"[^\W_]"
 _INNER = rf"{_EDGE}(?:{_PLAIN}*{_EDGE})?"
-_CODE = r"[^`\\&\n\r\x00\ue000\ue001 ]"
+_CODE = r"[^`\\&\[\n\r\x00\ue000\ue001 ]"  # '[': Anki plays a [sound:] in code too
 _STYLED = (rf"\*\*(?P<strong>{_INNER})\*\*(?!\*)|\*(?P<em>{_INNER})\*(?!\*)"
            rf"|`(?P<code>{_CODE}(?:(?:{_CODE}| )*{_CODE})?)`(?!`)")
 
