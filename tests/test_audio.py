@@ -89,6 +89,11 @@ def test_html_audio_is_checked_and_renamed(tmp_path: Path) -> None:
      "ogv, ogx, opus, spx, wav, webm)"),
     ("'[sound:media/gone.mp3]'", "4:12: media file not found: media/gone.mp3"),
     ("'`[sound:media/gone.mp3]`'", "4:12: media file not found: media/gone.mp3"),
+    ("'[sound:media/hello%20world.mp3]'", "4:12: media file not found: media/hello%20world"
+     ".mp3; Anki reads the path as written: write it with its spaces, not %20, "
+     "[sound:media/hello world.mp3]"),
+    ("'[sound: media/map.png]'", "4:12: media file not found:  media/map.png; Anki reads the "
+     "path as written: write it without spaces around it, [sound:media/map.png]"),
     ("'[sound:../outside.mp3]'", "4:12: media '../outside.mp3' is outside the deck folder"),
     ("'[sound:https://example.com/a.mp3]'", "4:12: sound 'https://example.com/a.mp3' is not a "
      "local file; phones review offline, so put it in the deck folder"),

@@ -234,7 +234,7 @@ class Renderer:
                 return (f"media '{written}' is a hidden file or in a hidden folder (like "
                         ".git); deckbuilder does not package those")
             if not path.is_file():
-                return f"media file not found: {written}"
+                return f"media file not found: {written}" + ("" if url else self._meant(relative))
             size = path.stat().st_size
             if size > MAX_MEDIA_BYTES:
                 return (f"media '{written}' is {size / 2**20:.0f} MiB; the limit is "
@@ -247,6 +247,16 @@ class Renderer:
         stem = _UNSAFE_NAME.sub("_", path.stem)[:80] or "media"
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
         return f"{self.prefix}{stem}-{digest}{suffix}", path
+
+
+    def _meant(self, reference: str) -> str:
+        """Advice for a sound's path written as an image's would be: Anki reads it as is."""
+        for meant, why in ((unquote(reference), "with its spaces, not %20"),
+                           (reference.strip(), "without spaces around it")):
+            path = self.deck_dir / meant
+            if meant != reference and path.resolve().is_relative_to(self.root) and path.is_file():
+                return f"; Anki reads the path as written: write it {why}, [sound:{shown(meant)}]"
+        return ""
 
 
 def replace_math(text: str, replace: Callable[[str], str],
