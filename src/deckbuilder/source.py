@@ -423,10 +423,10 @@ class _Builder:
             parent.keys[frame.key] = where
 
     def restart_advice(self, mapping: Node, key: str) -> str:
-        """The key that began a list item, again: a new item whose '- ' was left out (an
-        author's second card), so every key of it would be a duplicate; said once."""
+        """The key that began a list item, again after others: a new item whose '- ' was left
+        out (an author's second card), so every key of it would be a duplicate; said once."""
         inside_list = len(self.stack) > 1 and self.stack[-2].items is not None
-        if not inside_list or key != next(iter(mapping.keys)):
+        if not inside_list or len(mapping.keys) < 2 or key != next(iter(mapping.keys)):
             return ""
         self.restarted.add(id(mapping))
         return (f"; to start another item of the list, write '- ' before '{limits.shown(key)}',"
