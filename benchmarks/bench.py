@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -21,7 +22,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
+from typing import Any
 
+import peers
+import results
 from deckgen import write_deck
 
 DECKBUILDER = str(Path(sys.executable).with_name("deckbuilder"))
@@ -57,6 +61,10 @@ class Job:
     target: float = 0.0
     memory_target: float | None = None  # peak memory against the baseline's
     samples: list[Sample] = field(default_factory=list)
+    timed: Callable[[], Sample] | None = None  # a scenario that is not one whole process
+
+    def sample(self) -> Sample:
+        return self.timed() if self.timed else measure(self.argv, self.cwd)
 
     def median(self, what: str) -> float:
         return float(statistics.median(getattr(sample, what) for sample in self.samples))
@@ -174,10 +182,104 @@ def jobs_for(ws: Workspace, large: bool) -> list[Job]:
         Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, target=0.7),
         Job(f"rebuild {ws.label}, one card edited", BUILD, ws.root, partial(edit_one_card, ws),
             plain, target=0.3),
-        Job(f"validate {ws.label} after a build", VALIDATE, ws.root, built, plain, target=0.4),
+        Job(f"validate {ws.label} after a build", VALIDATE, ws.root, built, plain, target=0.2),
         Job(f"validate {ws.label} cold (no target)", VALIDATE, ws.root, cold, plain),
+        *warm_jobs(ws, plain),
         *(sync_jobs(ws, plain) if SYNC else []),
     ]
+
+
+def peer_jobs(ws: Workspace, jobs: list[Job], notes: list[str]) -> list[Job]:
+    """The peers that install and make every note, on ``ws``'s deck against its genanki
+    script (found among ``jobs``); why any other is left out goes to ``notes``."""
+    plain = next(job for job in jobs if job.name == f"genanki {ws.label}")
+    ready, report = peers.runs(ws.root / "peers", ws.root / "cards.json",
+                               lambda line: print(line, file=sys.stderr))
+    notes += report
+    return [Job(run.name, run.argv, run.cwd, run.prepare, plain) for run in ready]
+
+
+def peer_check(jobs: list[Job], peer_list: list[Job]) -> dict[str, object] | None:
+    """The cold build of the peers' deck against the fastest peer (None without peers)."""
+    if not peer_list:
+        return None
+    cold = next(job for job in jobs if job.baseline is peer_list[0].baseline
+                and job.name.startswith("build ") and job.name.endswith(" cold"))
+    return results.peer_check(cold, peer_list)
+
+
+def warm_jobs(ws: Workspace, plain: Job) -> list[Job]:
+    """The author's loop: a build where nothing changed, and `build --watch` from saving
+    an edit to the new package."""
+    watch = Job(f"build --watch {ws.label}: save -> package, median of {WATCH_EDITS} edits",
+                [], ws.root, partial(build_untimed, ws), plain, target=0.5)
+    watch.timed = partial(watch_saves, ws)
+    return [
+        Job(f"build {ws.label}, nothing changed", BUILD, ws.root, partial(build_untimed, ws),
+            plain, target=0.25),
+        watch,
+    ]
+
+
+WATCH_EDITS = 5
+
+
+def watch_saves(ws: Workspace) -> Sample:
+    """Start `build --watch`, then save one card's edit at a time and time each until the
+    package is replaced (a new file renamed into place); the median, and the watcher's
+    peak memory."""
+    package = ws.out / "benchmark.apkg"
+    times = []
+    with tempfile.TemporaryFile() as errors:
+        child = subprocess.Popen([*BUILD, "--watch", "-q"], cwd=ws.root,
+                                 stdout=subprocess.DEVNULL, stderr=errors)
+        try:
+            _wait_for(lambda: b"watching" in _stderr(errors), child, errors)
+            time.sleep(0.3)  # the watcher is set up just after it says so
+            for _ in range(WATCH_EDITS):
+                before = os.stat(package).st_ino
+                start = time.perf_counter()
+                edit_saved(ws)
+                _wait_for(lambda old=before: _inode(package) not in (old, None), child, errors)
+                times.append(time.perf_counter() - start)
+                time.sleep(0.2)  # the build's last writes finish before the next save
+        finally:
+            child.send_signal(signal.SIGINT)
+            _, _, usage = os.wait4(child.pid, 0)
+            child.returncode = 0
+    return Sample(statistics.median(times), usage.ru_maxrss / 1024)
+
+
+def edit_saved(ws: Workspace) -> None:
+    """One card's back edited in the first section, saved as editors do (a new file
+    renamed over the old one)."""
+    section = min(ws.deck.glob("[0-9]*.yaml"))
+    text = section.read_text(encoding="utf-8")
+    edited = re.sub(r"(?m)^(    back: ).*$", rf"\g<1>Edited {next(_EDITS)} times", text, count=1)
+    temporary = section.with_name(f".{section.name}.swp")
+    temporary.write_text(edited, encoding="utf-8")
+    os.replace(temporary, section)
+
+
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except OSError:
+        return None
+
+
+def _stderr(handle: Any) -> bytes:
+    handle.seek(0)
+    return bytes(handle.read())
+
+
+def _wait_for(done: Callable[[], bool], child: subprocess.Popen[bytes], errors: Any,
+              seconds: float = 60) -> None:
+    deadline = time.perf_counter() + seconds
+    while not done():
+        if child.poll() is not None or time.perf_counter() > deadline:
+            sys.exit(f"build --watch failed or hung:\n{_stderr(errors).decode()}")
+        time.sleep(0.001)
 
 
 def table(jobs: list[Job]) -> list[str]:
@@ -227,20 +329,40 @@ def main() -> None:
                         help="card counts: the first for the cold build, rebuild and validate "
                              "scenarios, any further ones for the large cold build "
                              "(10000,100000)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also time the peers (peers.py) on the first deck; installs them "
+                             "into ~/.cache/deckbuilder-bench/peers the first time")
+    parser.add_argument("--json", type=Path, metavar="FILE",
+                        help="also write every row (seconds, baseline, ratio, target, peak MB) "
+                             "to FILE")
     args = parser.parse_args()
+    notes: list[str] = []
+    peer_list: list[Job] = []
     sizes = [int(size) for size in args.sizes.split(",")]
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory(prefix="deckbuilder-bench-") as scratch:
         jobs = [Job("deckbuilder --help", [DECKBUILDER, "--help"], target=0.1)]
         for index, size in enumerate(sizes):
-            jobs += jobs_for(Workspace(size, Path(scratch, str(size))), large=index > 0)
+            workspace = Workspace(size, Path(scratch, str(size)))
+            jobs += jobs_for(workspace, large=index > 0)
+            if args.peers and index == 0:
+                peer_list = peer_jobs(workspace, jobs, notes)
+                jobs += peer_list
         for round_ in range(args.rounds):
             print(f"round {round_ + 1} of {args.rounds}", file=sys.stderr)
             for job in jobs if round_ % 2 == 0 else reversed(jobs):
                 job.prepare()
-                job.samples.append(measure(job.argv, job.cwd))
+                job.samples.append(job.sample())
     print(f"medians of {args.rounds} rounds")
     print("\n".join(table(jobs)))
+    found = results.rows(jobs)
+    if args.peers:
+        if check := peer_check(jobs, peer_list):
+            found.append(check)
+            print(results.check_line(check))
+        print("\n".join(notes))
+    if args.json:
+        results.write(args.json, machine(), args.rounds, found, notes)
 
 
 if __name__ == "__main__":

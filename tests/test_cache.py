@@ -21,7 +21,7 @@ def test_cached_build_equals_a_fresh_one(example: Path, tmp_path: Path,
     out = tmp_path / "out"
     assert run("build", example, "--out", out).exit_code == 0
     fresh = _digest(out / "example-deck.apkg")
-    entries = sorted((out / CACHE_DIR).glob("*.json"))
+    entries = sorted((out / CACHE_DIR).glob("*.entry"))
     assert len(entries) == 2  # one per section file
     assert run("build", example, "--out", out).exit_code == 0
     assert _digest(out / "example-deck.apkg") == fresh
@@ -31,10 +31,10 @@ def test_cached_build_equals_a_fresh_one(example: Path, tmp_path: Path,
 def test_damaged_cache_entries_are_misses(example: Path, tmp_path: Path) -> None:
     out = tmp_path / "out"
     assert run("build", example, "--out", out).exit_code == 0
-    for entry in (out / CACHE_DIR).glob("*.json"):
+    for entry in (out / CACHE_DIR).glob("*.entry"):
         entry.write_text('{"number": "garbage"')
     assert load_deck(example, out / CACHE_DIR) == load_deck(example)
-    for entry in (out / CACHE_DIR).glob("*.json"):
+    for entry in (out / CACHE_DIR).glob("*.entry"):
         entry.write_text('{"number": 1, "cards": [[1, 2]], "media": {}}')
     assert load_deck(example, out / CACHE_DIR) == load_deck(example)
 
@@ -92,4 +92,33 @@ def test_the_cache_holds_one_deck_worth(example: Path, tmp_path: Path) -> None:
                           .replace("back: Lyon", f"back: {answer}")
                           .replace("back: Marseille", f"back: {answer}"))
         assert run("build", example, "--out", out).exit_code == 0
-        assert len(list((out / CACHE_DIR).glob("*.json"))) == 2
+        assert len(list((out / CACHE_DIR).glob("*.entry"))) == 2
+
+
+@pytest.mark.parametrize("damage", ["front", "tags", "positions", "fields", "version", "shape"])
+def test_well_formed_entries_of_the_wrong_types_are_misses(example: Path, tmp_path: Path,
+                                                           damage: str) -> None:
+    import marshal
+
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    for entry in (out / CACHE_DIR).glob("*.entry"):
+        data = list(marshal.loads(entry.read_bytes()))
+        card = list(data[6][0])
+        if damage == "front":
+            card[2] = 42
+        elif damage == "tags":
+            card[6] = ["a", 1]
+        elif damage == "positions":
+            card[9] = {"front": ("1", 2)}
+        elif damage == "fields":
+            card[11] = (b"bytes",)
+        elif damage == "version":
+            data[0] = "0"
+        else:
+            card = card[:5]
+        data[6] = [tuple(card), *data[6][1:]]
+        entry.write_bytes(marshal.dumps(tuple(data)))
+    assert load_deck(example, out / CACHE_DIR) == load_deck(example)
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 0, result.output

@@ -225,6 +225,7 @@ def test_pruning_only_touches_entries_in_a_marked_folder(example: Path,
     for file in strangers:
         file.write_text("mine")
     (cache / ("d" * 64 + ".json")).mkdir()
+    _edit(example)  # a build where nothing changed stops before loading (and pruning)
     assert run("build", example, "--out", out).exit_code == 0
     assert not stale.exists()  # an old entry of ours
     assert all(file.exists() for file in strangers)
@@ -232,7 +233,7 @@ def test_pruning_only_touches_entries_in_a_marked_folder(example: Path,
     # Without the tag the folder is not ours: nothing in it is pruned or written.
     (cache / "CACHEDIR.TAG").unlink()
     stale.write_text("{}")
-    _edit(example)
+    _edit(example, "back: Lyon", "back: Paris")
     assert run("build", example, "--out", out).exit_code == 0
     assert stale.exists()
 

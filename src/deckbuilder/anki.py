@@ -6,19 +6,12 @@ compiles to the same collection; ``mod`` times come from the lock.
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import os
-import sqlite3
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-from . import deckoptions
 from .model import Deck
-from .notetypes import NOTETYPES, Notetype
+from .notetypes import NOTETYPES
 from .render import RenderedCard
 
 # Deck and notetype ids look like Anki's own (milliseconds since 2008 or so), derived from
@@ -53,7 +46,21 @@ def note_guid(deck_id: str, card_id: str) -> str:
     Ten base-85 characters of a SHA-256 (64 bits; no spaces or quotes). Never change
     this: a new GUID is a new note, and learners would lose their history.
     """
-    return base64.b85encode(_sha(f"deckbuilder/note/{deck_id}/{card_id}")[:8]).decode()
+    return _b85(_sha(f"deckbuilder/note/{deck_id}/{card_id}")[:8])
+
+
+# base64.b85encode's alphabet, by single digits and by pairs of digits.
+_B85 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz!#$%&()*+-;<=>?@^_`{|}~"
+_B85_PAIRS = [a + b for a in _B85 for b in _B85]
+
+
+def _b85(data: bytes) -> str:
+    """``base64.b85encode(data).decode()`` for 8 bytes, without its per-call set-up (it
+    cost more than the hash): each 32-bit word is five digits, big-endian."""
+    digits: list[str] = []
+    for word in (int.from_bytes(data[:4], "big"), int.from_bytes(data[4:], "big")):
+        digits += (_B85_PAIRS[word // 614_125], _B85_PAIRS[word // 85 % 7225], _B85[word % 85])
+    return "".join(digits)
 
 
 def derived_id(*names: str) -> int:
@@ -87,9 +94,13 @@ def note_digest(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
 def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
     """Give each key its wanted id; the rare collision moves to the next free number,
     in a fixed order, so the result depends only on the set of keys."""
+    pairs = list(wanted)
+    ids = dict(pairs)
+    if len(ids) == len(pairs) and len(set(ids.values())) == len(ids):
+        return ids  # no collision (the usual case): every key keeps its number
     taken: set[int] = set()
     ids = {}
-    for key, number in sorted(wanted):
+    for key, number in sorted(pairs):
         while number in taken:
             number += 1
         taken.add(number)
@@ -97,134 +108,60 @@ def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
     return ids
 
 
+# Under `build --watch`: each card's hashes (GUID, wanted note id, digest) by everything
+# they derive from, as the last compile found them; None in a one-off process.
+_known: dict[tuple[object, ...], tuple[str, int, str]] | None = None
+
+
+def keep_in_memory() -> None:
+    """Remember each card's hashes from one compile to the next (for ``build --watch``)."""
+    global _known
+    if _known is None:
+        _known = {}
+
+
 def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
-    subdeck = {card.id: deck.subdeck(section) for section in deck.sections
-               for card in section.cards}
-    guids = {item.card.id: note_guid(deck.id, item.card.id) for item in rendered}
-    note_ids = unique_ids((guid, derived_note_id(deck.id, guid)) for guid in guids.values())
-    notes = []
+    global _known
+    deck_id = deck.id
+    subdeck = {}
+    for section in deck.sections:
+        name = deck.subdeck(section)
+        subdeck.update(dict.fromkeys((card.id for card in section.cards), name))
+    known = _known or {}
+    found: dict[tuple[object, ...], tuple[str, int, str]] = {}
+    compiled = []
     for item in rendered:
         card = item.card
-        if card.kind == "cloze":
+        kind = card.kind
+        tags = tuple(sorted(card.tags))
+        key = (deck_id, card.id, kind, item.fields, tags)
+        hashes = known.get(key) if known else None
+        if hashes is None:
+            guid = note_guid(deck_id, card.id)
+            # The subdeck stays out of the digest: an import never moves existing cards,
+            # so a newer mod for a move would only overwrite the learner's own edits.
+            hashes = guid, derived_note_id(deck_id, guid), note_digest(kind, item.fields, tags)
+        if _known is not None:
+            found[key] = hashes
+        compiled.append((item, tags, hashes))
+    if _known is not None:
+        _known = found  # only this deck's cards: memory stays one deck's worth
+    note_ids = unique_ids((guid, wanted) for _, _, (guid, wanted, _) in compiled)
+    notes = []
+    for item, tags, (guid, _, digest) in compiled:
+        card = item.card
+        kind = card.kind
+        if kind == "cloze":
             ords = tuple(n - 1 for n in card.cloze_numbers)
         else:
-            ords = (0, 1) if card.kind == "reverse" else (0,)
-        tags = tuple(sorted(card.tags))
-        # The subdeck stays out: an import never moves existing cards, so a newer mod for
-        # a move would only overwrite the learner's own edits of the note.
-        digest = note_digest(card.kind, item.fields, tags)
-        guid = guids[card.id]
-        notes.append(Note(card.id, guid, note_ids[guid], card.kind, item.fields, tags,
+            ords = (0, 1) if kind == "reverse" else (0,)
+        notes.append(Note(card.id, guid, note_ids[guid], kind, item.fields, tags,
                           subdeck[card.id], ords, digest))
     return notes
 
 
 def subdecks(deck: Deck) -> list[str]:
     return [deck.name] + [deck.subdeck(section) for section in deck.sections]
-
-
-def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
-                     notetype_mods: dict[str, int], scratch: Path | None = None) -> bytes:
-    """The package's SQLite database, built with genanki's schema.
-
-    It is built in a fresh file in ``scratch`` (default: $TMPDIR), not in memory, so a
-    big deck's database is held in memory once (as the returned bytes), not twice; the
-    file is always removed. Raises OutputError when it cannot be written.
-    """
-    import genanki
-
-    from .errors import OutputError
-    from .package import create_exclusive
-
-    names = subdecks(deck)
-    deck_ids = unique_ids((name, derived_id(deck.id, "deck", name)) for name in names)
-    description = deck.description_html
-    decks = [genanki.Deck(deck_ids[name], name, description if name == deck.name else "")
-             for name in names]
-    models = {key: _model(nt, deck.id, notetype_mods[key]) for key, nt in NOTETYPES.items()}
-    for model in models.values():
-        decks[0].add_model(model)
-    # A card's id follows its note's; the rare clash moves on to a free number.
-    card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
-                          for note in notes for o in note.ords)
-    model_ids = {key: model.model_id for key, model in models.items()}
-    note_rows = ((note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid], -1,
-                  f" {' '.join(note.tags)} ", "\x1f".join(note.fields), note.fields[0], 0, 0, "")
-                 for note in notes)
-    card_rows = ((card_ids[f"{note.guid}\x1f{o}"], note.note_id, deck_ids[note.subdeck], o,
-                  note_mods[note.guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
-                 for position, note in enumerate(notes, start=1) for o in note.ords)
-    folder = Path(tempfile.gettempdir()) if scratch is None else scratch
-    owned: list[Path] = []
-    try:
-        fd, database = create_exclusive(folder, "collection.anki2", owned)
-        os.close(fd)
-        # mode=rw: SQLite opens the empty file made above, never creates another one.
-        connection = sqlite3.connect(f"{database.absolute().as_uri()}?mode=rw", uri=True)
-        try:
-            _fill(connection, decks, note_rows, card_rows)
-            deckoptions.write(connection, preset_id(deck.id), deck.name, deck.head.options)
-        finally:
-            connection.close()
-        return database.read_bytes()
-    except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise OutputError(f"cannot build the collection in {folder}: {reason}") from exc
-    finally:
-        for file in owned:
-            file.unlink(missing_ok=True)
-
-
-def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[tuple[Any, ...]],
-          card_rows: Iterable[tuple[Any, ...]]) -> None:
-    import itertools
-    import json
-
-    import genanki
-
-    connection.execute("PRAGMA journal_mode = OFF")  # a scratch file: nothing to roll back
-    connection.execute("PRAGMA synchronous = OFF")
-    connection.execute("PRAGMA temp_store = MEMORY")  # index sorts never touch $TMPDIR
-    cursor = connection.cursor()
-    genanki.Package(decks[:1]).write_to_db(cursor, 0, itertools.count(1))
-    # genanki re-reads and rewrites every deck's JSON for each deck it adds (quadratic in
-    # the number of sections); add the subdecks' own JSON in one step, in the same order.
-    (stored,) = cursor.execute("SELECT decks FROM col").fetchone()
-    all_decks = json.loads(stored)
-    all_decks.update({str(deck.deck_id): deck.to_json() for deck in decks[1:]})
-    cursor.execute("UPDATE col SET decks = ?", (json.dumps(all_decks),))
-    # Filling the tables before building their indexes is faster and gives the same schema.
-    indexes = cursor.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND "
-                             "sql IS NOT NULL ORDER BY name").fetchall()
-    for name, _ in indexes:
-        cursor.execute(f'DROP INDEX "{name}"')
-    cursor.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
-    cursor.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                       card_rows)
-    for _, sql in indexes:
-        cursor.execute(sql)
-    connection.commit()
-
-
-def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
-    import genanki
-
-    class _Model(genanki.Model):  # type: ignore[misc]
-        """genanki's model with its own ``mod``, so unchanged notetypes stay unchanged."""
-
-        def to_json(self, timestamp: float, deck_id: int) -> dict[str, object]:
-            data: dict[str, object] = super().to_json(timestamp, deck_id)
-            data["mod"] = mod
-            return data
-
-    return _Model(
-        derived_id(deck_id, "notetype", notetype.key),
-        notetype.name(deck_id),
-        fields=[{"name": name} for name in notetype.fields],
-        templates=[{"name": name, "qfmt": q, "afmt": a} for name, q, a in notetype.templates],
-        css=notetype.css,
-        model_type=genanki.Model.CLOZE if notetype.is_cloze else genanki.Model.FRONT_BACK,
-    )
 
 
 def _sha(text: str) -> bytes:

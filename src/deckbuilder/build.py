@@ -2,22 +2,22 @@
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
 import stat
 import tempfile
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from .anki import Note, collection_bytes, compile_notes
+from .anki import Note, compile_notes
+from .cache import claim
+from .database import collection, collection_bytes, keep, kept
 from .errors import OutputError
-from .load import CACHE_DIR, load_deck
-from .lock import LOCK_NAME, Changes, update_lock
+from .load import CACHE_DIR, Checked, load_deck
+from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
 from .package import package_bytes, recover, staged
 from .salvage import lock_from_package
+from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
 
 
 @dataclass(frozen=True)
@@ -39,10 +39,11 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
 
     With ``split``, also ``out_dir/<deck id>--<section file stem>.apkg`` per section.
     Checked sections are cached for the next run unless ``check`` (or ``cache`` says)."""
-    with _exclusive(deck_dir):
+    with exclusive(deck_dir):
         # A build killed between its renames is finished first: then the lock read
         # below is the one that matches the packages.
         notices = [done] if (done := recover(deck_dir)) else []
+        before = None if check else snapshot(deck_dir)
         checked = load_deck(deck_dir, out_dir / CACHE_DIR,
                             write_cache=not check if cache is None else cache,
                             parallel=parallel)
@@ -58,8 +59,13 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                      for note in notes}
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
         scratch = _scratch_folder(path, check)
-        package = package_bytes(collection_bytes(deck, notes, note_mods, notetype_mods,
-                                                 scratch), checked.media)
+        packed: dict[str, bytes] = {}
+        # Under --watch the last collection made is a head start: only the rows that
+        # differ are written (the bytes of a build from nothing; see database.py).
+        made = collection(deck, notes, note_mods, notetype_mods, scratch, kept())
+        keep(made)
+        package = package_bytes(made.data, checked.media, packed)
+        del made  # the package holds it now (a big deck's collection is tens of megabytes)
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media, scratch) if split else []
@@ -86,11 +92,17 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             stage(path, package)
             for part, data in parts:
                 stage(part, data)
+        remember(lock, lock_text.decode(), os.path.join(str(deck_dir), LOCK_NAME))
         for file in leftovers if split else ():
             try:
                 file.unlink()
             except OSError as exc:
                 notices.append(f"cannot remove {file}: {exc.strerror or exc}")
+        # Only when no file changed while it was read is the build's stamp the truth.
+        # It lives in the cache folder, and only when that folder is deckbuilder's.
+        if before is not None and snapshot(deck_dir) == before and claim(out_dir / CACHE_DIR):
+            _stamp(checked, before, packed, lock_text, out_dir, split,
+                   [(path, package), *parts]).write(stamp_path(deck_dir, out_dir))
         return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
                            tuple(notices), recovered)
 
@@ -151,17 +163,17 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-@contextlib.contextmanager
-def _exclusive(deck_dir: Path) -> Iterator[None]:
-    """One build of a deck at a time: a second one waits for the first to finish."""
-    try:
-        # O_DIRECTORY: a pipe given as the deck folder would block the open forever.
-        fd = os.open(deck_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC)
-    except OSError:
-        yield  # no folder: load_deck reports it
-        return
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+def _stamp(checked: Checked, deck: tuple[object, ...], packed: dict[str, bytes],
+           lock_text: bytes, out_dir: Path, split: bool, written: list[tuple[Path, bytes]]
+           ) -> Stamp:
+    """What this build read and wrote, for the next build to compare with (stamp.py)."""
+    from .report import describe_changes
+
+    unchanged = Changes(unchanged=[card.id for card in checked.deck.cards])
+    return Stamp(checked.deck.path, deck, tuple(sorted(packed.items())), digest(lock_text),
+                 checked.deck.id, checked.deck.counts(),
+                 tuple((w.location.path, w.location.line, w.location.column, w.message, w.rule)
+                       for w in checked.warnings),
+                 os.path.realpath(out_dir), split,
+                 tuple((os.path.realpath(path), digest(data)) for path, data in written),
+                 tuple(describe_changes(unchanged)), notetypes_digest())

@@ -41,6 +41,13 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
         console.exit(0 if once() else 1)
     from watchfiles import watch as watch_files
 
+    from .. import anki, cache, database, lock
+
+    # One process for every rebuild: what the last one read and made stays in memory.
+    anki.keep_in_memory()
+    cache.keep_in_memory()
+    lock.keep_in_memory()
+    database.keep_in_memory()
     once()
     console.err(f"watching {deck_dir} (Ctrl-C to stop)")
     try:
@@ -79,11 +86,13 @@ def _within(path: str, folder: str) -> bool:
 
 def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
                 **options: bool) -> bool:
+    check = options["check"]
+    if not check and _unchanged(console, deck_dir, out_dir, quiet, options["split"]):
+        return True
     from ..build import build_deck
     from ..lock import build_time
     from ..report import describe_changes
 
-    check = options["check"]
     try:
         with console.reporting():
             result = build_deck(deck_dir, out_dir, now=build_time(), **options)
@@ -108,5 +117,27 @@ def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
             console.out(f"wrote {len(result.parts)} section packages: "
                         f"{out_dir / (deck.id + '--*.apkg')}", fg="green")
         for line in describe_changes(result.changes):
+            console.out(line)
+    return True
+
+
+def _unchanged(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
+               split: bool) -> bool:
+    """When the deck, lock and packages are what the last build read and wrote, say what
+    that build said and stop: no parsing, nothing written (see stamp.py)."""
+    from ..stamp import unchanged_build
+
+    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
+    if epoch and not (epoch.isascii() and epoch.isdigit()):
+        return False  # the full build reports it
+    stamp = unchanged_build(deck_dir, out_dir, split)
+    if stamp is None:
+        return False
+    if not quiet:
+        console.out(f"wrote {out_dir / (stamp.deck_id + '.apkg')}: {stamp.counts}", fg="green")
+        if split:
+            console.out(f"wrote {len(stamp.outputs) - 1} section packages: "
+                        f"{out_dir / (stamp.deck_id + '--*.apkg')}", fg="green")
+        for line in stamp.report:
             console.out(line)
     return True

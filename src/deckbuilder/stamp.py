@@ -1,0 +1,213 @@
+"""The build stamp: what the last build read and wrote, by content hash, so that a build
+(or a validate) of a deck where nothing changed answers without parsing anything.
+
+Written beside the section cache after a build has renamed its package and lock into
+place. A stamp is only ever trusted when every file it names still has the bytes it
+records: the deck folder's listing, deck.yaml and the section files, the media, the lock,
+the packages, and deckbuilder's own code. Anything else (no stamp, a damaged one, one of
+another version) is a miss, and the caller builds as usual.
+
+This module imports no YAML, Markdown or genanki: it is the whole of a no-change build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import marshal
+import os
+import stat
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+FORMAT = 1
+_MAX_STAMP = 64 << 20  # a damaged or planted file is never read whole
+CACHE_DIR = ".deckbuilder-cache"  # the same folder as load.CACHE_DIR (marked: see cache.py)
+
+
+def code_fingerprint() -> str:
+    """Changes whenever deckbuilder's code or assets change (sizes and mtimes of its files)."""
+    package = Path(__file__).parent
+    stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
+                   for p in package.rglob("*") if p.suffix in (".py", ".css", ".html"))
+    return hashlib.sha256(repr(("1", stats)).encode()).hexdigest()
+
+
+def notetypes_digest() -> str:
+    """The notetypes as this process has them (only ever called once they are loaded)."""
+    from .notetypes import NOTETYPES
+
+    return digest(repr([(nt.key, nt.label, nt.fields, nt.templates, nt.css, nt.is_cloze)
+                        for _, nt in sorted(NOTETYPES.items())]).encode()).hex()
+
+
+def digest(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
+def stamp_path(deck_dir: Path, out_dir: Path) -> Path:
+    """One stamp per deck folder and build folder (several decks may share a build folder)."""
+    key = hashlib.sha256(os.fsencode(os.path.realpath(deck_dir))).hexdigest()[:32]
+    return out_dir / CACHE_DIR / f"{key}.stamp"
+
+
+def snapshot(deck_dir: Path) -> tuple[Any, ...] | None:
+    """The deck folder as a build reads it: its listing and the bytes (hashed) of every
+    YAML file in it; None when it cannot be read (the build reports why)."""
+    try:
+        # The lock has its own digest; dot-files (temporaries, the journal) are the
+        # build's own, and loading ignores them.
+        names = sorted(n for n in os.listdir(deck_dir) if n != "deck.lock" and n[:1] != ".")
+        files = []
+        for name in names:
+            if name.endswith((".yaml", ".yml")):
+                path = os.path.join(deck_dir, name)
+                files.append((name, os.path.realpath(path), _file_digest(path)))
+    except (OSError, ValueError):
+        return None
+    return tuple(names), tuple(files)
+
+
+@dataclass(frozen=True)
+class Stamp:
+    """What one build saw and wrote; plain data only, so it marshals."""
+
+    deck_dir: str  # the folder as the author wrote it: messages quote it
+    deck: tuple[Any, ...]  # snapshot()
+    media: tuple[tuple[str, bytes], ...]  # (path, digest)
+    lock: bytes  # digest
+    deck_id: str
+    counts: str
+    warnings: tuple[tuple[str, int, int, str, str], ...]  # path, line, column, message, rule
+    out_dir: str  # realpath
+    split: bool
+    outputs: tuple[tuple[str, bytes], ...]  # (real path, digest): the package, then parts
+    report: tuple[str, ...]  # the change report of a rebuild where nothing changed
+    notetypes: str  # notetypes_digest() when it was written
+
+    def write(self, path: Path) -> None:
+        """Store it; a stamp only saves time, so a failure to write it is ignored."""
+        from .package import write_atomic
+
+        data = marshal.dumps((FORMAT, code_fingerprint(), *self.__dict__.values()))
+        with contextlib.suppress(OSError, Exception):
+            write_atomic(path, data, durable=False)
+
+
+def read_stamp(path: Path) -> Stamp | None:
+    """The stamp at ``path`` if it is ours, of this version and this code; else None."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                return None
+            data = handle.read(_MAX_STAMP + 1)
+        if len(data) > _MAX_STAMP:
+            return None
+        fields = marshal.loads(data)
+        if not (isinstance(fields, tuple) and fields[:2] == (FORMAT, code_fingerprint())):
+            return None
+        stamp = Stamp(*fields[2:])
+        _validate(stamp)
+        return stamp
+    except (OSError, ValueError, EOFError, TypeError, IndexError):
+        return None  # missing, damaged or foreign: only a miss
+
+
+def _validate(stamp: Stamp) -> None:
+    """Raise ValueError unless every field has the shape this module wrote."""
+    names, files = stamp.deck
+    ok = (isinstance(stamp.deck_dir, str) and isinstance(stamp.deck_id, str)
+          and isinstance(stamp.counts, str) and isinstance(stamp.out_dir, str)
+          and isinstance(stamp.split, bool) and isinstance(stamp.lock, bytes)
+          and all(isinstance(n, str) for n in names)
+          and all(_shape(f, (str, str, bytes)) for f in files)
+          and all(_shape(m, (str, bytes)) for m in stamp.media)
+          and all(_shape(o, (str, bytes)) for o in stamp.outputs) and stamp.outputs
+          and all(_shape(w, (str, int, int, str, str)) for w in stamp.warnings)
+          and all(isinstance(line, str) for line in stamp.report)
+          and isinstance(stamp.notetypes, str))
+    if not ok:
+        raise ValueError("not a stamp")
+
+
+def _shape(item: object, types: tuple[type, ...]) -> bool:
+    return (isinstance(item, tuple) and len(item) == len(types)
+            and all(isinstance(v, t) for v, t in zip(item, types, strict=True)))
+
+
+def _file_digest(path: str) -> bytes:
+    """A regular file's digest (never read through to a pipe or a device)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise ValueError("not a regular file")
+        return hashlib.file_digest(handle, "sha256").digest()
+
+
+def _same_files(pairs: tuple[tuple[str, bytes], ...]) -> bool:
+    try:
+        return all(_file_digest(path) == wanted for path, wanted in pairs)
+    except (OSError, ValueError):
+        return False
+
+
+def fresh_for_validate(stamp: Stamp | None, deck_dir: Path, lock: Path) -> bool:
+    """Whether the deck, its media and its lock are exactly what the stamp's build read."""
+    if stamp is None or stamp.deck_dir != str(deck_dir) or os.path.lexists(
+            deck_dir / ".deckbuilder-journal"):
+        return False
+    if snapshot(deck_dir) != stamp.deck:
+        return False
+    return _same_files(((str(lock), stamp.lock), *stamp.media))
+
+
+def fresh_for_build(stamp: Stamp | None, deck_dir: Path, out_dir: Path, lock: Path,
+                    split: bool) -> bool:
+    """Whether a build now would write exactly the files the stamp's build wrote."""
+    if stamp is None or stamp.split != split or stamp.out_dir != os.path.realpath(out_dir):
+        return False
+    # Loaded notetypes may differ from their files (a long-lived process, tests).
+    if "deckbuilder.notetypes" in sys.modules and stamp.notetypes != notetypes_digest():
+        return False
+    if split:  # section packages of removed sections would have to go
+        parts = sorted(os.path.realpath(p) for p in out_dir.glob(f"{stamp.deck_id}--*.apkg"))
+        if parts != sorted(path for path, _ in stamp.outputs[1:]):
+            return False
+    return fresh_for_validate(stamp, deck_dir, lock) and _same_files(stamp.outputs)
+
+
+@contextlib.contextmanager
+def exclusive(deck_dir: Path) -> Iterator[None]:
+    """One build of a deck at a time: a second one waits for the first to finish.
+
+    (A lock held on the folder's open file: never take it twice in one process.)"""
+    try:
+        # O_DIRECTORY: a pipe given as the deck folder would block the open forever.
+        fd = os.open(deck_dir, os.O_RDONLY | os.O_DIRECTORY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError:
+        yield  # no folder: load_deck reports it
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
+def unchanged_build(deck_dir: Path, out_dir: Path, split: bool) -> Stamp | None:
+    """The last build's stamp when a build now would write the same bytes, else None."""
+    with exclusive(deck_dir):
+        stamp = read_stamp(stamp_path(deck_dir, out_dir))
+        fresh = fresh_for_build(stamp, deck_dir, out_dir, deck_dir / "deck.lock", split)
+    return stamp if fresh else None
+
+
+def unchanged_deck(deck_dir: Path, out_dir: Path) -> Stamp | None:
+    """The last build's stamp when the deck and lock are what it read, else None."""
+    stamp = read_stamp(stamp_path(deck_dir, out_dir))
+    return stamp if fresh_for_validate(stamp, deck_dir, deck_dir / "deck.lock") else None

@@ -1,0 +1,164 @@
+"""The build stamp: a build or validate where nothing changed answers without parsing, and
+any change at all (by content, whatever the mtime) gives the full build's answer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from conftest import run
+
+from deckbuilder.stamp import stamp_path
+
+
+def _keep_times(path: Path, change: Callable[[Path], None]) -> None:
+    """Change ``path`` but keep its size and mtime: only a content hash can see it."""
+    before = os.stat(path)
+    change(path)
+    assert os.stat(path).st_size == before.st_size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def _flip_last_byte(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    data[-1] ^= 1
+    path.write_bytes(bytes(data))
+
+
+@pytest.fixture
+def built(example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The example deck built into tmp_path/build, commands run in tmp_path."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.chdir(tmp_path)
+    first = run("build", "cards", "--out", "build")
+    assert first.exit_code == 0, first.output
+    return tmp_path / "build" / "example-deck.apkg"
+
+
+def _rewritten(package: Path, *args: str) -> tuple[bool, str]:
+    """Build again: whether the package file was replaced (the full build renames a new
+    file into place; the stamp leaves it as it is), and what the build printed."""
+    inode = os.stat(package).st_ino
+    result = run("build", "cards", "--out", "build", *args)
+    assert result.exit_code == 0, result.output
+    return os.stat(package).st_ino != inode, result.output
+
+
+def test_nothing_changed_writes_nothing_and_says_what_a_full_build_says(built: Path) -> None:
+    rewritten, full = _rewritten(built)  # the first rebuild: the cold build's stamp
+    assert not rewritten
+    before = built.read_bytes()
+    stamp_path(Path("cards"), Path("build")).unlink()
+    rewritten, slow = _rewritten(built)  # no stamp: the full build
+    assert rewritten and built.read_bytes() == before
+    assert full == slow
+    assert "changes since the last build: 0 added, 0 changed, 6 unchanged" in full
+
+
+@pytest.mark.parametrize("change", [
+    "section bytes", "deck.yaml bytes", "media bytes", "lock bytes", "package bytes",
+    "new section", "removed section", "split", "other out folder",
+])
+def test_any_change_means_a_full_build(built: Path, change: str) -> None:
+    cards, out = Path("cards"), "build"
+    args: list[str] = []
+    if change == "section bytes":  # same size and mtime: a new answer
+        _keep_times(cards / "01-basics.yaml",
+                    lambda p: p.write_text(p.read_text().replace("Paris", "Lyon!")))
+    elif change == "deck.yaml bytes":
+        _keep_times(cards / "deck.yaml", lambda p: p.write_text(p.read_text().replace(
+            "Example", "Exbmple")))
+    elif change == "media bytes":
+        _keep_times(cards / "media" / "outline.png", _flip_last_byte)
+    elif change == "lock bytes":
+        _keep_times(cards / "deck.lock", lambda p: p.write_text(p.read_text().replace(
+            "written by", "WRITTEN BY")))
+    elif change == "package bytes":
+        _keep_times(built, _flip_last_byte)
+    elif change == "new section":
+        (cards / "03-more.yaml").write_text(
+            "section: More\ncards:\n  - id: more\n    front: a\n    back: b\n")
+    elif change == "removed section":
+        (cards / "02-maths.yaml").unlink()
+    elif change == "split":
+        args = ["--split"]
+    elif change == "other out folder":
+        out = "elsewhere"
+    lock_before = (cards / "deck.lock").read_text()
+    result = run("build", "cards", "--out", out, *args)
+    assert result.exit_code == 0, result.output
+    assert run("build", "cards", "--out", "cold", *args).exit_code == 0  # lock matches now
+    assert Path(out, "example-deck.apkg").read_bytes() == Path(
+        "cold", "example-deck.apkg").read_bytes()
+    if change == "lock bytes":  # the full build writes the lock it would write anyway
+        assert (cards / "deck.lock").read_text() == lock_before.replace("WRITTEN BY",
+                                                                        "written by")
+    if change == "split":
+        assert sorted(p.name for p in Path(out).glob("*--*.apkg")) == [
+            "example-deck--01-basics.apkg", "example-deck--02-maths.apkg"]
+
+
+def test_a_deck_edit_that_keeps_size_and_mtime_is_rebuilt(built: Path) -> None:
+    section = Path("cards/01-basics.yaml")
+    _keep_times(section, lambda p: p.write_text(p.read_text().replace("Paris", "Lyon!")))
+    rewritten, output = _rewritten(built)
+    assert rewritten
+    assert "1 changed" in output
+
+
+@pytest.mark.parametrize("damage", ["garbage", "empty", "truncated", "symlink", "folder",
+                                    "foreign marshal"])
+def test_a_damaged_stamp_is_only_a_full_build(built: Path, damage: str) -> None:
+    path = stamp_path(Path("cards"), Path("build"))
+    data = path.read_bytes()
+    path.unlink()
+    if damage == "garbage":
+        path.write_bytes(b"\x00not a stamp" * 100)
+    elif damage == "empty":
+        path.write_bytes(b"")
+    elif damage == "truncated":
+        path.write_bytes(data[: len(data) // 2])
+    elif damage == "symlink":
+        path.symlink_to("/dev/zero")
+    elif damage == "folder":
+        path.mkdir()
+    else:
+        import marshal
+
+        path.write_bytes(marshal.dumps((1, "x", [1, 2], {"a": None})))
+    before = built.read_bytes()
+    rewritten, output = _rewritten(built)
+    assert rewritten and built.read_bytes() == before
+    assert "6 unchanged" in output
+    validated = run("validate", "cards")
+    assert validated.exit_code == 0 and "no errors" in validated.output
+
+
+def test_validate_after_a_build_answers_and_sees_every_edit(built: Path) -> None:
+    quick = run("validate", "cards")
+    os.unlink(stamp_path(Path("cards"), Path("build")))
+    slow = run("validate", "cards")
+    assert (quick.exit_code, quick.output) == (slow.exit_code, slow.output) == (
+        0, "cards: 2 sections, 6 notes, 8 cards, no errors\n")
+    assert run("build", "cards", "--out", "build").exit_code == 0  # stamp again
+    _keep_times(Path("cards/02-maths.yaml"),
+                lambda p: p.write_text(p.read_text().replace("id:", "iD:", 1)))
+    broken = run("validate", "cards")
+    assert broken.exit_code == 1
+    assert "02-maths.yaml:" in broken.output
+
+
+def test_validate_json_from_the_stamp_is_the_full_answer(built: Path) -> None:
+    quick = run("validate", "cards", "--format", "json")
+    os.unlink(stamp_path(Path("cards"), Path("build")))
+    assert run("validate", "cards", "--format", "json").output == quick.output == "[]\n"
+
+
+def test_a_bad_source_date_epoch_is_reported_even_when_nothing_changed(
+        built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    result = run("build", "cards", "--out", "build")
+    assert result.exit_code == 1
+    assert "SOURCE_DATE_EPOCH" in result.output

@@ -1,0 +1,248 @@
+"""The write side's shortcuts give exactly what the plain way gives."""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import shutil
+import subprocess
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import AnkiImport, run, write_deck
+
+from deckbuilder.anki import _b85
+
+
+@pytest.mark.parametrize("data", [bytes(8), b"\xff" * 8, b"\x00\x00\x00\x01\xff\xff\xff\xfe",
+                                  *(os.urandom(8) for _ in range(2000))])
+def test_guid_digits_are_base85(data: bytes) -> None:
+    assert _b85(data) == base64.b85encode(data).decode()
+
+
+def _unique_ids_by_the_book(wanted: list[tuple[str, int]]) -> dict[str, int]:
+    taken: set[int] = set()
+    ids = {}
+    for key, number in sorted(wanted):
+        while number in taken:
+            number += 1
+        taken.add(number)
+        ids[key] = number
+    return ids
+
+
+@pytest.mark.parametrize("seed", range(200))
+def test_ids_without_collisions_skip_the_sort_and_give_the_same(seed: int) -> None:
+    import random
+
+    from deckbuilder.anki import unique_ids
+
+    rng = random.Random(seed)
+    size = rng.randrange(1, 40)
+    wanted = [(f"k{rng.randrange(60)}", rng.randrange(50 if seed % 2 else 10**6))
+              for _ in range(size)]
+    result = unique_ids(iter(wanted))
+    assert result == _unique_ids_by_the_book(wanted)
+    assert sorted(result.items()) == sorted(_unique_ids_by_the_book(wanted).items())
+
+
+def _big_deck(root: Path, cards: int) -> Path:
+    """A deck whose collection is over a megabyte (so it is deflated in two threads)."""
+    lines = ["section: Big", "cards:"]
+    for n in range(cards):
+        lines += [f"  - id: card-{n}", f"    front: Question {n} {'x' * (n % 97)}",
+                  f"    back: Answer {n} {'y' * (n % 89)}"]
+    return write_deck(root, {"deck.yaml": "deck: Big Deck\nid: big-deck\n",
+                             "01-big.yaml": "\n".join(lines) + "\n"})
+
+
+def test_a_big_package_is_a_valid_zip_that_anki_imports(tmp_path: Path,
+                                                         anki: AnkiImport) -> None:
+    deck = _big_deck(tmp_path / "cards", 4000)
+    assert run("build", deck, "--out", tmp_path / "out").exit_code == 0
+    package = tmp_path / "out" / "big-deck.apkg"
+    with zipfile.ZipFile(package) as archive:
+        assert archive.testzip() is None
+        assert archive.getinfo("collection.anki2").file_size > 1 << 20
+    if shutil.which("unzip"):  # another implementation reads it too
+        assert subprocess.run(["unzip", "-tq", str(package)], capture_output=True).returncode == 0
+    anki.load(package)
+    assert len(anki.col.find_notes("")) == 4000
+    assert anki.check_database() == ("Database rebuilt and optimized.", True)
+
+
+def test_two_threads_give_the_bytes_of_one(tmp_path: Path) -> None:
+    from deckbuilder import zipwrite as package
+
+    data = os.urandom(1 << 16) * 40  # compressible, over a megabyte
+    entries = [("collection.anki2", data), ("media", b"{}")]
+    threaded = package.zip_bytes(entries)
+    assert package.zip_bytes(entries) == threaded
+    with zipfile.ZipFile(io.BytesIO(threaded)) as archive:
+        assert archive.read("collection.anki2") == data
+
+
+def _keeping(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    """Builds from now on start from the last collection made, as under ``build --watch``;
+    the list says, build by build, whether the kept collection was updated (True)."""
+    from deckbuilder import database
+
+    results: list[bool] = []
+    update = database._update
+
+    def spy(*args: object) -> bool:
+        results.append(update(*args))  # type: ignore[arg-type]
+        return results[-1]
+
+    monkeypatch.setattr(database, "_update", spy)
+    monkeypatch.setattr(database, "_kept", None)
+    monkeypatch.setattr(database, "_remember", True)
+    return results
+
+
+def _forget(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Builds from now on start from nothing."""
+    from deckbuilder import database
+
+    monkeypatch.setattr(database, "_kept", None)
+    monkeypatch.setattr(database, "_remember", False)
+
+
+def _change(deck: Path, change: str) -> None:
+    basics, maths = deck / "01-basics.yaml", deck / "02-maths.yaml"
+    if change == "edit":
+        basics.write_text(basics.read_text().replace("back: Paris", "back: Lyon"))
+    elif change == "add":
+        basics.write_text(basics.read_text().replace(
+            "cards:\n", "cards:\n  - id: new-first\n    front: New\n    back: Card\n\n", 1))
+    elif change == "remove":
+        text = basics.read_text()
+        start = text.index("  - id: capital-france")
+        basics.write_text(text[:start] + text[text.index("  - id: map-image"):])
+    elif change == "rename section":
+        basics.rename(deck / "01-renamed.yaml")
+    elif change == "section title":
+        basics.write_text(basics.read_text().replace("section: Basics", "section: Fundamentals"))
+    elif change == "move":
+        text = basics.read_text()
+        start, end = text.index("  - id: haus"), len(text)
+        maths.write_text(maths.read_text().rstrip("\n") + "\n\n" + text[start:end])
+        basics.write_text(text[:start])
+    elif change == "deck description":
+        deck_yaml = deck / "deck.yaml"
+        deck_yaml.write_text(deck_yaml.read_text().replace("*every*", "**every**"))
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "rename section", "section title",
+                                    "move", "deck description"])
+def test_a_rebuild_gives_the_bytes_of_a_cold_build(example: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch,
+                                                   change: str) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    updates = _keeping(monkeypatch)
+    out, cold = tmp_path / "out", tmp_path / "cold"
+    assert run("build", example, "--out", out).exit_code == 0
+    _change(example, change)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000100")
+    rebuilt = run("build", example, "--out", out)
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert updates == [True]  # the first build had nothing to start from
+    _forget(monkeypatch)
+    assert run("build", example, "--out", cold).exit_code == 0  # the same lock, from nothing
+    assert updates == [True]
+    assert (out / "example-deck.apkg").read_bytes() == (cold / "example-deck.apkg").read_bytes()
+
+
+@pytest.mark.parametrize("kept", ["garbage", "not a database", "another schema"])
+def test_a_rebuild_from_a_strange_collection_is_a_cold_build(example: Path, tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             kept: str) -> None:
+    import sqlite3
+
+    from deckbuilder import database
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    out, cold = tmp_path / "out", tmp_path / "cold"
+    assert run("build", example, "--out", cold).exit_code == 0
+    data = b"SQLite format 3\x00" + bytes(5000) if kept == "not a database" else b"garbage"
+    if kept == "another schema":
+        db = tmp_path / "strange.db"
+        connection = sqlite3.connect(db)
+        connection.execute("CREATE TABLE notes (id integer primary key, x text)")
+        connection.commit()
+        connection.close()
+        data = db.read_bytes()
+    updates = _keeping(monkeypatch)
+    monkeypatch.setattr(database, "_kept", database.Collection(data, [(1, "x")], []))
+    result = run("build", example, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert True not in updates  # not updated: built from nothing
+    assert (out / "example-deck.apkg").read_bytes() == (cold / "example-deck.apkg").read_bytes()
+
+
+def test_a_rebuilt_package_imports_into_anki(example: Path, tmp_path: Path, anki: AnkiImport,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    updates = _keeping(monkeypatch)
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    _change(example, "add")
+    _change(example, "edit")
+    assert run("build", example, "--out", out).exit_code == 0
+    assert updates == [True]
+    anki.load(out / "example-deck.apkg")
+    assert "New" in anki.notes()
+    assert anki.check_database() == ("Database rebuilt and optimized.", True)
+
+
+def test_watch_writes_the_bytes_of_a_cold_build(example: Path, tmp_path: Path) -> None:
+    """The real thing: `build --watch` rebuilding from what it keeps in memory."""
+    import sys
+    import time
+
+    env = {**os.environ, "SOURCE_DATE_EPOCH": "1700000000", "PYTHONUNBUFFERED": "1"}
+    out, cold, log = tmp_path / "out", tmp_path / "cold", tmp_path / "watch.log"
+    with log.open("w") as handle:
+        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(example),
+                                    "--out", str(out), "--watch"], stdout=handle,
+                                   stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 60
+        while "watching" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+        for number, change in enumerate(["edit", "add", "remove"], start=2):
+            package = out / "example-deck.apkg"
+            before = package.read_bytes()
+            while log.read_text().count("wrote ") < number:
+                assert time.monotonic() < deadline, log.read_text()
+                _change(example, change)  # again if the watcher started a moment late
+                time.sleep(0.5)
+            while package.read_bytes() == before:
+                time.sleep(0.05)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
+    built = subprocess.run([sys.executable, "-m", "deckbuilder", "build", str(example),
+                            "--out", str(cold)], env=env, capture_output=True)
+    assert built.returncode == 0, built.stderr
+    assert (out / "example-deck.apkg").read_bytes() == (cold / "example-deck.apkg").read_bytes()
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "move", "deck description"])
+def test_notes_compiled_from_remembered_hashes_are_the_notes(example: Path,
+                                                             monkeypatch: pytest.MonkeyPatch,
+                                                             change: str) -> None:
+    from deckbuilder import anki
+    from deckbuilder.load import load_deck
+
+    monkeypatch.setattr(anki, "_known", {})
+    first = load_deck(example)
+    anki.compile_notes(first.deck, first.rendered)
+    assert anki._known  # remembered
+    _change(example, change)
+    checked = load_deck(example)
+    remembered = anki.compile_notes(checked.deck, checked.rendered)
+    monkeypatch.setattr(anki, "_known", None)
+    assert remembered == anki.compile_notes(checked.deck, checked.rendered)
