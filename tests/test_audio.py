@@ -88,6 +88,12 @@ def test_html_audio_is_checked_and_renamed(tmp_path: Path) -> None:
      "Anki plays (3gp, aac, avi, flac, flv, m4a, mkv, mov, mp3, mp4, mpeg, mpg, oga, ogg, "
      "ogv, ogx, opus, spx, wav, webm)"),
     ("'[sound:media/gone.mp3]'", "4:12: media file not found: media/gone.mp3"),
+    ("'`[sound:media/gone.mp3]`'", "4:12: media file not found: media/gone.mp3"),
+    ("'[sound:media/hello%20world.mp3]'", "4:12: media file not found: media/hello%20world"
+     ".mp3; Anki reads the path as written: write it with its spaces, not %20, "
+     "[sound:media/hello world.mp3]"),
+    ("'[sound: media/map.png]'", "4:12: media file not found:  media/map.png; Anki reads the "
+     "path as written: write it without spaces around it, [sound:media/map.png]"),
     ("'[sound:../outside.mp3]'", "4:12: media '../outside.mp3' is outside the deck folder"),
     ("'[sound:https://example.com/a.mp3]'", "4:12: sound 'https://example.com/a.mp3' is not a "
      "local file; phones review offline, so put it in the deck folder"),
@@ -136,6 +142,7 @@ def test_a_sound_in_the_description_is_an_error(tmp_path: Path,
     "- [sound:media/a_b_c.mp3]\n- two",
     "[sound:media/a_b_c.mp3][sound:media/a_b_c.mp3]",
     "[x](y) [sound:media/a_b_c.mp3]",
+    "Type `[sound:media/a_b_c.mp3]` to hear it",  # Anki plays a tag in <code> too
 ])
 def test_markdown_leaves_a_sound_tag_whole(text: str, tmp_path: Path) -> None:
     """`[sound:...]` looks like a link reference, and its name may hold `_` or `*`."""

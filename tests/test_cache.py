@@ -80,8 +80,8 @@ def test_checking_on_every_core_gives_the_same_deck(example: Path,
     assert parallel_errors.value.problems == serial_errors.value.problems
     assert [str(p) for p in serial_errors.value.problems] == [
         f"{example}/02-maths.yaml:1:10: invalid YAML: a value that starts with '[' is read "
-        "as a YAML list, and it is never closed; to write it as text, put the whole text "
-        'between quotes: section: "[broken"']
+        "as a YAML list, and it is never closed; if it is a list, end it with ']': section: "
+        '[broken]; to write it as text, put the whole text between quotes: section: "[broken"']
 
 
 def test_the_cache_holds_one_deck_worth(example: Path, tmp_path: Path) -> None:

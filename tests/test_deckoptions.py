@@ -262,3 +262,18 @@ def test_removing_options_gives_the_package_of_a_deck_that_never_had_them(
     assert run_guarded("build", tmp_path / "cards", "--out", tmp_path / "out").exit_code == 0
     assert rebuilt == with_options.read_bytes()
     assert str(preset_id("opt-deck")) not in _col_table(with_options, tmp_path)["dconf"]
+
+
+@pytest.mark.parametrize(("written", "bury"), [("yes", True), ("'yes'", True), ("'on'", True),
+                                               ("True", True), ("off", False),
+                                               ("'false'", False)])
+def test_bury_siblings_is_a_flag_like_reverse(written: str, bury: bool,
+                                              tmp_path: Path) -> None:
+    """Read as `reverse` and `html` are: YAML 1.1's words, quoted or not, since an editor
+    (YAML 1.2) reads a bare `yes` as text and `validate` (YAML 1.1) as true."""
+    package = _build(tmp_path, DECK + f"options:\n  bury-siblings: {written}\n")
+    anki = _import(tmp_path, package, presets=True)
+    try:
+        assert _settings(anki.col, "Opt Deck")[-3:] == (bury, bury, bury)
+    finally:
+        anki.col.close()

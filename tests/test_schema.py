@@ -317,3 +317,10 @@ def test_generated_deck_files_get_one_verdict(name: str, deck_id: str, html: str
                                               more: str) -> None:
     _assert_one_verdict(f"deck: {name}\nid: {deck_id}\n{html}{more}",
                         "section: A\ncards: [{id: a, front: Q, back: A}]\n", "deck.yaml")
+
+
+@pytest.mark.parametrize("written", ["yes", "'yes'", "on", "'off'", "True", "1", "maybe"])
+def test_an_option_flag_gets_one_verdict(written: str) -> None:
+    """`bury-siblings` takes what `reverse` and `html` take, in the schema as in validate."""
+    _assert_one_verdict(f"deck: D\nid: d\noptions: {{bury-siblings: {written}}}\n",
+                        "section: A\ncards: [{id: a, front: Q, back: A}]\n", "deck.yaml")

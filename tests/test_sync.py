@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import re
 import subprocess
 import sys
 import time
@@ -413,7 +414,10 @@ def test_without_the_anki_library_sync_says_how_to_install_it(
     monkeypatch.setitem(sys.modules, "anki", None)  # `import anki` now fails
     result = run("sync", imported["deck"], "--collection", imported["collection"])
     assert result.exit_code == 2
-    assert "pip install -e '.[sync]' (or pip install 'anki>=25.2,<27')" in result.output
+    # the pip of deckbuilder's own interpreter, since a deck's author may have no clone
+    # (pip into a venv of its own, or pipx): the README's ways of installing it
+    assert f"{sys.executable} -m pip install 'anki>=25.2,<27'" in result.output
+    assert "pipx inject anki-deckbuilder 'anki>=25.2,<27'" in result.output
 
 
 def test_usage_errors(imported: dict[str, Path]) -> None:
@@ -535,3 +539,27 @@ def test_a_deck_renamed_only_by_case_converges(imported: dict[str, Path]) -> Non
         assert_follows_deck(col, build_deck(deck, out, check=True, now=0).notes)
     finally:
         col.close()
+
+
+@pytest.mark.parametrize("reference", ["[sound:media/word.mp3]", "![map](media/word.png)"])
+def test_a_changed_media_file_reaches_the_collection(reference: str,
+                                                     imported: dict[str, Path]) -> None:
+    """A changed file gets a new content-addressed name, so the note is updated; a note
+    that only changed is written directly (no import), and its file must come along."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    file = deck / reference.split("(")[-1].split("[sound:")[-1].rstrip(")]")
+    file.parent.mkdir()
+    card = f"  - id: m1\n    front: 'Which word? {reference}'\n    back: word\n"
+    (deck / "03-media.yaml").write_text("section: Media\ncards:\n" + card)
+    for content in (b"first version", b"second version"):
+        file.write_bytes(content)
+        result = run("sync", deck, "--collection", path, "--out", out)
+        assert result.exit_code == 0, result.output
+        col = open_col(path)
+        try:
+            note = ours(col)[note_guid("sync-deck", "m1")]
+            name = re.search(r"word-[0-9a-f]+\.(mp3|png)", note["Front"])[0]
+            assert (Path(col.media.dir()) / name).read_bytes() == content
+            assert not col.media.check().missing
+        finally:
+            col.close()

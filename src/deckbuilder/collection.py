@@ -7,7 +7,10 @@ change is decided in ``syncplan``, in what order it is done in ``sync``.
 from __future__ import annotations
 
 import contextlib
+import json
+import os
 import sqlite3
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -174,6 +177,22 @@ def import_package(col: Any, package: Path, merge_notetypes: bool) -> None:
     finally:
         col.models._clear_cache()  # the Python notetype cache is stale after an import
         restore_defaults(col, saved)
+
+
+def add_missing_media(col: Any, package: Path) -> list[str]:
+    """Write the package's media files the collection lacks. A note that only changed is
+    updated directly, without an import, so a file it now names (a changed file has a new,
+    content-addressed name) would otherwise never arrive; an existing name is never
+    rewritten, since the same name is the same content."""
+    present = set(os.listdir(col.media.dir()))
+    added = []
+    with zipfile.ZipFile(package) as archive:
+        names = json.loads(archive.read("media"))
+        for member, name in sorted(names.items()):
+            if name not in present:
+                col.media.write_data(name, archive.read(member))
+                added.append(name)
+    return added
 
 
 def restore_defaults(col: Any, saved: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import Problems
-from .limits import finite_number, shown
+from .limits import FLAG_SCHEMA, TRUE_WORDS, YAML_BOOLEANS, finite_number, shown
 from .source import Node, SourceFile
 
 
@@ -80,7 +80,7 @@ def json_schema() -> dict[str, Any]:
     kinds: dict[str, dict[str, Any]] = {
         "count": {"type": "integer"},
         "ratio": {"type": "number"},
-        "flag": {"type": "boolean"},
+        "flag": FLAG_SCHEMA,
         "steps": {"type": "array", "items": {"type": "string", "pattern": step}},
     }
     properties = {}
@@ -110,8 +110,8 @@ def check(node: Node, source: SourceFile, problems: Problems) -> Options:
 
 def _value(option: Option, node: Node, source: SourceFile, problems: Problems) -> Any:
     if option.kind == "flag":
-        if node.kind == "bool":
-            return str(node.value).lower() in ("true", "yes", "on")
+        if node.kind == "bool" or (node.kind == "str" and node.value in YAML_BOOLEANS):
+            return node.value in TRUE_WORDS  # as written: `reverse` and `html` read alike
         problems.error(source.node_at(node), f"'{option.name}' must be true or false")
         return None
     if option.kind == "steps":

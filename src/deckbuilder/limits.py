@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Any
 
 # Regular expression classes. Anki separates a note's fields with U+001F and a terminal
 # obeys control characters, so texts hold no C0/C1 control but tab and newline. Names,
@@ -100,3 +101,12 @@ def finite_number(written: str) -> float | None:
     except ValueError:
         return None
     return number if math.isfinite(number) else None
+
+
+# YAML 1.1 (PyYAML, `validate`) reads these plain words as booleans, YAML 1.2 (editors,
+# check-jsonschema) as text: a flag takes either reading, quoted or not, so both agree.
+# Here because a flag is a card's (`reverse`), the deck's (`html`) and an option's.
+YAML_BOOLEANS = tuple(f(word) for word in ("yes", "no", "true", "false", "on", "off")
+                      for f in (str.lower, str.title, str.upper))
+TRUE_WORDS = frozenset(w for w in YAML_BOOLEANS if w.lower() in ("yes", "true", "on"))
+FLAG_SCHEMA: dict[str, Any] = {"enum": [True, False, *YAML_BOOLEANS]}

@@ -40,13 +40,14 @@ IMAGES = frozenset({"jpg", "jpeg", "png", "gif", "svg", "webp", "ico", "avif", "
 # One line of plain text, *emphasis*, **strong** and `code` that markdown-it would render
 # inline without any other rule taking part (no escapes, entities, links, HTML, maths,
 # strikethrough or '_'): such text is rendered here, in one regular expression, with the
-# same HTML (tests/test_render_fast.py holds the two together). A delimiter's inner edges
+# same HTML (tests/test_render_fast.py holds the two together). A [sound:] tag, even in
+# code, takes the full path, which checks and renames its file. A delimiter's inner edges
 # are letters or digits, so it opens or closes whatever stands outside it, and no '*'
 # touches another run of '*' (runs would merge, and CommonMark's rule of three apply).
 _PLAIN = r"[^\\`*_\[\]<&~\n\r\x00\ue000\ue001]"
 _EDGE = r"[^\W_]"
 _INNER = rf"{_EDGE}(?:{_PLAIN}*{_EDGE})?"
-_CODE = r"[^`\\&\n\r\x00\ue000\ue001 ]"
+_CODE = r"[^`\\&\[\n\r\x00\ue000\ue001 ]"  # '[': Anki plays a [sound:] in code too
 _STYLED = (rf"\*\*(?P<strong>{_INNER})\*\*(?!\*)|\*(?P<em>{_INNER})\*(?!\*)"
            rf"|`(?P<code>{_CODE}(?:(?:{_CODE}| )*{_CODE})?)`(?!`)")
 
@@ -233,7 +234,7 @@ class Renderer:
                 return (f"media '{written}' is a hidden file or in a hidden folder (like "
                         ".git); deckbuilder does not package those")
             if not path.is_file():
-                return f"media file not found: {written}"
+                return f"media file not found: {written}" + ("" if url else self._meant(relative))
             size = path.stat().st_size
             if size > MAX_MEDIA_BYTES:
                 return (f"media '{written}' is {size / 2**20:.0f} MiB; the limit is "
@@ -246,6 +247,16 @@ class Renderer:
         stem = _UNSAFE_NAME.sub("_", path.stem)[:80] or "media"
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
         return f"{self.prefix}{stem}-{digest}{suffix}", path
+
+
+    def _meant(self, reference: str) -> str:
+        """Advice for a sound's path written as an image's would be: Anki reads it as is."""
+        for meant, why in ((unquote(reference), "with its spaces, not %20"),
+                           (reference.strip(), "without spaces around it")):
+            path = self.deck_dir / meant
+            if meant != reference and path.resolve().is_relative_to(self.root) and path.is_file():
+                return f"; Anki reads the path as written: write it {why}, [sound:{shown(meant)}]"
+        return ""
 
 
 def replace_math(text: str, replace: Callable[[str], str],

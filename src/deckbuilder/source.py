@@ -232,6 +232,7 @@ class _Builder:
         self.problems = problems
         self.anchors: dict[str, Node] = {}
         self.open_anchors: set[str] = set()
+        self.restarted: set[int] = set()  # mappings whose first key came again (see add_key)
         self.stack: list[_Frame] = []
         self.root: Node | None = None
         self.documents = 0
@@ -412,14 +413,24 @@ class _Builder:
             frame.skip = True
         elif key.value in parent.value:  # type: ignore[operator]
             first = parent.keys[str(key.value)][0]
-            self.problems.error(self.source.at(*where), f"duplicate key "
-                                f"'{limits.shown(str(key.value))}' (first at line {first})")
+            if id(parent) not in self.restarted:  # its other keys are the same mistake
+                self.problems.error(self.source.at(*where), f"duplicate key "
+                                    f"'{limits.shown(str(key.value))}' (first at line {first})"
+                                    + self.restart_advice(parent, str(key.value)))
             frame.skip = True
         else:
             frame.key = str(key.value)
             parent.keys[frame.key] = where
 
-
+    def restart_advice(self, mapping: Node, key: str) -> str:
+        """The key that began a list item, again after others: a new item whose '- ' was left
+        out (an author's second card), so every key of it would be a duplicate; said once."""
+        inside_list = len(self.stack) > 1 and self.stack[-2].items is not None
+        if not inside_list or len(mapping.keys) < 2 or key != next(iter(mapping.keys)):
+            return ""
+        self.restarted.add(id(mapping))
+        return (f"; to start another item of the list, write '- ' before '{limits.shown(key)}',"
+                f" lined up with the '-' on line {self.stack[-2].node.line}")
 
 
 def _implicit_kind(value: str) -> str:

@@ -22,6 +22,7 @@ from .anki import Note, notetype_ids, preset_id, subdecks
 from .build import BuildResult, build_deck
 from .collection import (
     Snapshot,
+    add_missing_media,
     backup,
     change_notetype,
     empty_decks,
@@ -170,6 +171,7 @@ def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
         import_package(col, built.path, merge_notetypes=bool(plan.reshaped))
     _change_kinds(col, deck, notes, plan)
     _update_notes(col, snapshot(col, deck.id), notes, plan, options.overwrite_anki_edits)
+    add_missing_media(col, built.path)
     emptied = _move_cards(col, snapshot(col, deck.id), notes)
     if plan.removed:
         snap = snapshot(col, deck.id)

@@ -128,7 +128,7 @@ class _Diagnoser:
             return self.colon()
         if self.context.startswith("while parsing a flow") and context_mark is not None \
                 and self.char(context_mark) in "[{" and context_mark.line < mark.line:
-            return self.starts_with(context_mark, "and it is never closed")
+            return self.starts_with(context_mark, "and it is never closed", closes=True)
         if self.problem.startswith("did not find expected") and \
                 self.context.startswith("while parsing a block"):
             return self.unexpected()
@@ -150,26 +150,40 @@ class _Diagnoser:
                        "single quotes", opening)
         return None
 
-    def starts_with(self, start: Any, why: str = "") -> Diagnosis:
-        """A value that begins with an indicator character it was not meant to have."""
+    def starts_with(self, start: Any, why: str = "", closes: bool = False) -> Diagnosis:
+        """A value that begins with an indicator character it was not meant to have; or,
+        ``closes``, a list or mapping left open, which may be meant (`tags: [a, b`)."""
         first = self.char(start)
         why = f", {why}" if why else ""
         read_as = f"is read as {_READ_AS[first]}" if first not in _RESERVED else \
             f"is refused: YAML reserves '{first}'{_RESERVED[first]}"
+        advice = self.quote_advice(start.index)
+        if closes:
+            line, value = self.written(start.index)
+            closer = "]" if first == "[" else "}"
+            what = "a list" if first == "[" else "a mapping"
+            closed = f"{line}{value}{closer}"
+            shown = f": {closed}" if len(closed) <= _LONGEST_SUGGESTION else ""
+            advice = f"if it is {what}, end it with '{closer}'{shown}; {advice}"
         return _at(start, f"invalid YAML: a value that starts with '{first}' {read_as}{why}; "
-                   f"{self.quote_advice(start.index)}")
+                   f"{advice}")
 
-    def quote_advice(self, value_index: int) -> str:
-        """'quote the whole text: front: "..."', the line as it should be written."""
+    def written(self, value_index: int) -> tuple[str, str]:
+        """What the line has before the value (key and all), and the value up to a comment."""
         start, end = self.text.line_span(value_index)
         before = self.text.text[start:value_index].strip()
         # ' #' ends a plain text in YAML: what follows is a comment, not the text
         value = re.split(r"\s#", self.text.text[value_index:end], maxsplit=1)[0].rstrip()
+        return (f"{before} " if before else ""), value
+
+    def quote_advice(self, value_index: int) -> str:
+        """'quote the whole text: front: "..."', the line as it should be written."""
+        before, value = self.written(value_index)
         if '"' in value and "'" not in value:
             quoted = f"'{value}'"
         else:
             quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        suggestion = f"{before} {quoted}".strip()
+        suggestion = f"{before}{quoted}"
         if len(suggestion) > _LONGEST_SUGGESTION:
             return "to write it as text, put the whole text between quotes"
         return f"to write it as text, put the whole text between quotes: {suggestion}"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -13,8 +14,11 @@ from .common import DECK_DIR, QUIET, Console, NonEmptyPath, folder_option
 if TYPE_CHECKING:
     from ..syncplan import Plan
 
-INSTALL = ("deckbuilder sync needs the official Anki library: in deckbuilder's clone, "
-           "pip install -e '.[sync]' (or pip install 'anki>=25.2,<27')")
+# Into deckbuilder's own environment, wherever it was installed (a clone's .venv, a venv of
+# its own, pipx): its interpreter's pip is the one that reaches it.
+INSTALL = ("deckbuilder sync needs the official Anki library, beside deckbuilder: "
+           "{python} -m pip install 'anki>=25.2,<27' (installed with pipx: "
+           "pipx inject anki-deckbuilder 'anki>=25.2,<27')")
 
 
 @click.command()
@@ -46,7 +50,7 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
     try:
         import anki  # noqa: F401
     except ImportError:
-        console.error(INSTALL)
+        console.error(INSTALL.format(python=shlex.quote(sys.executable)))
         console.exit(2)
     from ..errors import SyncUsage
     from ..lock import build_time
