@@ -444,3 +444,31 @@ def test_cards_match_what_anki_renders(tmp_path: Path, anki: AnkiImport) -> None
         view = views[(card.note().guid, card.ord)]
         assert view.question == shown(card.question()), view.card_id
         assert view.answer == shown(card.answer()), view.card_id
+
+
+def test_a_sound_is_a_player_of_the_copied_file(browser: Any, tmp_path: Path) -> None:
+    """[sound:] is shown as the learner hears it in Anki: a player, whose file the browser
+    loads from beside the page (a tenth of a second of silence, as a WAV file)."""
+    import wave
+
+    deck = write_deck(tmp_path / "cards", {"deck.yaml": DECK_YAML, "01-a.yaml": (
+        "section: Sounds\ncards:\n  - id: hello\n    front: 'Say it: [sound:media/hello.wav]'\n"
+        "    back: Hello\n")})
+    (deck / "media").mkdir()
+    with wave.open(str(deck / "media" / "hello.wav"), "wb") as sound:
+        sound.setnchannels(1)
+        sound.setsampwidth(2)
+        sound.setframerate(8000)
+        sound.writeframes(b"\0\0" * 800)
+    assert run("preview", deck, "--out", tmp_path / "out").exit_code == 0
+    open_page(browser, tmp_path / "out" / "index.html", "desktop")
+    players = browser.execute_script(
+        "return Array.from(document.querySelectorAll('.view audio'), a => a.getAttribute('src'))")
+    assert len(players) == 2  # the question, and the answer that repeats it
+    assert all((tmp_path / "out" / name).is_file() for name in players)
+    assert "[sound:" not in browser.find_element("tag name", "body").text
+    duration = browser.execute_async_script(
+        "const done = arguments[0], a = document.querySelector('.view audio');"
+        "if (a.readyState >= 1) done(a.duration); else a.onloadedmetadata = () => done(a.duration);"
+        "a.onerror = () => done(-1); a.load();")
+    assert 0.05 < duration < 0.2

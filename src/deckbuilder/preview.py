@@ -24,6 +24,7 @@ from .load import Checked, load_deck
 from .model import Deck, Section
 from .notetypes import CSS, NOTETYPES
 from .package import write_atomic
+from .render import replace_sounds
 
 _TAG = re.compile(r"\{\{(.*?)\}\}", re.DOTALL)
 # Like Anki, a deletion ends at the first "}}"; the checker has already refused nesting.
@@ -111,6 +112,13 @@ class CardView:
     line: int = 0  # where the card starts in its section file
 
 
+def _players(side: str) -> str:
+    """Each [sound:file] of a rendered side as a player of the file copied beside the page
+    (Anki plays it; a browser shows it as text)."""
+    return replace_sounds(side, lambda name: f'<audio controls preload="metadata" '
+                          f'src="{html.escape(name, quote=True)}"></audio>')
+
+
 def card_views(checked: Checked) -> list[tuple[Section, list[CardView]]]:
     """Every card of the package, section by section, rendered like Anki renders it."""
     notes = {note.card_id: note for note in compile_notes(checked.deck, checked.rendered)}
@@ -126,8 +134,9 @@ def card_views(checked: Checked) -> list[tuple[Section, list[CardView]]]:
             for ord_ in note.ords:
                 name, qfmt, afmt = notetype.templates[0 if notetype.is_cloze else ord_]
                 question = render_template(qfmt, fields, cloze=ord_ + 1)
-                answer = render_template(afmt, fields, cloze=ord_ + 1, answer=True,
-                                         front_side=question)
+                answer = _players(render_template(afmt, fields, cloze=ord_ + 1, answer=True,
+                                                  front_side=question))
+                question = _players(question)
                 views.append(CardView(card.id, ord_,
                                       f"Cloze {ord_ + 1}" if notetype.is_cloze else name,
                                       note.tags, question, answer, card.location.line))
