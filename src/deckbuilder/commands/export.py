@@ -42,4 +42,4 @@ def export(deck_dir: Path, fmt: str, out_dir: Path, quiet: bool) -> None:
         console.out(f"wrote {result.path}: {plural(result.notes, 'note')}", fg="green")
         if result.media_dir:
             console.note(f"copy the files in {result.media_dir} into the collection.media folder "
-                         "of the Anki profile (images cannot travel in a text import)")
+                         "of the Anki profile (images and sounds cannot travel in a text import)")
