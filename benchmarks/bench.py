@@ -175,13 +175,13 @@ def jobs_for(ws: Workspace, large: bool) -> list[Job]:
     plain = Job(f"genanki {ws.label}", [*PLAIN_GENANKI, str(notes), "genanki.apkg"], ws.root)
     cold, built = partial(forget_build, ws), partial(build_untimed, ws)
     if large:
-        return [plain, Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, target=1.0,
-                           memory_target=1.5), *lint_jobs(ws, plain)]
+        return [plain, Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, target=1.5,
+                           memory_target=1.6), *lint_jobs(ws, plain)]
     return [
         plain,
-        Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, target=0.7),
+        Job(f"build {ws.label} cold", BUILD, ws.root, cold, plain, target=1.5),
         Job(f"rebuild {ws.label}, one card edited", BUILD, ws.root, partial(edit_one_card, ws),
-            plain, target=0.3),
+            plain, target=0.5),
         Job(f"validate {ws.label} after a build", VALIDATE, ws.root, built, plain, target=0.2),
         Job(f"validate {ws.label} cold (no target)", VALIDATE, ws.root, cold, plain),
         *warm_jobs(ws, plain),
