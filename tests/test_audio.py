@@ -174,3 +174,14 @@ def test_a_sound_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyP
     result = run_guarded("validate", "cards")
     assert _located(result.output) == [
         "cards/01-a.yaml:4:12: media 'media/long.wav' is 101 MiB; the limit is 100 MiB"]
+
+
+@pytest.mark.parametrize("text", ["`[sound:media/hello world.mp3]`",
+                                  "*a* `x [sound:media/hello world.mp3]`"])
+def test_a_sound_inside_code_is_checked_and_packaged(tmp_path: Path, text: str) -> None:
+    # Anki plays [sound:] wherever it stands in the field, <code> included; the inline
+    # fast path once rendered it as plain code: the file left out of the package.
+    deck = _deck(tmp_path, "")
+    renderer = Renderer(deck, False, Problems())
+    html = renderer.field(text, Location("x", 1, 1))
+    assert "[sound:hello_world-" in html and renderer.media, html

@@ -297,7 +297,8 @@ def _markdown(allow_html: bool) -> MarkdownIt:
 def _inline(text: str) -> str | None:
     """``text``'s HTML when it is one line of the simple Markdown ``_INLINE`` describes."""
     whole, tokens = _inline_patterns()
-    if _BLOCK.search(text.strip()) or not whole.fullmatch(text):
+    # `[sound:x]` in code is played by Anki all the same: its file is checked on the full path
+    if _BLOCK.search(text.strip()) or "[sound:" in text or not whole.fullmatch(text):
         return None
     out = []
     for token in tokens.finditer(text):
