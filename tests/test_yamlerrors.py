@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import DECK_YAML, problem_lines, run, write_deck
+from conftest import DECK_YAML, deadline, problem_lines, run, write_deck
 
 from deckbuilder.commands import output
 from deckbuilder.commands.output import visible
@@ -135,6 +135,17 @@ def test_a_long_line_is_cut_around_the_caret() -> None:
     assert source.startswith("  1 | …") and source.endswith("…")
     assert len(source) < 120
     assert source[len(caret) - 1] == "!"
+
+
+def test_excerpts_of_one_huge_line_take_no_time() -> None:
+    """A thousand excerpts of a line of 5 MB with an escaped character: each escapes only
+    the characters it shows (the whole line each time took hours)."""
+    line = "{cards: [" + "{id: x, front: \x1b\u00e9}, " * 200_000 + "]}"
+    with deadline(5):
+        shown = [excerpt([line], 1, column, visible) for column in range(1, 5_000_000, 5000)]
+    assert len(shown) == 1000 and all(len(source) < 120 for source, _ in shown)
+    source, caret = shown[1]
+    assert source[len(caret) - 1] == line[5000] and "\\x1b" in source
 
 
 def test_no_excerpt_where_there_is_no_such_line() -> None:
