@@ -183,3 +183,24 @@ def test_a_mistake_deep_in_a_big_file_gets_the_same_message(mistake: str) -> Non
         patch.setattr(yamlerrors, "SCAN_FROM_TOP", len(text))
         assert yamlerrors.diagnose(text, error.value) == near
     assert near.line > 36_000 and "(while" not in near.message
+
+
+def test_a_full_scan_places_only_the_tokens_it_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain text of many lines leaves no line to restart from: the scan reads the file
+    from the top, and placing each of its million tokens in the text cost more than the
+    scan (a 3.5 MB file loaded and diagnosed: 3.9 s -> 3.0 s)."""
+    import yaml
+
+    from deckbuilder import yamlerrors
+
+    cards = "  - id: a\n    front: b\n" * 20_000
+    more = "      more\n" * 3000
+    text = f"cards:\n{cards}  - id: q\n    front: a\n{more}      x: y\n"
+    with pytest.raises(yaml.MarkedYAMLError) as error:
+        list(yaml.parse(text, Loader=yaml.CSafeLoader))
+    moved = []
+    real = yamlerrors._moved
+    monkeypatch.setattr(yamlerrors, "_moved", lambda *args: moved.append(1) or real(*args))
+    found = yamlerrors.diagnose(text, error.value)
+    assert found.line == 43_004 and "'x' is indented 6 spaces" in found.message
+    assert len(moved) <= 16

@@ -268,8 +268,6 @@ def _tokens_before(text: str, error: Any, flows: bool = False) -> list[Any]:
     try:
         while (token := scanner.get_token()) is not None and \
                 token.start_mark.index + start < error.index:
-            token.start_mark = _moved(token.start_mark, start, lines_above)
-            token.end_mark = _moved(token.end_mark, start, lines_above)
             if flows and isinstance(token, (yaml.FlowSequenceStartToken,
                                             yaml.FlowMappingStartToken)):
                 opened.append(token)
@@ -282,6 +280,11 @@ def _tokens_before(text: str, error: Any, flows: bool = False) -> list[Any]:
         pass
     finally:
         scanner.dispose()
+    # Only the tokens kept are placed in the whole text: a full scan reads millions.
+    for token in {id(t): t for item in recent for t in
+                  (item if isinstance(item, tuple) else (item,))}.values():
+        token.start_mark = _moved(token.start_mark, start, lines_above)
+        token.end_mark = _moved(token.end_mark, start, lines_above)
     return list(recent)
 
 
