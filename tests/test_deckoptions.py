@@ -262,3 +262,22 @@ def test_removing_options_gives_the_package_of_a_deck_that_never_had_them(
     assert run_guarded("build", tmp_path / "cards", "--out", tmp_path / "out").exit_code == 0
     assert rebuilt == with_options.read_bytes()
     assert str(preset_id("opt-deck")) not in _col_table(with_options, tmp_path)["dconf"]
+
+
+@pytest.mark.parametrize(("written", "buried"), [("yes", True), ('"yes"', True), ("'On'", True),
+                                                 ("off", False), ('"NO"', False)])
+def test_bury_siblings_is_a_flag_like_reverse(written: str, buried: bool,
+                                              tmp_path: Path) -> None:
+    """YAML 1.1 reads a bare `yes` as true, YAML 1.2 (an editor, check-jsonschema) as
+    text: like `reverse`, the flag takes either reading, and validate and the schema
+    agree (a quoted "yes" was refused, and the schema refused a bare one)."""
+    deck_yaml = DECK + f"options:\n  bury-siblings: {written}\n"
+    package = _build(tmp_path, deck_yaml)
+    anki = _import(tmp_path, package, presets=True)
+    try:
+        assert _settings(anki.col, "Opt Deck")[-3:] == (buried,) * 3
+    finally:
+        anki.col.close()
+    schema = json.loads(run("schema", "deck").stdout)
+    jsonschema.validate(yaml.load(deck_yaml, Loader=yaml.BaseLoader), schema)  # YAML 1.2 reads
+    jsonschema.validate(yaml.safe_load(deck_yaml), schema)

@@ -73,12 +73,11 @@ section: First cards
 cards:
   - id: capital
     front: Which city is the capital of Australia?
-    back: yes
+    back: [Canberra]
   - id: boiling
     cloze: At sea level, water boils at {{c2::100 °C}}.
 """
-PROBLEMS = ["cards/01-first-cards.yaml:5:11: 'back' must be text, found a boolean (quote it if "
-            "you mean text)",
+PROBLEMS = ["cards/01-first-cards.yaml:5:11: 'back' must be text, found a list",
             "cards/01-first-cards.yaml:7:12: cloze numbers must run from c1 without gaps: c1 "
             "missing"]
 

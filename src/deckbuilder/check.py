@@ -7,8 +7,9 @@ import itertools
 from . import deckoptions, limits, schema
 from .cloze import parse_cloze
 from .errors import Location, Problems
+from .limits import TRUE_WORDS, YAML_BOOLEANS
 from .model import Card, DeckHead, Section, section_tag
-from .schema import TRUE_WORDS, YAML_BOOLEANS, Key
+from .schema import Key
 from .source import Node, SourceFile
 from .values import WRITTEN, ValueChecker, stored_text
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .errors import Problems
-from .limits import finite_number, shown
+from .limits import TRUE_WORDS, YAML_BOOLEANS, finite_number, shown
 from .source import Node, SourceFile
 
 
@@ -80,7 +80,7 @@ def json_schema() -> dict[str, Any]:
     kinds: dict[str, dict[str, Any]] = {
         "count": {"type": "integer"},
         "ratio": {"type": "number"},
-        "flag": {"type": "boolean"},
+        "flag": {"enum": [True, False, *YAML_BOOLEANS]},
         "steps": {"type": "array", "items": {"type": "string", "pattern": step}},
     }
     properties = {}
@@ -110,8 +110,9 @@ def check(node: Node, source: SourceFile, problems: Problems) -> Options:
 
 def _value(option: Option, node: Node, source: SourceFile, problems: Problems) -> Any:
     if option.kind == "flag":
-        if node.kind == "bool":
-            return str(node.value).lower() in ("true", "yes", "on")
+        # as `reverse`: YAML 1.1 and 1.2 (editors) read `yes` differently, so both count
+        if node.kind == "bool" or (node.kind == "str" and node.value in YAML_BOOLEANS):
+            return node.value in TRUE_WORDS
         problems.error(source.node_at(node), f"'{option.name}' must be true or false")
         return None
     if option.kind == "steps":

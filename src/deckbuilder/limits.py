@@ -21,6 +21,11 @@ _LINE_BREAKS = "\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 # A package is `<deck id>.apkg`, a --split one `<deck id>--<file name>.apkg`; a file name
 # holds at most 255 bytes on every common file system.
 MAX_FILE_NAME = 255
+# YAML 1.1 (PyYAML, `validate`) reads these plain words as booleans, YAML 1.2 (editors,
+# check-jsonschema) as text: a flag takes either reading, quoted or not, so both agree.
+YAML_BOOLEANS = tuple(f(word) for word in ("yes", "no", "true", "false", "on", "off")
+                      for f in (str.lower, str.title, str.upper))
+TRUE_WORDS = frozenset(w for w in YAML_BOOLEANS if w.lower() in ("yes", "true", "on"))
 # Anki makes cards for c1 to c500 only: c501 and above share the card of c500.
 MAX_CLOZE_NUMBER = 500
 # Anki trims spaces and ':' from both ends of each level of a deck name ("A:::B" is "A::B",

@@ -17,7 +17,7 @@ from functools import cached_property
 from typing import Any
 
 from . import deckoptions, limits
-from .limits import NOT_IN_LINE, NOT_IN_TEXT, shown
+from .limits import NOT_IN_LINE, NOT_IN_TEXT, YAML_BOOLEANS, shown
 
 # Patterns end in (?!\n)$ where it matters because in Python '$' also matches before a
 # final newline, which would let "id\n" through.
@@ -25,11 +25,6 @@ _END = r"(?!\n)$"
 ID_PATTERN = r"^[a-z0-9][a-z0-9-]*" + _END
 # What str.strip() removes (Python's whitespace), spelt out: '\s' differs between dialects.
 WS = r"\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
-# YAML 1.1 (PyYAML, `validate`) reads these plain words as booleans, YAML 1.2 (editors,
-# check-jsonschema) as text: a flag takes either reading, quoted or not, so both agree.
-YAML_BOOLEANS = tuple(f(word) for word in ("yes", "no", "true", "false", "on", "off")
-                      for f in (str.lower, str.title, str.upper))
-TRUE_WORDS = frozenset(w for w in YAML_BOOLEANS if w.lower() in ("yes", "true", "on"))
 
 
 @dataclass(frozen=True)

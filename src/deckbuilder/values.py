@@ -9,8 +9,8 @@ from pathlib import Path
 
 from . import limits, schema
 from .errors import Location, Problems
-from .limits import shown
-from .schema import YAML_BOOLEANS, Key
+from .limits import YAML_BOOLEANS, shown
+from .schema import Key
 from .source import Node, SourceFile
 
 # A plain scalar is text as written: `back: 1949` is "1949" and `back: yes` is "yes", as
