@@ -185,3 +185,16 @@ def test_a_sound_inside_code_is_checked_and_packaged(tmp_path: Path, text: str) 
     renderer = Renderer(deck, False, Problems())
     html = renderer.field(text, Location("x", 1, 1))
     assert "[sound:hello_world-" in html and renderer.media, html
+
+
+@pytest.mark.parametrize("text", ["[x]([sound:media/hello world.mp3])",
+                                  "![map]([sound:media/hello world.mp3])", "[x](\\(a\\))"])
+def test_a_sound_or_maths_in_a_link_address_is_an_error(tmp_path: Path, text: str) -> None:
+    # markdown-it percent-encodes the address: the sound's placeholder became the junk
+    # href "%EE%80%800%EE%80%81", silently
+    deck = _deck(tmp_path, "")
+    problems = Problems()
+    html = Renderer(deck, False, problems).field(text, Location("x", 1, 1))
+    assert [str(p) for p in problems.items][:1] == [
+        "x:1:1: maths or a [sound:...] tag in a link's address (or in a link definition) is "
+        "lost there; put it in the text"], html

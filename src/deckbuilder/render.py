@@ -136,6 +136,9 @@ class Renderer:
             out = self.md.render(protected).strip()
         else:
             out = self.md.renderInline(protected)
+        if len(set(_PLACEHOLDER.findall(out))) < len(kept):  # encoded in a URL, or dropped
+            self.problems.error(where, "maths or a [sound:...] tag in a link's address (or in "
+                                "a link definition) is lost there; put it in the text")
         out = _PLACEHOLDER.sub(lambda m: kept[int(m.group(1))], out)
         if replace_sounds(out, lambda _: "\0").count("\0") > sounds:  # played unchecked
             self.problems.error(where, "this text renders into a [sound:...] tag that "
