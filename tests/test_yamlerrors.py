@@ -204,3 +204,20 @@ def test_a_full_scan_places_only_the_tokens_it_keeps(monkeypatch: pytest.MonkeyP
     found = yamlerrors.diagnose(text, error.value)
     assert found.line == 43_004 and "'x' is indented 6 spaces" in found.message
     assert len(moved) <= 16
+
+
+def test_a_long_run_of_spaces_above_a_misindented_line_takes_no_time() -> None:
+    """The lines above a misindented one are matched as keys: a key pattern ending in
+    '[^#]*?[ \\t]*:' took quadratic time on spaces without a ':' (40,000: 1 s)."""
+    from deckbuilder.errors import Problems
+    from deckbuilder.source import SourceFile, load_yaml
+
+    spaces = " " * 200_000
+    text = (f"section: A\ncards:\n  - id: a\n    front: b\n  - x{spaces}y\n    back: c\n"
+            "   front: d\n")
+    problems = Problems()
+    with deadline(3):
+        load_yaml(SourceFile(Path("f.yaml"), "f.yaml"), problems, text.encode())
+    assert [str(p) for p in problems.items] == [
+        "f.yaml:6:5: invalid YAML: 'back' is indented 4 spaces, more than 'cards' on line 2 "
+        "(0 spaces); line up the keys of one mapping"]
