@@ -39,7 +39,7 @@ _RESERVED = {"@": "", "`": "", "%": " for directives", ",": " in lists", "]": " 
 _SCANNING = {"while scanning a tag", "while scanning an alias", "while scanning an anchor",
              "while scanning a block scalar"}
 _LONGEST_SUGGESTION = 70
-_BREAK = re.compile("\r\n|[" + _BREAKS + "]")
+BREAK = re.compile("\r\n|[" + _BREAKS + "]")  # one line end, as libyaml counts lines
 _BLOCK_START = re.compile(r":\s+([|>][-+0-9]*)\s*(?:#.*)?$")  # 'back: |' ends its line
 _LINES_BACK = 2000  # past that many lines, scan from the top
 SCAN_FROM_TOP = 256 * 1024  # an error within the file's first characters: exact, and fast
@@ -261,7 +261,7 @@ def _tokens_before(text: str, error: Any, flows: bool = False) -> list[Any]:
     Scanning starts a few lines above the error, not at the top of a file of megabytes."""
     start = _restart(text, error.index)
     # libyaml's own count of line breaks, so that marks keep its line numbers
-    lines_above = error.line - len(_BREAK.findall(text, start, error.index))
+    lines_above = error.line - len(BREAK.findall(text, start, error.index))
     scanner = _Scanner(text[start:])
     recent: deque[Any] = deque(maxlen=4)
     opened: list[Any] = []
