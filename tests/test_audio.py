@@ -198,3 +198,17 @@ def test_a_sound_or_maths_in_a_link_address_is_an_error(tmp_path: Path, text: st
     assert [str(p) for p in problems.items][:1] == [
         "x:1:1: maths or a [sound:...] tag in a link's address (or in a link definition) is "
         "lost there; put it in the text"], html
+
+
+@pytest.mark.parametrize("text", ["[sound:media/cafe\u0301.mp3]", "![c](media/cafe\u0301.png)"])
+def test_a_file_named_in_decomposed_unicode_is_found(tmp_path: Path, text: str) -> None:
+    # The text is made NFC before rendering, so the name looked up was 'café' (composed)
+    # while the file on disk (copied from a Mac) is 'cafe' + U+0301: "media file not found"
+    deck = _deck(tmp_path, "")
+    for suffix in (".mp3", ".png"):
+        (deck / "media" / f"cafe\u0301{suffix}").write_bytes(MP3)
+    problems = Problems()
+    renderer = Renderer(deck, False, problems)
+    html = renderer.field(text, Location("x", 1, 1))
+    assert not problems.items, [str(p) for p in problems.items]
+    assert "cafe_-" in html and len(renderer.media) == 1, html

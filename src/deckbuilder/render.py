@@ -230,6 +230,11 @@ class Renderer:
             return f"media path '{written}' is absolute; use a path inside the deck folder"
         try:
             path = (self.deck_dir / relative).resolve()
+            if not path.exists() and not unicodedata.is_normalized("NFD", relative):
+                # the text is NFC, as Anki stores it; a file named in decomposed form (as
+                # macOS names them) is found under the name the author wrote
+                decomposed = (self.deck_dir / unicodedata.normalize("NFD", relative)).resolve()
+                path = decomposed if decomposed.exists() else path
             if not path.is_relative_to(self.root):
                 return f"media '{written}' is outside the deck folder"
             if any(part.startswith(".") for part in path.relative_to(self.root).parts):
