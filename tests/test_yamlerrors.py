@@ -221,3 +221,22 @@ def test_a_long_run_of_spaces_above_a_misindented_line_takes_no_time() -> None:
     assert [str(p) for p in problems.items] == [
         "f.yaml:6:5: invalid YAML: 'back' is indented 4 spaces, more than 'cards' on line 2 "
         "(0 spaces); line up the keys of one mapping"]
+
+
+@pytest.mark.parametrize("value", ['"a" &b: c', "! %x: y", "&b %x: y", "[@home]", "{ `x: y",
+                                   "!: *x"])
+def test_a_suggestion_is_given_only_where_it_quotes_the_whole_text(value: str) -> None:
+    """Quotes suggested from a mark after a tag, an anchor, a quoted text or inside a
+    list left that part out: 'front: [ "@home]"' or 'front: ! "%x: y"' were suggested."""
+    import yaml
+
+    from deckbuilder import yamlerrors
+
+    text = f"section: A\ncards:\n  - id: a\n    front: {value}\n    back: b\n"
+    with pytest.raises(yaml.MarkedYAMLError) as error:
+        list(yaml.parse(text, Loader=yaml.CSafeLoader))
+    message = yamlerrors.diagnose(text, error.value).message
+    if "between quotes: " in message:  # then the suggested line reads back as the text
+        line = message.split("between quotes: ", 1)[1]
+        fixed = yaml.safe_load(text.replace(f"front: {value}", line))
+        assert fixed["cards"][0]["front"] == value, message

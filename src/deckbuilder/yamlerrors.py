@@ -43,6 +43,9 @@ BREAK = re.compile("\r\n|[" + _BREAKS + "]")  # one line end, as libyaml counts 
 _BLOCK_START = re.compile(r":\s+([|>][-+0-9]*)\s*(?:#.*)?$")  # 'back: |' ends its line
 _LINES_BACK = 2000  # past that many lines, scan from the top
 SCAN_FROM_TOP = 256 * 1024  # an error within the file's first characters: exact, and fast
+# what may stand before a value that the suggestion quotes: '- ' items and a key and ':'
+_VALUE_AFTER = re.compile(r"""(?:- +)*(?:(?:"[^"]*"|'[^']*'|[^\s#'"?:,\[\]{}|>!&*%@`-]"""
+                          r"""(?:[^#\[\]{},"':]|:(?! ))*?) *:)?|(?:- *)+""")
 # a line where a block node starts: '- ' or a plain or quoted key and ': '
 _STARTS_NODE = re.compile(r"""-(?: |$)|(?:"[^"]*"|'[^']*'|[^\s#'"?:,\[\]{}|>!&*%@`-][^#]*?)"""
                           r":(?:\s|$)")
@@ -170,7 +173,9 @@ class _Diagnoser:
         else:
             quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         suggestion = f"{before} {quoted}".strip()
-        if len(suggestion) > _LONGEST_SUGGESTION:
+        # only where the value starts right after 'key:' or '- ': after a tag, an anchor, a
+        # quoted text or inside a list or mapping, the quotes would not hold the whole text
+        if len(suggestion) > _LONGEST_SUGGESTION or not _VALUE_AFTER.fullmatch(before):
             return "to write it as text, put the whole text between quotes"
         return f"to write it as text, put the whole text between quotes: {suggestion}"
 
