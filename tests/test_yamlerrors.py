@@ -13,6 +13,7 @@ from conftest import DECK_YAML, deadline, problem_lines, run, write_deck
 
 from deckbuilder.commands import output
 from deckbuilder.commands.output import visible
+from deckbuilder.errors import Location, Problem
 from deckbuilder.excerpt import excerpt
 
 HEAD = "section: A\ncards:\n  - id: a\n"
@@ -240,3 +241,32 @@ def test_a_suggestion_is_given_only_where_it_quotes_the_whole_text(value: str) -
         line = message.split("between quotes: ", 1)[1]
         fixed = yaml.safe_load(text.replace(f"front: {value}", line))
         assert fixed["cards"][0]["front"] == value, message
+
+
+def test_excerpts_hold_one_file_at_a_time(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Problems come sorted by file: the lines of the files before are let go (each
+    file may hold 20 MB, and a thousand problems may each be in another file)."""
+    import gc
+    import weakref
+
+    from deckbuilder import excerpt as excerpt_module
+
+    class Lines(list[str]):
+        pass
+
+    alive: list[weakref.ref[Lines]] = []
+    most = 0
+
+    def tracked(path: str) -> Lines:
+        nonlocal most
+        gc.collect()
+        most = max(most, sum(ref() is not None for ref in alive))
+        lines = Lines(["x: 1"] * 3)
+        alive.append(weakref.ref(lines))
+        return lines
+
+    monkeypatch.setattr(excerpt_module, "read_lines", tracked)
+    problems = [Problem(Location(f"f{i}.yaml", 1, 1), "bad") for i in range(5)]
+    output.Console().problems(problems)
+    assert most <= 1
