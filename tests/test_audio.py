@@ -181,3 +181,41 @@ def test_a_sound_over_the_size_limit(tmp_path: Path, monkeypatch: pytest.MonkeyP
     result = run_guarded("validate", "cards")
     assert _located(result.output) == [
         "cards/01-a.yaml:4:12: media 'media/long.wav' is 101 MiB; the limit is 100 MiB"]
+
+
+@pytest.mark.parametrize("text", ["`[sound:media/hello world.mp3]`",
+                                  "*a* `x [sound:media/hello world.mp3]`"])
+def test_a_sound_inside_code_is_checked_and_packaged(tmp_path: Path, text: str) -> None:
+    # Anki plays [sound:] wherever it stands in the field, <code> included; the inline
+    # fast path once rendered it as plain code: the file left out of the package.
+    deck = _deck(tmp_path, "")
+    renderer = Renderer(deck, False, Problems())
+    html = renderer.field(text, Location("x", 1, 1))
+    assert "[sound:hello_world-" in html and renderer.media, html
+
+
+@pytest.mark.parametrize("text", ["[x]([sound:media/hello world.mp3])",
+                                  "![map]([sound:media/hello world.mp3])", "[x](\\(a\\))"])
+def test_a_sound_or_maths_in_a_link_address_is_an_error(tmp_path: Path, text: str) -> None:
+    # markdown-it percent-encodes the address: the sound's placeholder became the junk
+    # href "%EE%80%800%EE%80%81", silently
+    deck = _deck(tmp_path, "")
+    problems = Problems()
+    html = Renderer(deck, False, problems).field(text, Location("x", 1, 1))
+    assert [str(p) for p in problems.items][:1] == [
+        "x:1:1: maths or a [sound:...] tag in a link's address (or in a link definition) is "
+        "lost there; put it in the text"], html
+
+
+@pytest.mark.parametrize("text", ["[sound:media/cafe\u0301.mp3]", "![c](media/cafe\u0301.png)"])
+def test_a_file_named_in_decomposed_unicode_is_found(tmp_path: Path, text: str) -> None:
+    # The text is made NFC before rendering, so the name looked up was 'café' (composed)
+    # while the file on disk (copied from a Mac) is 'cafe' + U+0301: "media file not found"
+    deck = _deck(tmp_path, "")
+    for suffix in (".mp3", ".png"):
+        (deck / "media" / f"cafe\u0301{suffix}").write_bytes(MP3)
+    problems = Problems()
+    renderer = Renderer(deck, False, problems)
+    html = renderer.field(text, Location("x", 1, 1))
+    assert not problems.items, [str(p) for p in problems.items]
+    assert "cafe_-" in html and len(renderer.media) == 1, html

@@ -163,12 +163,27 @@ BAD = [
     ("  learning-steps: [1m, 10]\n", "5:24: 'learning-steps': a step is a number and a unit "
      "(s, m, h or d), more than 0 and at most 365d, like 10m or 1d; found '10'"),
     ("  relearning-steps: [0m]\n", "5:22: 'relearning-steps': a step is a number"),
+    ("  learning-steps: [[1m]]\n", "5:20: 'learning-steps': a step is a number and a unit "
+     "(s, m, h or d), more than 0 and at most 365d, like 10m or 1d; found a list"),
+    ("  relearning-steps: [{1m: 1}]\n", "5:22: 'relearning-steps': a step is a number and a "
+     "unit (s, m, h or d), more than 0 and at most 365d, like 10m or 1d; found a mapping"),
+    ("  learning-steps: [1m, ~]\n", "5:24: 'learning-steps': a step is a number and a unit "
+     "(s, m, h or d), more than 0 and at most 365d, like 10m or 1d; found ''"),
+    # digits other than 0-9: an editor's schema (\d is ASCII there) refuses them
+    ("  learning-steps: [\u0661m]\n", "5:20: 'learning-steps': a step is a number"),
     ("  new-cards-per-day: 5\n", "5:3: unknown option 'new-cards-per-day'; did you mean "
      "'new-per-day'?"),
 ]
 
 
-@pytest.mark.parametrize(("options", "message"), BAD)
+# validate only: like 'at most 365d', a pattern cannot compare numbers (this step was
+# stored as 0), and PyYAML refuses a bad tag before any schema sees it (it was reported twice)
+VALIDATE_ONLY = [("  learning-steps: [0.001s]\n", "5:20: 'learning-steps': a step is a number"),
+                 ("  learning-steps: [!!int 1m]\n", "5:20: '1m' is not a whole number (YAML "
+                  "tag !!int)")]
+
+
+@pytest.mark.parametrize(("options", "message"), BAD + VALIDATE_ONLY)
 def test_bad_options_are_located_errors(options: str, message: str, tmp_path: Path,
                                         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
@@ -264,16 +279,20 @@ def test_removing_options_gives_the_package_of_a_deck_that_never_had_them(
     assert str(preset_id("opt-deck")) not in _col_table(with_options, tmp_path)["dconf"]
 
 
-@pytest.mark.parametrize(("written", "bury"), [("yes", True), ("'yes'", True), ("'on'", True),
-                                               ("True", True), ("off", False),
-                                               ("'false'", False)])
-def test_bury_siblings_is_a_flag_like_reverse(written: str, bury: bool,
+@pytest.mark.parametrize(("written", "buried"), [("yes", True), ('"yes"', True), ("'On'", True),
+                                                 ("off", False), ('"NO"', False)])
+def test_bury_siblings_is_a_flag_like_reverse(written: str, buried: bool,
                                               tmp_path: Path) -> None:
-    """Read as `reverse` and `html` are: YAML 1.1's words, quoted or not, since an editor
-    (YAML 1.2) reads a bare `yes` as text and `validate` (YAML 1.1) as true."""
-    package = _build(tmp_path, DECK + f"options:\n  bury-siblings: {written}\n")
+    """YAML 1.1 reads a bare `yes` as true, YAML 1.2 (an editor, check-jsonschema) as
+    text: like `reverse`, the flag takes either reading, and validate and the schema
+    agree (a quoted "yes" was refused, and the schema refused a bare one)."""
+    deck_yaml = DECK + f"options:\n  bury-siblings: {written}\n"
+    package = _build(tmp_path, deck_yaml)
     anki = _import(tmp_path, package, presets=True)
     try:
-        assert _settings(anki.col, "Opt Deck")[-3:] == (bury, bury, bury)
+        assert _settings(anki.col, "Opt Deck")[-3:] == (buried,) * 3
     finally:
         anki.col.close()
+    schema = json.loads(run("schema", "deck").stdout)
+    jsonschema.validate(yaml.load(deck_yaml, Loader=yaml.BaseLoader), schema)  # YAML 1.2 reads
+    jsonschema.validate(yaml.safe_load(deck_yaml), schema)

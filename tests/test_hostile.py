@@ -151,7 +151,15 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "only-a-comment": (_files(**{"01_a__yaml": "# nothing yet\n"}), [
         "cards/01-a.yaml:1:1: file is empty"]),
     "binary-garbage": (_files(**{"01_a__yaml": bytes(range(256))}), [
-        "cards/01-a.yaml:2:118: file is not UTF-8: byte 0x80 cannot be decoded"]),
+        # lines end at '\n' and at '\r', as libyaml and the excerpt count them
+        "cards/01-a.yaml:3:115: file is not UTF-8: byte 0x80 cannot be decoded"]),
+    "cr-line-ends-and-a-latin1-byte": (_files(**{"01_a__yaml": b"section: A\rcards:\r  - x\xe9"}),
+                                       ["cards/01-a.yaml:3:6: file is not UTF-8: byte 0xe9 "
+                                        "cannot be decoded"]),
+    "cr-line-ends-and-a-control-character": (_files(**{"01_a__yaml": "section: A\rcards:\x01"}),
+                                             ["cards/01-a.yaml:2:7: invalid YAML: character "
+                                              "U+0001 is not allowed in YAML (a control "
+                                              "character)"]),
     "control-character": (_files(**{"01_a__yaml": "section: A\x00\ncards: []\n"}), [
         "cards/01-a.yaml:1:11: invalid YAML: character U+0000 is not allowed in YAML (a control "
         "character)"]),

@@ -105,6 +105,8 @@ def test_init_defaults_to_the_current_folder(tmp_path: Path,
     (" x ", "X", "x"),
     ("#1 'deck'", "#1 'deck'", "1-deck"),
     ("caf\udce9", "My deck", "caf"),  # a name that is not UTF-8
+    # ids YAML would read as nothing, true or a number are quoted
+    ("null", "Null", "null"), ("yes", "Yes", "yes"), ("123", "123", "123"),
 ])
 def test_deck_names_from_the_folder_are_valid(tmp_path: Path, folder: str, name: str,
                                               deck_id: str) -> None:

@@ -9,10 +9,11 @@ import re
 from pathlib import Path
 
 import pytest
-from conftest import DECK_YAML, problem_lines, run, write_deck
+from conftest import DECK_YAML, deadline, problem_lines, run, write_deck
 
 from deckbuilder.commands import output
 from deckbuilder.commands.output import visible
+from deckbuilder.errors import Location, Problem
 from deckbuilder.excerpt import excerpt
 
 HEAD = "section: A\ncards:\n  - id: a\n"
@@ -137,6 +138,17 @@ def test_a_long_line_is_cut_around_the_caret() -> None:
     assert source[len(caret) - 1] == "!"
 
 
+def test_excerpts_of_one_huge_line_take_no_time() -> None:
+    """A thousand excerpts of a line of 5 MB with an escaped character: each escapes only
+    the characters it shows (the whole line each time took hours)."""
+    line = "{cards: [" + "{id: x, front: \x1b\u00e9}, " * 200_000 + "]}"
+    with deadline(5):
+        shown = [excerpt([line], 1, column, visible) for column in range(1, 5_000_000, 5000)]
+    assert len(shown) == 1000 and all(len(source) < 120 for source, _ in shown)
+    source, caret = shown[1]
+    assert source[len(caret) - 1] == line[5000] and "\\x1b" in source
+
+
 def test_no_excerpt_where_there_is_no_such_line() -> None:
     assert excerpt(["a"], 2, 1) == [] and excerpt(["a"], 0, 0) == []
 
@@ -172,3 +184,89 @@ def test_a_mistake_deep_in_a_big_file_gets_the_same_message(mistake: str) -> Non
         patch.setattr(yamlerrors, "SCAN_FROM_TOP", len(text))
         assert yamlerrors.diagnose(text, error.value) == near
     assert near.line > 36_000 and "(while" not in near.message
+
+
+def test_a_full_scan_places_only_the_tokens_it_keeps(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A plain text of many lines leaves no line to restart from: the scan reads the file
+    from the top, and placing each of its million tokens in the text cost more than the
+    scan (a 3.5 MB file loaded and diagnosed: 3.9 s -> 3.0 s)."""
+    import yaml
+
+    from deckbuilder import yamlerrors
+
+    cards = "  - id: a\n    front: b\n" * 20_000
+    more = "      more\n" * 3000
+    text = f"cards:\n{cards}  - id: q\n    front: a\n{more}      x: y\n"
+    with pytest.raises(yaml.MarkedYAMLError) as error:
+        list(yaml.parse(text, Loader=yaml.CSafeLoader))
+    moved = []
+    real = yamlerrors._moved
+    monkeypatch.setattr(yamlerrors, "_moved", lambda *args: moved.append(1) or real(*args))
+    found = yamlerrors.diagnose(text, error.value)
+    assert found.line == 43_004 and "'x' is indented 6 spaces" in found.message
+    assert len(moved) <= 16
+
+
+def test_a_long_run_of_spaces_above_a_misindented_line_takes_no_time() -> None:
+    """The lines above a misindented one are matched as keys: a key pattern ending in
+    '[^#]*?[ \\t]*:' took quadratic time on spaces without a ':' (40,000: 1 s)."""
+    from deckbuilder.errors import Problems
+    from deckbuilder.source import SourceFile, load_yaml
+
+    spaces = " " * 200_000
+    text = (f"section: A\ncards:\n  - id: a\n    front: b\n  - x{spaces}y\n    back: c\n"
+            "   front: d\n")
+    problems = Problems()
+    with deadline(3):
+        load_yaml(SourceFile(Path("f.yaml"), "f.yaml"), problems, text.encode())
+    assert [str(p) for p in problems.items] == [
+        "f.yaml:6:5: invalid YAML: 'back' is indented 4 spaces, more than 'cards' on line 2 "
+        "(0 spaces); line up the keys of one mapping"]
+
+
+@pytest.mark.parametrize("value", ['"a" &b: c', "! %x: y", "&b %x: y", "[@home]", "{ `x: y",
+                                   "!: *x"])
+def test_a_suggestion_is_given_only_where_it_quotes_the_whole_text(value: str) -> None:
+    """Quotes suggested from a mark after a tag, an anchor, a quoted text or inside a
+    list left that part out: 'front: [ "@home]"' or 'front: ! "%x: y"' were suggested."""
+    import yaml
+
+    from deckbuilder import yamlerrors
+
+    text = f"section: A\ncards:\n  - id: a\n    front: {value}\n    back: b\n"
+    with pytest.raises(yaml.MarkedYAMLError) as error:
+        list(yaml.parse(text, Loader=yaml.CSafeLoader))
+    message = yamlerrors.diagnose(text, error.value).message
+    if "between quotes: " in message:  # then the suggested line reads back as the text
+        line = message.split("between quotes: ", 1)[1]
+        fixed = yaml.safe_load(text.replace(f"front: {value}", line))
+        assert fixed["cards"][0]["front"] == value, message
+
+
+def test_excerpts_hold_one_file_at_a_time(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Problems come sorted by file: the lines of the files before are let go (each
+    file may hold 20 MB, and a thousand problems may each be in another file)."""
+    import gc
+    import weakref
+
+    from deckbuilder import excerpt as excerpt_module
+
+    class Lines(list[str]):
+        pass
+
+    alive: list[weakref.ref[Lines]] = []
+    most = 0
+
+    def tracked(path: str) -> Lines:
+        nonlocal most
+        gc.collect()
+        most = max(most, sum(ref() is not None for ref in alive))
+        lines = Lines(["x: 1"] * 3)
+        alive.append(weakref.ref(lines))
+        return lines
+
+    monkeypatch.setattr(excerpt_module, "read_lines", tracked)
+    problems = [Problem(Location(f"f{i}.yaml", 1, 1), "bad") for i in range(5)]
+    output.Console().problems(problems)
+    assert most <= 1

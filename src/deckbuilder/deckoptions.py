@@ -56,9 +56,10 @@ DEFAULTS: dict[str, Any] = {
     "relearning-steps": (10.0,), "desired-retention": 0.9, "maximum-interval": 36500,
     "bury-siblings": False,
 }
-_STEP = re.compile(r"(\d+(?:\.\d+)?)([smhd])")
+_STEP = re.compile(r"([0-9]+(?:\.[0-9]+)?)([smhd])")  # ASCII digits, as an editor's \d
 _MINUTES = {"s": 1 / 60, "m": 1, "h": 60, "d": 1440}
 _MAX_STEP = 365 * 1440  # minutes
+_CONTAINERS = {"seq": "a list", "map": "a mapping"}
 # Where each option lives in Anki's legacy preset JSON (bury-siblings sets all three).
 _PATHS: dict[str, tuple[tuple[str, ...], ...]] = {
     "new-per-day": (("new", "perDay"),),
@@ -134,15 +135,19 @@ def _steps(option: Option, node: Node, source: SourceFile, problems: Problems) -
         return None
     minutes = []
     for item in node.value:  # type: ignore[attr-defined]
+        if item.kind == "bad":  # already reported by the loader
+            return None
         match = _STEP.fullmatch(str(item.value)) if item.kind == "str" else None
-        value = float(match.group(1)) * _MINUTES[match.group(2)] if match else 0
+        # rounded as stored: a step of 0.001s would be stored as 0
+        value = round(float(match.group(1)) * _MINUTES[match.group(2)], 4) if match else 0
         if not 0 < value <= _MAX_STEP:
             written = shown(str(item.value)) if item.kind != "null" else ""
+            found = _CONTAINERS.get(item.kind, f"'{written}'")
             problems.error(source.node_at(item), f"'{option.name}': a step is a number and a "
                            f"unit (s, m, h or d), more than 0 and at most 365d, like 10m or "
-                           f"1d; found '{written}'")
+                           f"1d; found {found}")
             return None
-        minutes.append(round(value, 4))
+        minutes.append(value)
     return tuple(minutes)
 
 

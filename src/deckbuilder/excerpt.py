@@ -44,27 +44,32 @@ def excerpt(lines: list[str], line: int, column: int,
     output will show a character (escaped, when it could harm a terminal)."""
     if not 1 <= line <= len(lines) or column < 1:
         return []
-    source = lines[line - 1]
+    whole = lines[line - 1]
+    # Only the characters near the column can be shown (no character is narrower than
+    # none): a line of megabytes under a thousand problems is cut first, not escaped whole.
+    cut = max(0, min(column - 1, len(whole)) - WIDEST)
+    source = whole[cut : column + WIDEST]
     if source.isascii() and source.isprintable():  # most lines: each character is one column
         pieces, widths = list(source), [1] * len(source)
     else:
         pieces = [TAB if char == "\t" else shown(char) for char in source]
         widths = [sum(_width(char) for char in piece) for piece in pieces]
-    at = min(column - 1, len(pieces))  # a caret just past the end marks the line's end
-    first, last = _window(widths, at)
+    at = min(column - 1, len(whole)) - cut  # a caret just past the end marks the line's end
+    first, last = _window(widths, at, cut + len(source) < len(whole) or cut > 0)
     text = "".join(pieces[first:last])
     offset = sum(widths[first:at])
-    if first > 0:
+    if first > 0 or cut > 0:
         text, offset = "…" + text, offset + 1
-    if last < len(pieces):
+    if last < len(pieces) or cut + len(source) < len(whole):
         text += "…"
     number = str(line)
     return [f"  {number} | {text}".rstrip(), f"  {' ' * len(number)} | {' ' * offset}^"]
 
 
-def _window(widths: list[int], at: int) -> tuple[int, int]:
-    """The pieces to show: all of them, or about WIDEST columns with ``at`` inside."""
-    if sum(widths) <= WIDEST:
+def _window(widths: list[int], at: int, cut: bool) -> tuple[int, int]:
+    """The pieces to show: all of them, or about WIDEST columns with ``at`` inside (always
+    when the line was ``cut`` before)."""
+    if not cut and sum(widths) <= WIDEST:
         return 0, len(widths)
     first, room = at, WIDEST // 2
     while first > 0 and room - widths[first - 1] >= 0:

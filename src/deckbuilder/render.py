@@ -137,6 +137,9 @@ class Renderer:
             out = self.md.render(protected).strip()
         else:
             out = self.md.renderInline(protected)
+        if len(set(_PLACEHOLDER.findall(out))) < len(kept):  # encoded in a URL, or dropped
+            self.problems.error(where, "maths or a [sound:...] tag in a link's address (or in "
+                                "a link definition) is lost there; put it in the text")
         out = _PLACEHOLDER.sub(lambda m: kept[int(m.group(1))], out)
         if replace_sounds(out, lambda _: "\0").count("\0") > sounds:  # played unchecked
             self.problems.error(where, "this text renders into a [sound:...] tag that "
@@ -228,6 +231,11 @@ class Renderer:
             return f"media path '{written}' is absolute; use a path inside the deck folder"
         try:
             path = (self.deck_dir / relative).resolve()
+            if not path.exists() and not unicodedata.is_normalized("NFD", relative):
+                # the text is NFC, as Anki stores it; a file named in decomposed form (as
+                # macOS names them) is found under the name the author wrote
+                decomposed = (self.deck_dir / unicodedata.normalize("NFD", relative)).resolve()
+                path = decomposed if decomposed.exists() else path
             if not path.is_relative_to(self.root):
                 return f"media '{written}' is outside the deck folder"
             if any(part.startswith(".") for part in path.relative_to(self.root).parts):
@@ -308,7 +316,8 @@ def _markdown(allow_html: bool) -> MarkdownIt:
 def _inline(text: str) -> str | None:
     """``text``'s HTML when it is one line of the simple Markdown ``_INLINE`` describes."""
     whole, tokens = _inline_patterns()
-    if _BLOCK.search(text.strip()) or not whole.fullmatch(text):
+    # `[sound:x]` in code is played by Anki all the same: its file is checked on the full path
+    if _BLOCK.search(text.strip()) or "[sound:" in text or not whole.fullmatch(text):
         return None
     out = []
     for token in tokens.finditer(text):

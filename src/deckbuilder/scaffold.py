@@ -169,7 +169,8 @@ def starter_files(name: str, deck_id: str) -> dict[str, str]:
 
     shown = name if _plain(name) else json.dumps(name, ensure_ascii=False)
     return {
-        "cards/deck.yaml": DECK_TEMPLATE.format(name=shown, id=deck_id),
+        "cards/deck.yaml": DECK_TEMPLATE.format(name=shown, id=deck_id if _plain(deck_id)
+                                                else json.dumps(deck_id)),
         f"cards/{FIRST_SECTION}": SECTION_TEMPLATE,
         # As `deckbuilder schema` prints them, so regenerating them changes nothing.
         "schema/deck.schema.json": _json(json_schema("deck")),

@@ -160,9 +160,9 @@ def decode(source: SourceFile, data: bytes, problems: Problems) -> str | None:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        line_start = data.rfind(b"\n", 0, exc.start) + 1
-        column = len(data[line_start : exc.start].decode("utf-8", "replace")) + 1
+        # the lines libyaml and the excerpt count (a file may end its lines with '\r' alone)
+        *above, last = yamlerrors.BREAK.split(data[: exc.start].decode("utf-8"))
+        line, column = len(above) + 1, len(last) + 1
         problems.error(
             source.at(line, column),
             f"file is not UTF-8: byte 0x{data[exc.start]:02x} cannot be decoded",
@@ -190,8 +190,8 @@ def load_yaml(source: SourceFile, problems: Problems, data: bytes) -> Node | Non
         problems.error(source.at(found.line, found.column), found.message)
         return None
     except yaml.reader.ReaderError as exc:
-        line = text.count("\n", 0, exc.position) + 1
-        column = exc.position - text.rfind("\n", 0, exc.position)
+        *above, last = yamlerrors.BREAK.split(text[: exc.position])
+        line, column = len(above) + 1, len(last) + 1
         character = exc.character if isinstance(exc.character, str) else chr(exc.character)
         problems.error(source.at(line, column), f"invalid YAML: character U+{ord(character):04X} "
                        "is not allowed in YAML (a control character)")

@@ -39,10 +39,13 @@ _RESERVED = {"@": "", "`": "", "%": " for directives", ",": " in lists", "]": " 
 _SCANNING = {"while scanning a tag", "while scanning an alias", "while scanning an anchor",
              "while scanning a block scalar"}
 _LONGEST_SUGGESTION = 70
-_BREAK = re.compile("\r\n|[" + _BREAKS + "]")
+BREAK = re.compile("\r\n|[" + _BREAKS + "]")  # one line end, as libyaml counts lines
 _BLOCK_START = re.compile(r":\s+([|>][-+0-9]*)\s*(?:#.*)?$")  # 'back: |' ends its line
 _LINES_BACK = 2000  # past that many lines, scan from the top
 SCAN_FROM_TOP = 256 * 1024  # an error within the file's first characters: exact, and fast
+# what may stand before a value that the suggestion quotes: '- ' items and a key and ':'
+_VALUE_AFTER = re.compile(r"""(?:- +)*(?:(?:"[^"]*"|'[^']*'|[^\s#'"?:,\[\]{}|>!&*%@`-]"""
+                          r"""(?:[^#\[\]{},"':]|:(?! ))*?) *:)?|(?:- *)+""")
 # a line where a block node starts: '- ' or a plain or quoted key and ': '
 _STARTS_NODE = re.compile(r"""-(?: |$)|(?:"[^"]*"|'[^']*'|[^\s#'"?:,\[\]{}|>!&*%@`-][^#]*?)"""
                           r":(?:\s|$)")
@@ -184,7 +187,9 @@ class _Diagnoser:
         else:
             quoted = '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
         suggestion = f"{before}{quoted}"
-        if len(suggestion) > _LONGEST_SUGGESTION:
+        # only where the value starts right after 'key:' or '- ': after a tag, an anchor, a
+        # quoted text or inside a list or mapping, the quotes would not hold the whole text
+        if len(suggestion) > _LONGEST_SUGGESTION or not _VALUE_AFTER.fullmatch(before.strip()):
             return "to write it as text, put the whole text between quotes"
         return f"to write it as text, put the whole text between quotes: {suggestion}"
 
@@ -275,15 +280,13 @@ def _tokens_before(text: str, error: Any, flows: bool = False) -> list[Any]:
     Scanning starts a few lines above the error, not at the top of a file of megabytes."""
     start = _restart(text, error.index)
     # libyaml's own count of line breaks, so that marks keep its line numbers
-    lines_above = error.line - len(_BREAK.findall(text, start, error.index))
+    lines_above = error.line - len(BREAK.findall(text, start, error.index))
     scanner = _Scanner(text[start:])
     recent: deque[Any] = deque(maxlen=4)
     opened: list[Any] = []
     try:
         while (token := scanner.get_token()) is not None and \
                 token.start_mark.index + start < error.index:
-            token.start_mark = _moved(token.start_mark, start, lines_above)
-            token.end_mark = _moved(token.end_mark, start, lines_above)
             if flows and isinstance(token, (yaml.FlowSequenceStartToken,
                                             yaml.FlowMappingStartToken)):
                 opened.append(token)
@@ -296,6 +299,11 @@ def _tokens_before(text: str, error: Any, flows: bool = False) -> list[Any]:
         pass
     finally:
         scanner.dispose()
+    # Only the tokens kept are placed in the whole text: a full scan reads millions.
+    for token in {id(t): t for item in recent for t in
+                  (item if isinstance(item, tuple) else (item,))}.values():
+        token.start_mark = _moved(token.start_mark, start, lines_above)
+        token.end_mark = _moved(token.end_mark, start, lines_above)
     return list(recent)
 
 

@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 _DASH = re.compile(r"-(?: +|$)")
 # a key as deck files write it: plain or quoted, then ':' and a space or the line's end
-_KEY = re.compile(r"""("[^"]*"|'[^']*'|[^\s#'"?:,\[\]{}|>!&*%@`-][^#]*?)[ \t]*:(?=\s|$)""")
+# (spaces before the ':' are stripped after the match: '[^#]*?[ \t]*:' took quadratic
+# time on a long run of spaces without a ':')
+_KEY = re.compile(r"""("[^"]*"[ \t]*|'[^']*'[ \t]*|[^\s#'"?:,\[\]{}|>!&*%@`-][^#]*?):(?=\s|$)""")
 
 
 @dataclass(frozen=True)
@@ -74,7 +76,7 @@ def _levels(line: str, number: int) -> list[_Level]:
         column += dash.end()
         rest = rest[dash.end() :]
     if key := _KEY.match(rest):
-        levels.append(_Level(column, number, key.group(1).strip("'\"")))
+        levels.append(_Level(column, number, key.group(1).rstrip(" \t").strip("'\"")))
     return levels
 
 

@@ -113,7 +113,8 @@ class Console:
         where = problem.location
         if not where.line:
             return
-        if where.path not in sources:
+        if where.path not in sources:  # problems come sorted by path: one file at a time
+            sources.clear()  # (a thousand problems in files of 20 MB each held them all)
             sources[where.path] = read_lines(where.path)
         lines = sources[where.path]
 
