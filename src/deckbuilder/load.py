@@ -126,7 +126,8 @@ def _run(jobs: list[_Job], parallel: bool) -> list[_Loaded]:
     """Load the jobs, on every core when there is enough work; results in job order."""
     cores = os.cpu_count() or 1
     workers = min(cores, len(jobs))
-    if not parallel or cores < PARALLEL_CORES or workers < 2 or sum(len(job.data) for job in jobs) < PARALLEL_BYTES:
+    if (not parallel or cores < PARALLEL_CORES or workers < 2
+            or sum(len(job.data) for job in jobs) < PARALLEL_BYTES):
         return [_load(job) for job in jobs]
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
