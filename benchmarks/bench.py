@@ -7,6 +7,7 @@ reversed every other round), and the table shows the medians.
 from __future__ import annotations
 
 import argparse
+import compileall
 import itertools
 import os
 import platform
@@ -421,6 +422,10 @@ def main() -> None:
     preview_sizes = [int(size) for size in args.preview_sizes.split(",") if int(size)]
     figures: list[str] = []
     print(f"machine: {machine()}")
+    # As pip does when it installs a package: with PYTHONDONTWRITEBYTECODE set, an
+    # editable install would compile deckbuilder's modules again on every run (25 ms).
+    import deckbuilder
+    compileall.compile_dir(Path(deckbuilder.__file__).parent, quiet=1)
     with tempfile.TemporaryDirectory(prefix="deckbuilder-bench-") as scratch:
         jobs = [Job("deckbuilder --help", [DECKBUILDER, "--help"], target=0.1)]
         for index, size in enumerate(sizes):

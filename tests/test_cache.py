@@ -64,12 +64,28 @@ def test_errors_are_reported_even_when_other_sections_are_cached(example: Path,
     assert f"{example}/01-basics.yaml:5:9: duplicate card id 'capital-france'" in result.output
 
 
+def test_two_cores_check_in_one_process(example: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On 2 cores the pool costs more than it saves (load.py): none is started.
+    import concurrent.futures
+
+    from deckbuilder import load as build
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a process pool was started")
+
+    monkeypatch.setattr(build, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(build.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", no_pool)
+    assert load_deck(example, parallel=True) == load_deck(example, parallel=False)
+
+
 def test_checking_on_every_core_gives_the_same_deck(example: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     from deckbuilder import load as build
 
     serial = load_deck(example, parallel=False)
     monkeypatch.setattr(build, "PARALLEL_BYTES", 0)
+    monkeypatch.setattr(build, "PARALLEL_CORES", 2)
     assert load_deck(example, parallel=True) == serial
     (example / "02-maths.yaml").write_text("section: [broken\n")
     with pytest.raises(build.InvalidDeck) as parallel_errors:

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from . import limits, yamlerrors
+from . import limits
 from .conflicts import conflict_markers
 from .errors import Location, Problems
 
@@ -183,6 +183,8 @@ def load_yaml(source: SourceFile, problems: Problems, data: bytes) -> Node | Non
     try:
         root = _Builder(source, problems).run(text)
     except yaml.MarkedYAMLError as exc:
+        from . import yamlerrors  # only for a file with a mistake (its import costs 4 ms)
+
         found = yamlerrors.diagnose(text, exc)
         # What the loader reported from the misread text on is about that same mistake.
         problems.items[:] = [p for p in problems.items if p.location.path != source.display

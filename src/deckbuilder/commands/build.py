@@ -39,10 +39,13 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
 
     if not watch:
         console.exit(0 if once() else 1)
+    import gc
+
     from watchfiles import watch as watch_files
 
     from .. import anki, cache, database, lock
 
+    gc.enable()  # cli.main turns it off for one-off commands: this one lives on
     # One process for every rebuild: what the last one read and made stays in memory.
     anki.keep_in_memory()
     cache.keep_in_memory()
