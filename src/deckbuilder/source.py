@@ -160,6 +160,8 @@ def decode(source: SourceFile, data: bytes, problems: Problems) -> str | None:
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
+        from . import yamlerrors
+
         # the lines libyaml and the excerpt count (a file may end its lines with '\r' alone)
         *above, last = yamlerrors.BREAK.split(data[: exc.start].decode("utf-8"))
         line, column = len(above) + 1, len(last) + 1
@@ -192,6 +194,8 @@ def load_yaml(source: SourceFile, problems: Problems, data: bytes) -> Node | Non
         problems.error(source.at(found.line, found.column), found.message)
         return None
     except yaml.reader.ReaderError as exc:
+        from . import yamlerrors
+
         *above, last = yamlerrors.BREAK.split(text[: exc.position])
         line, column = len(above) + 1, len(last) + 1
         character = exc.character if isinstance(exc.character, str) else chr(exc.character)
