@@ -270,3 +270,25 @@ def test_excerpts_hold_one_file_at_a_time(tmp_path: Path,
     problems = [Problem(Location(f"f{i}.yaml", 1, 1), "bad") for i in range(5)]
     output.Console().problems(problems)
     assert most <= 1
+
+
+# Valid YAML that is not what the author meant: a local tag or an alias where text was meant.
+MEANT_AS_TEXT = {
+    "local-tag": (HEAD + "    front: !important note\n    back: x\n", "4:12", "'!'"),
+    "alias-alone": (HEAD + "    front: *emphasis\n    back: x\n", "4:12", "'*'"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(MEANT_AS_TEXT))
+def test_a_tag_or_alias_meant_as_text_gets_the_advice_to_quote(
+        case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    section, place, first = MEANT_AS_TEXT[case]
+    lines = _validate(tmp_path, section, monkeypatch)
+    assert lines[0].startswith(f"cards/01-a.yaml:{place}: "), lines
+    assert f"to write text that starts with {first}, put the whole text between quotes" in lines[0]
+
+
+def test_a_yaml_type_tag_gets_no_advice_to_quote(tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    lines = _validate(tmp_path, HEAD + "    front: !!binary aGk=\n    back: x\n", monkeypatch)
+    assert "not allowed" in lines[0] and "quotes" not in lines[0]

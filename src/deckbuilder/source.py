@@ -30,6 +30,7 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_DEPTH = 50
 # The name after the number becomes part of a tag, so it is a single word.
 _SECTION_NAME = re.compile(r"^(\d+)-[A-Za-z0-9][A-Za-z0-9_-]*\.ya?ml$")
+_QUOTE_IT = "to write text that starts with '{}', put the whole text between quotes"
 _PLAIN_TAGS = {
     "tag:yaml.org,2002:str": "str",
     "tag:yaml.org,2002:int": "int",
@@ -356,7 +357,8 @@ class _Builder:
             self.error(event.start_mark, f"alias *{name} refers to the node that contains it")
             node = None
         elif node is None:
-            self.error(event.start_mark, f"alias *{name} has no anchor &{name} before it")
+            self.error(event.start_mark, f"alias *{name} has no anchor &{name} before it; "
+                       f"{_QUOTE_IT.format('*')}")
         mark = event.start_mark
         self.add(node or Node("bad", None, mark.line + 1, mark.column + 1), None)
 
@@ -384,7 +386,10 @@ class _Builder:
         allowed = (None, "!") if container else (None, "!", *_PLAIN_TAGS)
         if tag not in allowed and tag not in ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
             shown = str(tag).replace("tag:yaml.org,2002:", "!!")
-            self.error(mark, f"YAML tag {shown} is not allowed: deck files hold plain data")
+            # a local tag (`front: !important note`) is most likely text meant as text
+            advice = f"; {_QUOTE_IT.format('!')}" if shown[:1] == "!" and shown[:2] != "!!" else ""
+            self.error(mark, f"YAML tag {shown} is not allowed: deck files hold plain data"
+                       f"{advice}")
 
     def add(self, node: Node, anchor: str | None, mark: Any = None) -> None:
         if anchor:
