@@ -108,13 +108,15 @@ def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
     return ids
 
 
-# Under `build --watch`: each card's hashes (GUID, wanted note id, digest) by everything
-# they derive from, as the last compile found them; None in a one-off process.
-_known: dict[tuple[object, ...], tuple[str, int, str]] | None = None
+# Under `build --watch`: each rendered card's note as the last compile made it, by the
+# card's identity (the cache hands a rebuild the very objects of unchanged sections), with
+# the card itself (so a reused id is never mistaken), the deck id and subdeck it was
+# compiled for, and the note id it wanted; None in a one-off process.
+_known: dict[int, tuple[RenderedCard, str, str, int, Note]] | None = None
 
 
 def keep_in_memory() -> None:
-    """Remember each card's hashes from one compile to the next (for ``build --watch``)."""
+    """Remember each card's note from one compile to the next (for ``build --watch``)."""
     global _known
     if _known is None:
         _known = {}
@@ -128,36 +130,50 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
         name = deck.subdeck(section)
         subdeck.update(dict.fromkeys((card.id for card in section.cards), name))
     known = _known or {}
-    found: dict[tuple[object, ...], tuple[str, int, str]] = {}
-    compiled = []
+    found: dict[int, tuple[RenderedCard, str, str, int, Note]] = {}
+    # (card, subdeck, wanted note id, the note made before or the hashes to make one)
+    compiled: list[tuple[RenderedCard, str, int, Note | tuple[str, str]]] = []
     for item in rendered:
         card = item.card
-        kind = card.kind
-        tags = tuple(sorted(card.tags))
-        key = (deck_id, card.id, kind, item.fields, tags)
-        hashes = known.get(key) if known else None
-        if hashes is None:
-            guid = note_guid(deck_id, card.id)
-            # The subdeck stays out of the digest: an import never moves existing cards,
-            # so a newer mod for a move would only overwrite the learner's own edits.
-            hashes = guid, derived_note_id(deck_id, guid), note_digest(kind, item.fields, tags)
-        if _known is not None:
-            found[key] = hashes
-        compiled.append((item, tags, hashes))
-    if _known is not None:
-        _known = found  # only this deck's cards: memory stays one deck's worth
-    note_ids = unique_ids((guid, wanted) for _, _, (guid, wanted, _) in compiled)
+        name = subdeck[card.id]
+        kept = known.get(id(item)) if known else None
+        if kept is not None and kept[0] is item and kept[1] == deck_id and kept[2] == name:
+            compiled.append((item, name, kept[3], kept[4]))
+            continue
+        guid = note_guid(deck_id, card.id)
+        # The subdeck stays out of the digest: an import never moves existing cards,
+        # so a newer mod for a move would only overwrite the learner's own edits.
+        digest = note_digest(card.kind, item.fields, sorted(card.tags))
+        compiled.append((item, name, derived_note_id(deck_id, guid), (guid, digest)))
+    note_ids = unique_ids((_guid(made), wanted) for _, _, wanted, made in compiled)
     notes = []
-    for item, tags, (guid, _, digest) in compiled:
+    for item, name, wanted, made in compiled:
+        if isinstance(made, Note):
+            if made.note_id == note_ids[made.guid]:
+                notes.append(made)
+                if _known is not None:
+                    found[id(item)] = (item, deck_id, name, wanted, made)
+                continue
+            made = made.guid, made.digest  # its id moved (a collision came or went)
         card = item.card
         kind = card.kind
         if kind == "cloze":
             ords = tuple(n - 1 for n in card.cloze_numbers)
         else:
             ords = (0, 1) if kind == "reverse" else (0,)
-        notes.append(Note(card.id, guid, note_ids[guid], kind, item.fields, tags,
-                          subdeck[card.id], ords, digest))
+        guid, digest = made
+        note = Note(card.id, guid, note_ids[guid], kind, item.fields, tuple(sorted(card.tags)),
+                    name, ords, digest)
+        notes.append(note)
+        if _known is not None:
+            found[id(item)] = (item, deck_id, name, wanted, note)
+    if _known is not None:
+        _known = found  # only this deck's cards: memory stays one deck's worth
     return notes
+
+
+def _guid(made: Note | tuple[str, str]) -> str:
+    return made.guid if isinstance(made, Note) else made[0]
 
 
 def subdecks(deck: Deck) -> list[str]:

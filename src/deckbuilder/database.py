@@ -156,10 +156,13 @@ def _rows(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     models = {key: _model(nt, deck.id, notetype_mods[key]) for key, nt in NOTETYPES.items()}
     for model in models.values():
         decks[0].add_model(model)
+    model_ids = {key: model.model_id for key, model in models.items()}
+    if _remember:
+        note_list, card_list = _kept_rows(notes, note_mods, model_ids, deck_ids)
+        return decks, note_list, card_list
     # A card's id follows its note's; the rare clash moves on to a free number.
     card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
                           for note in notes for o in note.ords)
-    model_ids = {key: model.model_id for key, model in models.items()}
     # Rows in rowid order: SQLite appends each to the end of its table's b-tree instead
     # of splitting pages all over it (half the time, and fewer pages). Only the order is
     # sorted: the rows themselves are made one at a time as SQLite takes them (a big
@@ -245,11 +248,13 @@ def _sync(connection: sqlite3.Connection, table: str, rows: list[Row],
           held: list[Row]) -> None:
     """Delete, add and rewrite rows so that ``table``, which holds ``held``, holds
     exactly ``rows``."""
-    wanted = {row[0] for row in rows}
-    connection.executemany(f"DELETE FROM {table} WHERE id = ?",
-                           [(row[0],) for row in held if row[0] not in wanted])
-    same = set(held)
-    _insert(connection, table, [row for row in rows if row not in same], "INSERT OR REPLACE")
+    # By id: an unchanged row is most often the very tuple kept (see _kept_rows), which
+    # compares at once, where hashing every row would read every field.
+    old = {row[0]: row for row in held}
+    changed = [row for row in rows if (kept := old.pop(row[0], None)) is not row
+               and kept != row]
+    connection.executemany(f"DELETE FROM {table} WHERE id = ?", [(key,) for key in old])
+    _insert(connection, table, changed, "INSERT OR REPLACE")
 
 
 def _insert(connection: sqlite3.Connection, table: str, rows: list[Row],
@@ -282,3 +287,65 @@ def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
 
 def _note_id(note: Note) -> int:
     return note.note_id
+
+
+def _kept_rows(notes: list[Note], note_mods: dict[str, int], model_ids: dict[str, int],
+               deck_ids: dict[str, int]) -> tuple[list[Row], list[Row]]:
+    """The rows ``_rows`` makes, in lists, each note's made again only when the note, its
+    position, mod, notetype or deck changed since the last collection (``build --watch``).
+    """
+    global _made
+    fresh: dict[int, _NoteRows] = {}
+    made = [_note_rows(note, position, model_ids[note.notetype], note_mods[note.guid],
+                       deck_ids[note.subdeck], fresh)
+            for position, note in enumerate(notes, start=1)]
+    _made = fresh  # only this deck's notes: memory stays one deck's worth
+    card_ids = unique_ids(pair for rows in made for pair in rows.wanted)
+    note_rows = sorted((rows.note for rows in made), key=_first)
+    card_rows = sorted((row for rows in made for row in rows.cards_with(card_ids)), key=_first)
+    return note_rows, card_rows
+
+
+def _first(row: Row) -> Any:
+    return row[0]
+
+
+@dataclass(frozen=True, slots=True)
+class _NoteRows:
+    """A note's row and its cards' rows, for a note at a position, with a mod, in a deck."""
+
+    key: tuple[Note, int, int, int, int]  # the note, its position, model id, mod, deck id
+    note: Row
+    wanted: list[tuple[str, int]]  # each card's key and the id it would like
+    cards: list[Row]  # with the wanted ids
+
+    def cards_with(self, card_ids: dict[str, int]) -> list[Row]:
+        """The cards' rows with the ids they were given (the wanted ones but for a clash)."""
+        if all(card_ids[key] == wanted for key, wanted in self.wanted):
+            return self.cards
+        return [(card_ids[key], *row[1:]) for (key, _), row in zip(self.wanted, self.cards,
+                                                                    strict=True)]
+
+
+# Under `build --watch`: each note's rows by the note's identity (compile_notes hands a
+# rebuild the very Note objects of unchanged cards), from the last collection made.
+_made: dict[int, _NoteRows] = {}
+
+
+def _note_rows(note: Note, position: int, model_id: int, mod: int, deck_id: int,
+               fresh: dict[int, _NoteRows]) -> _NoteRows:
+    key = (note, position, model_id, mod, deck_id)
+    if (kept := _made.get(id(note))) is not None and kept.key[0] is note \
+            and kept.key[1:] == key[1:]:
+        return kept
+    note_id = note.note_id
+    wanted = [(f"{note.guid}\x1f{o}", note_id + o) for o in note.ords]
+    rows = _NoteRows(
+        key,
+        (note_id, note.guid, model_id, mod, -1, f" {' '.join(note.tags)} ",
+         "\x1f".join(note.fields), note.fields[0], 0, 0, ""),
+        wanted,
+        [(card_id, note_id, deck_id, o, mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+         for (_, card_id), o in zip(wanted, note.ords, strict=True)])
+    fresh[id(note)] = rows
+    return rows
