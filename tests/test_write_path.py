@@ -14,6 +14,7 @@ import pytest
 from conftest import AnkiImport, run, write_deck
 
 from deckbuilder.anki import _b85
+from deckbuilder.database import Row
 
 
 @pytest.mark.parametrize("data", [bytes(8), b"\xff" * 8, b"\x00\x00\x00\x01\xff\xff\xff\xfe",
@@ -246,3 +247,49 @@ def test_notes_compiled_from_remembered_hashes_are_the_notes(example: Path,
     remembered = anki.compile_notes(checked.deck, checked.rendered)
     monkeypatch.setattr(anki, "_known", None)
     assert remembered == anki.compile_notes(checked.deck, checked.rendered)
+
+
+@pytest.mark.parametrize("clash", [False, True])
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "move", "rename section",
+                                    "section title", "deck description"])
+def test_notes_and_rows_of_unchanged_cards_are_reused_and_the_same(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str,
+        clash: bool) -> None:
+    """As under --watch: the cache hands back the very cards of unchanged sections, whose
+    notes and rows are then reused; they are what compiling afresh gives (also when ids
+    clash: then every note wants one id, and cards the ids of other notes)."""
+    from deckbuilder import anki, cache, database
+    from deckbuilder.load import load_deck
+
+    if clash:
+        monkeypatch.setattr(anki, "derived_note_id", lambda deck_id, guid: 1_300_000_000_000)
+
+    monkeypatch.setattr(anki, "_known", {})
+    monkeypatch.setattr(cache, "_memory", {})
+    monkeypatch.setattr(database, "_remember", True)
+    monkeypatch.setattr(database, "_made", {})
+
+    def compiled() -> tuple[list[anki.Note], tuple[list[Row], list[Row]]]:
+        checked = load_deck(example, tmp_path / "cache", write_cache=True)
+        notes = anki.compile_notes(checked.deck, checked.rendered)
+        mods = {note.guid: 1700000000 + len(note.card_id) for note in notes}
+        _, note_rows, card_rows = database._rows(checked.deck, notes, mods,
+                                                 dict.fromkeys(anki.NOTETYPES, 1700000000))
+        return notes, (list(note_rows), list(card_rows))
+
+    first, first_rows = compiled()
+    _change(example, change)
+    notes, rows = compiled()
+    reused = {id(note) for note in first} & {id(note) for note in notes}
+    if change in ("edit", "add", "remove", "section title") and not clash:
+        assert reused  # one section changed: the other's notes are the ones made before
+    if change == "edit" and not clash:  # and no card moved: their rows are the ones made before
+        assert set(map(id, first_rows[0] + first_rows[1])) & set(map(id, rows[0] + rows[1]))
+    monkeypatch.setattr(anki, "_known", None)
+    monkeypatch.setattr(database, "_remember", False)
+    checked = load_deck(example)
+    assert notes == anki.compile_notes(checked.deck, checked.rendered)
+    mods = {note.guid: 1700000000 + len(note.card_id) for note in notes}
+    _, note_rows, card_rows = database._rows(checked.deck, notes, mods,
+                                             dict.fromkeys(anki.NOTETYPES, 1700000000))
+    assert rows == (list(note_rows), list(card_rows))

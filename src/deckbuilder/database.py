@@ -300,14 +300,14 @@ def _kept_rows(notes: list[Note], note_mods: dict[str, int], model_ids: dict[str
                        deck_ids[note.subdeck], fresh)
             for position, note in enumerate(notes, start=1)]
     _made = fresh  # only this deck's notes: memory stays one deck's worth
-    card_ids = unique_ids(pair for rows in made for pair in rows.wanted)
-    note_rows = sorted((rows.note for rows in made), key=_first)
-    card_rows = sorted((row for rows in made for row in rows.cards_with(card_ids)), key=_first)
+    wanted = [pair for rows in made for pair in rows.wanted]
+    card_ids = unique_ids(wanted)
+    clash = card_ids != dict(wanted)  # rare: then some cards take other ids
+    # Ids are unique, so sorting the rows sorts them by id (and tuples of ints sort fast).
+    note_rows = sorted([rows.note for rows in made])
+    card_rows = sorted([row for rows in made
+                        for row in (rows.cards_with(card_ids) if clash else rows.cards)])
     return note_rows, card_rows
-
-
-def _first(row: Row) -> Any:
-    return row[0]
 
 
 @dataclass(frozen=True, slots=True)
