@@ -285,6 +285,11 @@ def test_notes_and_rows_of_unchanged_cards_are_reused_and_the_same(
         assert reused  # one section changed: the other's notes are the ones made before
     if change == "edit" and not clash:  # and no card moved: their rows are the ones made before
         assert set(map(id, first_rows[0] + first_rows[1])) & set(map(id, rows[0] + rows[1]))
+    again, again_rows = compiled()  # nothing changed: everything is what was made before
+    assert list(map(id, again)) == list(map(id, notes))
+    assert list(map(id, again_rows[0])) == list(map(id, rows[0]))
+    if not clash:  # (cards whose ids moved get new rows)
+        assert list(map(id, again_rows[1])) == list(map(id, rows[1]))
     monkeypatch.setattr(anki, "_known", None)
     monkeypatch.setattr(database, "_remember", False)
     checked = load_deck(example)

@@ -337,6 +337,7 @@ def _note_rows(note: Note, position: int, model_id: int, mod: int, deck_id: int,
     key = (note, position, model_id, mod, deck_id)
     if (kept := _made.get(id(note))) is not None and kept.key[0] is note \
             and kept.key[1:] == key[1:]:
+        fresh[id(note)] = kept
         return kept
     note_id = note.note_id
     wanted = [(f"{note.guid}\x1f{o}", note_id + o) for o in note.ords]
