@@ -298,3 +298,28 @@ def test_notes_and_rows_of_unchanged_cards_are_reused_and_the_same(
     _, note_rows, card_rows = database._rows(checked.deck, notes, mods,
                                              dict.fromkeys(anki.NOTETYPES, 1700000000))
     assert rows == (list(note_rows), list(card_rows))
+
+
+def test_lock_lines_kept_between_rebuilds_are_the_lines(example: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under --watch a lock's unchanged cards keep their entry and their line: the text is
+    the text of a lock written from nothing, build after build."""
+    from deckbuilder import anki, lock
+    from deckbuilder.load import load_deck
+
+    monkeypatch.setattr(lock, "_lines", {})
+    old = lock.Lock()
+    for number, change in enumerate(["edit", "add", "move", "remove", None], start=1):
+        checked = load_deck(example)
+        notes = anki.compile_notes(checked.deck, checked.rendered)
+        new, _ = lock.update_lock(old, notes, checked.deck.id, 1700000000 + number)
+        # Every entry that is as it was is the very one (so its line is kept too).
+        assert all(old.cards.get(card_id) is entry for card_id, entry in new.cards.items()
+                   if old.cards.get(card_id) == entry)
+        text, lines = new.text(), lock._lines
+        monkeypatch.setattr(lock, "_lines", None)
+        assert text == new.text()  # from nothing
+        monkeypatch.setattr(lock, "_lines", lines)
+        if change:
+            _change(example, change)
+        old = new

@@ -57,10 +57,22 @@ class Lock:
         for key, nt in sorted(self.notetypes.items()):
             lines.append(f"notetype\t{key}\t{nt.digest}\t{nt.mod}\t{','.join(nt.fields)}\n")
         cards = self.cards
+        global _lines
+        known = _lines or {}
+        fresh: dict[str, tuple[CardEntry, str]] = {}
         for card_id in sorted(cards):
             c = cards[card_id]
-            lines.append(f"card\t{card_id}\t{c.guid}\t{c.note_id}\t{c.kind}\t{c.digest}\t"
-                         f"{c.mod}\t{c.subdeck}\n")
+            kept = known.get(card_id) if known else None
+            if kept is not None and kept[0] is c:
+                line = kept[1]
+            else:
+                line = (f"card\t{card_id}\t{c.guid}\t{c.note_id}\t{c.kind}\t{c.digest}\t"
+                        f"{c.mod}\t{c.subdeck}\n")
+            lines.append(line)
+            if _lines is not None:
+                fresh[card_id] = (c, line)
+        if _lines is not None:
+            _lines = fresh  # only this lock's cards
         return "".join(lines)
 
 
@@ -81,11 +93,18 @@ def read_lock(path: Path, shown: str, deck_id: str | None = None,
 _kept: dict[tuple[str, str, str | None], tuple[Lock, list[Problem]]] | None = None
 
 
+# Under `build --watch`: each card's line of the last lock text made, with its entry, by
+# card id; an entry kept from the last lock (update_lock keeps unchanged ones) keeps it.
+_lines: dict[str, tuple[CardEntry, str]] | None = None
+
+
 def keep_in_memory() -> None:
     """Parse each lock text once (for ``build --watch``); see ``remember``."""
-    global _kept
+    global _kept, _lines
     if _kept is None:
         _kept = {}
+    if _lines is None:
+        _lines = {}
 
 
 def remember(lock: Lock, text: str, shown: str) -> None:
@@ -262,6 +281,10 @@ def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
         changes.renumbered += before is not None and before.note_id != note.note_id
         if before is not None and before.subdeck != note.subdeck:
             changes.moved.append((note.card_id, before.subdeck, note.subdeck, note.note_id))
+        if same and before and (before.note_id, before.kind, before.subdeck) == (
+                note.note_id, note.notetype, note.subdeck):
+            new.cards[note.card_id] = before  # all as it was (and its lock line too)
+            continue
         # An unchanged note keeps its mod, so a learner's own edits of it survive.
         mod = before.mod if same and before else _later(now, before)
         new.cards[note.card_id] = CardEntry(note.guid, note.note_id, note.notetype, note.digest,
