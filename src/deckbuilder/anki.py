@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .model import Deck
 from .notetypes import NOTETYPES
@@ -131,49 +132,48 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
         subdeck.update(dict.fromkeys((card.id for card in section.cards), name))
     known = _known or {}
     found: dict[int, tuple[RenderedCard, str, str, int, Note]] = {}
-    # (card, subdeck, wanted note id, the note made before or the hashes to make one)
-    compiled: list[tuple[RenderedCard, str, int, Note | tuple[str, str]]] = []
+    # (card, subdeck, the note made before (or None), its memory entry, its digest)
+    compiled: list[tuple[RenderedCard, str, Note | None, Any, str]] = []
+    wanted: list[tuple[str, int]] = []  # each note's GUID and the id it would like
     for item in rendered:
         card = item.card
         name = subdeck[card.id]
         kept = known.get(id(item)) if known else None
         if kept is not None and kept[0] is item and kept[1] == deck_id and kept[2] == name:
-            compiled.append((item, name, kept[3], kept[4]))
+            note = kept[4]
+            compiled.append((item, name, note, kept, ""))
+            wanted.append((note.guid, kept[3]))
             continue
         guid = note_guid(deck_id, card.id)
         # The subdeck stays out of the digest: an import never moves existing cards,
         # so a newer mod for a move would only overwrite the learner's own edits.
         digest = note_digest(card.kind, item.fields, sorted(card.tags))
-        compiled.append((item, name, derived_note_id(deck_id, guid), (guid, digest)))
-    note_ids = unique_ids((_guid(made), wanted) for _, _, wanted, made in compiled)
+        compiled.append((item, name, None, None, digest))
+        wanted.append((guid, derived_note_id(deck_id, guid)))
+    note_ids = unique_ids(wanted)
     notes = []
-    for item, name, wanted, made in compiled:
-        if isinstance(made, Note):
-            if made.note_id == note_ids[made.guid]:
+    for (item, name, made, kept, digest), (guid, number) in zip(compiled, wanted, strict=True):
+        if made is not None:
+            if made.note_id == note_ids[guid]:
                 notes.append(made)
                 if _known is not None:
-                    found[id(item)] = (item, deck_id, name, wanted, made)
+                    found[id(item)] = kept
                 continue
-            made = made.guid, made.digest  # its id moved (a collision came or went)
+            digest = made.digest  # its id moved (a collision came or went)
         card = item.card
         kind = card.kind
         if kind == "cloze":
             ords = tuple(n - 1 for n in card.cloze_numbers)
         else:
             ords = (0, 1) if kind == "reverse" else (0,)
-        guid, digest = made
         note = Note(card.id, guid, note_ids[guid], kind, item.fields, tuple(sorted(card.tags)),
                     name, ords, digest)
         notes.append(note)
         if _known is not None:
-            found[id(item)] = (item, deck_id, name, wanted, note)
+            found[id(item)] = (item, deck_id, name, number, note)
     if _known is not None:
         _known = found  # only this deck's cards: memory stays one deck's worth
     return notes
-
-
-def _guid(made: Note | tuple[str, str]) -> str:
-    return made.guid if isinstance(made, Note) else made[0]
 
 
 def subdecks(deck: Deck) -> list[str]:

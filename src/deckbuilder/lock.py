@@ -266,8 +266,15 @@ def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
             new.notetypes[key] = NotetypeEntry(digest, _later(now, prior), nt.fields)
             if prior:
                 changes.notetypes.append(key)
+    old_cards, new_cards, unchanged = old.cards, new.cards, changes.unchanged
     for note in notes:
-        before = old.cards.get(note.card_id)
+        before = old_cards.get(note.card_id)
+        if before is not None and before.digest == note.digest and before.guid == note.guid \
+                and before.note_id == note.note_id and before.subdeck == note.subdeck \
+                and before.kind == note.notetype:
+            unchanged.append(note.card_id)  # all as it was (and its lock line too)
+            new_cards[note.card_id] = before
+            continue
         same = before is not None and (before.digest, before.guid) == (note.digest, note.guid)
         if before is None:
             changes.added.append(note.card_id)
@@ -281,15 +288,11 @@ def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
         changes.renumbered += before is not None and before.note_id != note.note_id
         if before is not None and before.subdeck != note.subdeck:
             changes.moved.append((note.card_id, before.subdeck, note.subdeck, note.note_id))
-        if same and before and (before.note_id, before.kind, before.subdeck) == (
-                note.note_id, note.notetype, note.subdeck):
-            new.cards[note.card_id] = before  # all as it was (and its lock line too)
-            continue
         # An unchanged note keeps its mod, so a learner's own edits of it survive.
         mod = before.mod if same and before else _later(now, before)
         new.cards[note.card_id] = CardEntry(note.guid, note.note_id, note.notetype, note.digest,
                                             mod, note.subdeck)
-    changes.removed = sorted((cid, e) for cid, e in old.cards.items() if cid not in new.cards)
+    changes.removed = sorted((cid, old.cards[cid]) for cid in old.cards.keys() - new.cards.keys())
     changes.renamed = _renamed_sections(old, new)
     renamed_from = {old_name for old_name, _ in changes.renamed}
     changes.moved = [m for m in changes.moved if m[1] not in renamed_from]
