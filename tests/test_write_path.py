@@ -323,3 +323,50 @@ def test_lock_lines_kept_between_rebuilds_are_the_lines(example: Path,
         if change:
             _change(example, change)
         old = new
+
+
+@pytest.mark.parametrize("change", ["none", "early", "late", "window", "last chunk", "longer",
+                                    "shorter", "one chunk", "empty", "small"])
+def test_deflating_only_changed_chunks_gives_the_bytes_of_a_whole_deflate(
+        monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """Under --watch the zip reuses the deflated chunks whose bytes and window did not
+    change: the zip is the one made from nothing, and the chunks untouched are reused."""
+    import random
+
+    from deckbuilder import zipwrite
+
+    rng = random.Random(change)
+    words = [bytes(rng.choice(b"abcdefgh") for _ in range(rng.randrange(2, 9)))
+             for _ in range(500)]
+    before = b" ".join(rng.choice(words) for _ in range(300_000))  # ~1.6 MB, compressible
+    chunk, window = zipwrite._CHUNK, zipwrite._WINDOW
+    after = {
+        "none": before,
+        "early": before[:100] + b"X" + before[101:],
+        "late": before[:-chunk - 5] + b"XY" + before[-chunk - 3:],
+        "window": (before[:5 * chunk - window // 2] + before[5 * chunk - window // 2:5 * chunk]
+                   .upper() + before[5 * chunk:]),  # a chunk's end: the next one's window
+        "last chunk": before[:-3] + b"end",
+        "longer": before[:7 * chunk] + b"inserted" + before[7 * chunk:],
+        "shorter": before[:-chunk * 2],
+        "one chunk": before[:chunk // 2],
+        "empty": b"",
+        "small": before[:150_000] + b"W" + before[150_001:200_000],  # one stream, both
+    }[change]
+    if change == "small":
+        before = before[:200_000]
+    entries = [("collection.anki2", after), ("media", b"{}")]
+    monkeypatch.setattr(zipwrite, "_last", None)
+    whole = zipwrite.zip_bytes(entries)
+    monkeypatch.setattr(zipwrite, "_last", {})
+    zipwrite.zip_bytes([("collection.anki2", before), ("media", b"{}")])
+    old_parts = zipwrite._last["collection.anki2"][1]
+    assert zipwrite.zip_bytes(entries) == whole
+    with zipfile.ZipFile(io.BytesIO(whole)) as archive:
+        assert archive.read("collection.anki2") == after
+    parts = zipwrite._last["collection.anki2"][1]
+    reused = {id(part) for part in parts} & {id(part) for part in old_parts}
+    if change in ("early", "late", "window", "last chunk", "longer", "shorter"):
+        assert 0 < len(reused) < len(old_parts)  # only what changed was deflated again
+    elif change == "none":
+        assert len(reused) == len(old_parts)

@@ -43,7 +43,7 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
 
     from watchfiles import watch as watch_files
 
-    from .. import anki, cache, database, lock
+    from .. import anki, cache, database, lock, zipwrite
 
     def rebuild() -> None:
         # The collector stays off while a rebuild runs (its full passes over a big deck's
@@ -60,6 +60,7 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
     cache.keep_in_memory()
     lock.keep_in_memory()
     database.keep_in_memory()
+    zipwrite.keep_in_memory()
     rebuild()
     console.err(f"watching {deck_dir} (Ctrl-C to stop)")
     try:
