@@ -39,12 +39,12 @@ def test_build_watch_collects_after_each_rebuild_not_during(collector: None, exa
                                                            ) -> None:
     import watchfiles
 
-    from deckbuilder import anki, cache, database, lock, zipwrite
+    from deckbuilder import anki, cache, database, keptrows, lock, zipwrite
     from deckbuilder.commands import build
 
     # What --watch keeps in memory between rebuilds is put back for the other tests.
     for module, name in ((anki, "_known"), (cache, "_memory"), (lock, "_kept"), (lock, "_lines"),
-                         (database, "_kept"), (database, "_remember"), (database, "_made"),
+                         (database, "_kept"), (database, "_remember"), (keptrows, "_made"),
                          (zipwrite, "_last")):
         monkeypatch.setattr(module, name, getattr(module, name))
 

@@ -258,7 +258,7 @@ def test_notes_and_rows_of_unchanged_cards_are_reused_and_the_same(
     """As under --watch: the cache hands back the very cards of unchanged sections, whose
     notes and rows are then reused; they are what compiling afresh gives (also when ids
     clash: then every note wants one id, and cards the ids of other notes)."""
-    from deckbuilder import anki, cache, database
+    from deckbuilder import anki, cache, database, keptrows
     from deckbuilder.load import load_deck
 
     if clash:
@@ -267,7 +267,7 @@ def test_notes_and_rows_of_unchanged_cards_are_reused_and_the_same(
     monkeypatch.setattr(anki, "_known", {})
     monkeypatch.setattr(cache, "_memory", {})
     monkeypatch.setattr(database, "_remember", True)
-    monkeypatch.setattr(database, "_made", {})
+    monkeypatch.setattr(keptrows, "_made", {})
 
     def compiled() -> tuple[list[anki.Note], tuple[list[Row], list[Row]]]:
         checked = load_deck(example, tmp_path / "cache", write_cache=True)

@@ -20,11 +20,11 @@ from typing import Any
 from . import deckoptions
 from .anki import Note, derived_id, preset_id, subdecks, unique_ids
 from .errors import OutputError
+from .keptrows import Row, kept_rows
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
 from .package import create_exclusive
 
-Row = tuple[Any, ...]
 # Header fields that count writes (file change counter, version-valid-for, schema cookie):
 # they tell how the file was made, not what it holds.
 _COUNTERS = (24, 40, 92)
@@ -158,7 +158,7 @@ def _rows(deck: Deck, notes: list[Note], note_mods: dict[str, int],
         decks[0].add_model(model)
     model_ids = {key: model.model_id for key, model in models.items()}
     if _remember:
-        note_list, card_list = _kept_rows(notes, note_mods, model_ids, deck_ids)
+        note_list, card_list = kept_rows(notes, note_mods, model_ids, deck_ids)
         return decks, note_list, card_list
     # A card's id follows its note's; the rare clash moves on to a free number.
     card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
@@ -287,66 +287,3 @@ def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
 
 def _note_id(note: Note) -> int:
     return note.note_id
-
-
-def _kept_rows(notes: list[Note], note_mods: dict[str, int], model_ids: dict[str, int],
-               deck_ids: dict[str, int]) -> tuple[list[Row], list[Row]]:
-    """The rows ``_rows`` makes, in lists, each note's made again only when the note, its
-    position, mod, notetype or deck changed since the last collection (``build --watch``).
-    """
-    global _made
-    fresh: dict[int, _NoteRows] = {}
-    made = [_note_rows(note, position, model_ids[note.notetype], note_mods[note.guid],
-                       deck_ids[note.subdeck], fresh)
-            for position, note in enumerate(notes, start=1)]
-    _made = fresh  # only this deck's notes: memory stays one deck's worth
-    wanted = [pair for rows in made for pair in rows.wanted]
-    card_ids = unique_ids(wanted)
-    clash = card_ids != dict(wanted)  # rare: then some cards take other ids
-    # Ids are unique, so sorting the rows sorts them by id (and tuples of ints sort fast).
-    note_rows = sorted([rows.note for rows in made])
-    card_rows = sorted([row for rows in made
-                        for row in (rows.cards_with(card_ids) if clash else rows.cards)])
-    return note_rows, card_rows
-
-
-@dataclass(frozen=True, slots=True)
-class _NoteRows:
-    """A note's row and its cards' rows, for a note at a position, with a mod, in a deck."""
-
-    key: tuple[Note, int, int, int, int]  # the note, its position, model id, mod, deck id
-    note: Row
-    wanted: list[tuple[str, int]]  # each card's key and the id it would like
-    cards: list[Row]  # with the wanted ids
-
-    def cards_with(self, card_ids: dict[str, int]) -> list[Row]:
-        """The cards' rows with the ids they were given (the wanted ones but for a clash)."""
-        if all(card_ids[key] == wanted for key, wanted in self.wanted):
-            return self.cards
-        return [(card_ids[key], *row[1:]) for (key, _), row in zip(self.wanted, self.cards,
-                                                                    strict=True)]
-
-
-# Under `build --watch`: each note's rows by the note's identity (compile_notes hands a
-# rebuild the very Note objects of unchanged cards), from the last collection made.
-_made: dict[int, _NoteRows] = {}
-
-
-def _note_rows(note: Note, position: int, model_id: int, mod: int, deck_id: int,
-               fresh: dict[int, _NoteRows]) -> _NoteRows:
-    key = (note, position, model_id, mod, deck_id)
-    if (kept := _made.get(id(note))) is not None and kept.key[0] is note \
-            and kept.key[1:] == key[1:]:
-        fresh[id(note)] = kept
-        return kept
-    note_id = note.note_id
-    wanted = [(f"{note.guid}\x1f{o}", note_id + o) for o in note.ords]
-    rows = _NoteRows(
-        key,
-        (note_id, note.guid, model_id, mod, -1, f" {' '.join(note.tags)} ",
-         "\x1f".join(note.fields), note.fields[0], 0, 0, ""),
-        wanted,
-        [(card_id, note_id, deck_id, o, mod, -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
-         for (_, card_id), o in zip(wanted, note.ords, strict=True)])
-    fresh[id(note)] = rows
-    return rows
