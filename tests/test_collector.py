@@ -1,5 +1,6 @@
 """The cyclic garbage collector: off for one-off commands (a deck is acyclic data, and
-walking it cost a 10,000-card build 20-30 ms), on for `build --watch`, which lives on."""
+walking it cost a 10,000-card build 20-30 ms); `build --watch`, which lives on, runs it
+once after each rebuild, never during one."""
 
 from __future__ import annotations
 
@@ -32,24 +33,40 @@ def test_a_one_off_command_runs_without_the_collector(collector: None,
     assert seen == [False]
 
 
-def test_build_watch_turns_the_collector_back_on(collector: None, example: Path,
-                                                 tmp_path: Path,
-                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+def test_build_watch_collects_after_each_rebuild_not_during(collector: None, example: Path,
+                                                           tmp_path: Path,
+                                                           monkeypatch: pytest.MonkeyPatch
+                                                           ) -> None:
     import watchfiles
 
-    from deckbuilder import anki, cache, database, lock
+    from deckbuilder import anki, cache, database, keptrows, lock, zipwrite
+    from deckbuilder.commands import build
 
     # What --watch keeps in memory between rebuilds is put back for the other tests.
-    for module, name in ((anki, "_known"), (cache, "_memory"), (lock, "_kept"),
-                         (database, "_kept"), (database, "_remember")):
+    for module, name in ((anki, "_known"), (cache, "_memory"), (lock, "_kept"), (lock, "_lines"),
+                         (database, "_kept"), (database, "_remember"), (keptrows, "_made"),
+                         (zipwrite, "_last")):
         monkeypatch.setattr(module, name, getattr(module, name))
 
-    def no_saves(*args: object, **kwargs: object) -> Iterator[object]:
-        return iter(())  # the watch ends at once: no file is ever saved
+    def one_save(*args: object, **kwargs: object) -> Iterator[object]:
+        return iter([{("modified", str(example / "01-basics.yaml"))}])
 
-    monkeypatch.setattr(watchfiles, "watch", no_saves)
-    gc.disable()  # as cli.main leaves it
+    events: list[str] = []
+    build_once, collect = build._build_once, gc.collect
+
+    def building(*args: object, **kwargs: object) -> bool:
+        events.append(f"build, collector {'on' if gc.isenabled() else 'off'}")
+        return build_once(*args, **kwargs)  # type: ignore[arg-type]
+
+    def collecting(*args: int) -> int:
+        events.append("collect")
+        return collect(*args)
+
+    monkeypatch.setattr(watchfiles, "watch", one_save)
+    monkeypatch.setattr(build, "_build_once", building)
+    monkeypatch.setattr(gc, "collect", collecting)
+    gc.enable()
     result = CliRunner().invoke(cli.cli, ["build", str(example), "--out", str(tmp_path / "out"),
                                           "--watch"], catch_exceptions=False)
     assert result.exit_code == 0, result.output
-    assert gc.isenabled()
+    assert events == ["build, collector off", "collect"] * 2

@@ -14,6 +14,7 @@ import pytest
 from conftest import AnkiImport, run, write_deck
 
 from deckbuilder.anki import _b85
+from deckbuilder.database import Row
 
 
 @pytest.mark.parametrize("data", [bytes(8), b"\xff" * 8, b"\x00\x00\x00\x01\xff\xff\xff\xfe",
@@ -246,3 +247,126 @@ def test_notes_compiled_from_remembered_hashes_are_the_notes(example: Path,
     remembered = anki.compile_notes(checked.deck, checked.rendered)
     monkeypatch.setattr(anki, "_known", None)
     assert remembered == anki.compile_notes(checked.deck, checked.rendered)
+
+
+@pytest.mark.parametrize("clash", [False, True])
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "move", "rename section",
+                                    "section title", "deck description"])
+def test_notes_and_rows_of_unchanged_cards_are_reused_and_the_same(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, change: str,
+        clash: bool) -> None:
+    """As under --watch: the cache hands back the very cards of unchanged sections, whose
+    notes and rows are then reused; they are what compiling afresh gives (also when ids
+    clash: then every note wants one id, and cards the ids of other notes)."""
+    from deckbuilder import anki, cache, database, keptrows
+    from deckbuilder.load import load_deck
+
+    if clash:
+        monkeypatch.setattr(anki, "derived_note_id", lambda deck_id, guid: 1_300_000_000_000)
+
+    monkeypatch.setattr(anki, "_known", {})
+    monkeypatch.setattr(cache, "_memory", {})
+    monkeypatch.setattr(database, "_remember", True)
+    monkeypatch.setattr(keptrows, "_made", {})
+
+    def compiled() -> tuple[list[anki.Note], tuple[list[Row], list[Row]]]:
+        checked = load_deck(example, tmp_path / "cache", write_cache=True)
+        notes = anki.compile_notes(checked.deck, checked.rendered)
+        mods = {note.guid: 1700000000 + len(note.card_id) for note in notes}
+        _, note_rows, card_rows = database._rows(checked.deck, notes, mods,
+                                                 dict.fromkeys(anki.NOTETYPES, 1700000000))
+        return notes, (list(note_rows), list(card_rows))
+
+    first, first_rows = compiled()
+    _change(example, change)
+    notes, rows = compiled()
+    reused = {id(note) for note in first} & {id(note) for note in notes}
+    if change in ("edit", "add", "remove", "section title") and not clash:
+        assert reused  # one section changed: the other's notes are the ones made before
+    if change == "edit" and not clash:  # and no card moved: their rows are the ones made before
+        assert set(map(id, first_rows[0] + first_rows[1])) & set(map(id, rows[0] + rows[1]))
+    again, again_rows = compiled()  # nothing changed: everything is what was made before
+    assert list(map(id, again)) == list(map(id, notes))
+    assert list(map(id, again_rows[0])) == list(map(id, rows[0]))
+    if not clash:  # (cards whose ids moved get new rows)
+        assert list(map(id, again_rows[1])) == list(map(id, rows[1]))
+    monkeypatch.setattr(anki, "_known", None)
+    monkeypatch.setattr(database, "_remember", False)
+    checked = load_deck(example)
+    assert notes == anki.compile_notes(checked.deck, checked.rendered)
+    mods = {note.guid: 1700000000 + len(note.card_id) for note in notes}
+    _, note_rows, card_rows = database._rows(checked.deck, notes, mods,
+                                             dict.fromkeys(anki.NOTETYPES, 1700000000))
+    assert rows == (list(note_rows), list(card_rows))
+
+
+def test_lock_lines_kept_between_rebuilds_are_the_lines(example: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under --watch a lock's unchanged cards keep their entry and their line: the text is
+    the text of a lock written from nothing, build after build."""
+    from deckbuilder import anki, lock
+    from deckbuilder.load import load_deck
+
+    monkeypatch.setattr(lock, "_lines", {})
+    old = lock.Lock()
+    for number, change in enumerate(["edit", "add", "move", "remove", None], start=1):
+        checked = load_deck(example)
+        notes = anki.compile_notes(checked.deck, checked.rendered)
+        new, _ = lock.update_lock(old, notes, checked.deck.id, 1700000000 + number)
+        # Every entry that is as it was is the very one (so its line is kept too).
+        assert all(old.cards.get(card_id) is entry for card_id, entry in new.cards.items()
+                   if old.cards.get(card_id) == entry)
+        text, lines = new.text(), lock._lines
+        monkeypatch.setattr(lock, "_lines", None)
+        assert text == new.text()  # from nothing
+        monkeypatch.setattr(lock, "_lines", lines)
+        if change:
+            _change(example, change)
+        old = new
+
+
+@pytest.mark.parametrize("change", ["none", "early", "late", "window", "last chunk", "longer",
+                                    "shorter", "one chunk", "empty", "small"])
+def test_deflating_only_changed_chunks_gives_the_bytes_of_a_whole_deflate(
+        monkeypatch: pytest.MonkeyPatch, change: str) -> None:
+    """Under --watch the zip reuses the deflated chunks whose bytes and window did not
+    change: the zip is the one made from nothing, and the chunks untouched are reused."""
+    import random
+
+    from deckbuilder import zipwrite
+
+    rng = random.Random(change)
+    words = [bytes(rng.choice(b"abcdefgh") for _ in range(rng.randrange(2, 9)))
+             for _ in range(500)]
+    before = b" ".join(rng.choice(words) for _ in range(300_000))  # ~1.6 MB, compressible
+    chunk, window = zipwrite._CHUNK, zipwrite._WINDOW
+    after = {
+        "none": before,
+        "early": before[:100] + b"X" + before[101:],
+        "late": before[:-chunk - 5] + b"XY" + before[-chunk - 3:],
+        "window": (before[:5 * chunk - window // 2] + before[5 * chunk - window // 2:5 * chunk]
+                   .upper() + before[5 * chunk:]),  # a chunk's end: the next one's window
+        "last chunk": before[:-3] + b"end",
+        "longer": before[:7 * chunk] + b"inserted" + before[7 * chunk:],
+        "shorter": before[:-chunk * 2],
+        "one chunk": before[:chunk // 2],
+        "empty": b"",
+        "small": before[:150_000] + b"W" + before[150_001:200_000],  # one stream, both
+    }[change]
+    if change == "small":
+        before = before[:200_000]
+    entries = [("collection.anki2", after), ("media", b"{}")]
+    monkeypatch.setattr(zipwrite, "_last", None)
+    whole = zipwrite.zip_bytes(entries)
+    monkeypatch.setattr(zipwrite, "_last", {})
+    zipwrite.zip_bytes([("collection.anki2", before), ("media", b"{}")])
+    old_parts = zipwrite._last["collection.anki2"][1]
+    assert zipwrite.zip_bytes(entries) == whole
+    with zipfile.ZipFile(io.BytesIO(whole)) as archive:
+        assert archive.read("collection.anki2") == after
+    parts = zipwrite._last["collection.anki2"][1]
+    reused = {id(part) for part in parts} & {id(part) for part in old_parts}
+    if change in ("early", "late", "window", "last chunk", "longer", "shorter"):
+        assert 0 < len(reused) < len(old_parts)  # only what changed was deflated again
+    elif change == "none":
+        assert len(reused) == len(old_parts)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from .model import Deck
 from .notetypes import NOTETYPES
@@ -108,13 +109,15 @@ def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
     return ids
 
 
-# Under `build --watch`: each card's hashes (GUID, wanted note id, digest) by everything
-# they derive from, as the last compile found them; None in a one-off process.
-_known: dict[tuple[object, ...], tuple[str, int, str]] | None = None
+# Under `build --watch`: each rendered card's note as the last compile made it, by the
+# card's identity (the cache hands a rebuild the very objects of unchanged sections), with
+# the card itself (so a reused id is never mistaken), the deck id and subdeck it was
+# compiled for, and the note id it wanted; None in a one-off process.
+_known: dict[int, tuple[RenderedCard, str, str, int, Note]] | None = None
 
 
 def keep_in_memory() -> None:
-    """Remember each card's hashes from one compile to the next (for ``build --watch``)."""
+    """Remember each card's note from one compile to the next (for ``build --watch``)."""
     global _known
     if _known is None:
         _known = {}
@@ -128,35 +131,48 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
         name = deck.subdeck(section)
         subdeck.update(dict.fromkeys((card.id for card in section.cards), name))
     known = _known or {}
-    found: dict[tuple[object, ...], tuple[str, int, str]] = {}
-    compiled = []
+    found: dict[int, tuple[RenderedCard, str, str, int, Note]] = {}
+    # (card, subdeck, the note made before (or None), its memory entry, its digest)
+    compiled: list[tuple[RenderedCard, str, Note | None, Any, str]] = []
+    wanted: list[tuple[str, int]] = []  # each note's GUID and the id it would like
     for item in rendered:
         card = item.card
-        kind = card.kind
-        tags = tuple(sorted(card.tags))
-        key = (deck_id, card.id, kind, item.fields, tags)
-        hashes = known.get(key) if known else None
-        if hashes is None:
-            guid = note_guid(deck_id, card.id)
-            # The subdeck stays out of the digest: an import never moves existing cards,
-            # so a newer mod for a move would only overwrite the learner's own edits.
-            hashes = guid, derived_note_id(deck_id, guid), note_digest(kind, item.fields, tags)
-        if _known is not None:
-            found[key] = hashes
-        compiled.append((item, tags, hashes))
-    if _known is not None:
-        _known = found  # only this deck's cards: memory stays one deck's worth
-    note_ids = unique_ids((guid, wanted) for _, _, (guid, wanted, _) in compiled)
+        name = subdeck[card.id]
+        kept = known.get(id(item)) if known else None
+        if kept is not None and kept[0] is item and kept[1] == deck_id and kept[2] == name:
+            note = kept[4]
+            compiled.append((item, name, note, kept, ""))
+            wanted.append((note.guid, kept[3]))
+            continue
+        guid = note_guid(deck_id, card.id)
+        # The subdeck stays out of the digest: an import never moves existing cards,
+        # so a newer mod for a move would only overwrite the learner's own edits.
+        digest = note_digest(card.kind, item.fields, sorted(card.tags))
+        compiled.append((item, name, None, None, digest))
+        wanted.append((guid, derived_note_id(deck_id, guid)))
+    note_ids = unique_ids(wanted)
     notes = []
-    for item, tags, (guid, _, digest) in compiled:
+    for (item, name, made, kept, digest), (guid, number) in zip(compiled, wanted, strict=True):
+        if made is not None:
+            if made.note_id == note_ids[guid]:
+                notes.append(made)
+                if _known is not None:
+                    found[id(item)] = kept
+                continue
+            digest = made.digest  # its id moved (a collision came or went)
         card = item.card
         kind = card.kind
         if kind == "cloze":
             ords = tuple(n - 1 for n in card.cloze_numbers)
         else:
             ords = (0, 1) if kind == "reverse" else (0,)
-        notes.append(Note(card.id, guid, note_ids[guid], kind, item.fields, tags,
-                          subdeck[card.id], ords, digest))
+        note = Note(card.id, guid, note_ids[guid], kind, item.fields, tuple(sorted(card.tags)),
+                    name, ords, digest)
+        notes.append(note)
+        if _known is not None:
+            found[id(item)] = (item, deck_id, name, number, note)
+    if _known is not None:
+        _known = found  # only this deck's cards: memory stays one deck's worth
     return notes
 
 

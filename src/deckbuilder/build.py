@@ -55,8 +55,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             old_lock, recovered = recovery, path
         notes = compile_notes(deck, checked.rendered)
         lock, changes = update_lock(old_lock, notes, deck.id, now, allow_field_change)
-        note_mods = {lock.cards[note.card_id].guid: lock.cards[note.card_id].mod
-                     for note in notes}
+        note_mods = {entry.guid: entry.mod for entry in lock.cards.values()}  # one per note
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
         scratch = _scratch_folder(path, check)
         packed: dict[str, bytes] = {}

@@ -20,11 +20,11 @@ from typing import Any
 from . import deckoptions
 from .anki import Note, derived_id, preset_id, subdecks, unique_ids
 from .errors import OutputError
+from .keptrows import Row, kept_rows
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
 from .package import create_exclusive
 
-Row = tuple[Any, ...]
 # Header fields that count writes (file change counter, version-valid-for, schema cookie):
 # they tell how the file was made, not what it holds.
 _COUNTERS = (24, 40, 92)
@@ -156,10 +156,13 @@ def _rows(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     models = {key: _model(nt, deck.id, notetype_mods[key]) for key, nt in NOTETYPES.items()}
     for model in models.values():
         decks[0].add_model(model)
+    model_ids = {key: model.model_id for key, model in models.items()}
+    if _remember:
+        note_list, card_list = kept_rows(notes, note_mods, model_ids, deck_ids)
+        return decks, note_list, card_list
     # A card's id follows its note's; the rare clash moves on to a free number.
     card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
                           for note in notes for o in note.ords)
-    model_ids = {key: model.model_id for key, model in models.items()}
     # Rows in rowid order: SQLite appends each to the end of its table's b-tree instead
     # of splitting pages all over it (half the time, and fewer pages). Only the order is
     # sorted: the rows themselves are made one at a time as SQLite takes them (a big
@@ -245,11 +248,13 @@ def _sync(connection: sqlite3.Connection, table: str, rows: list[Row],
           held: list[Row]) -> None:
     """Delete, add and rewrite rows so that ``table``, which holds ``held``, holds
     exactly ``rows``."""
-    wanted = {row[0] for row in rows}
-    connection.executemany(f"DELETE FROM {table} WHERE id = ?",
-                           [(row[0],) for row in held if row[0] not in wanted])
-    same = set(held)
-    _insert(connection, table, [row for row in rows if row not in same], "INSERT OR REPLACE")
+    # By id: an unchanged row is most often the very tuple kept (see _kept_rows), which
+    # compares at once, where hashing every row would read every field.
+    old = {row[0]: row for row in held}
+    changed = [row for row in rows if (kept := old.pop(row[0], None)) is not row
+               and kept != row]
+    connection.executemany(f"DELETE FROM {table} WHERE id = ?", [(key,) for key in old])
+    _insert(connection, table, changed, "INSERT OR REPLACE")
 
 
 def _insert(connection: sqlite3.Connection, table: str, rows: list[Row],

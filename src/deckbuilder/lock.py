@@ -57,10 +57,22 @@ class Lock:
         for key, nt in sorted(self.notetypes.items()):
             lines.append(f"notetype\t{key}\t{nt.digest}\t{nt.mod}\t{','.join(nt.fields)}\n")
         cards = self.cards
+        global _lines
+        known = _lines or {}
+        fresh: dict[str, tuple[CardEntry, str]] = {}
         for card_id in sorted(cards):
             c = cards[card_id]
-            lines.append(f"card\t{card_id}\t{c.guid}\t{c.note_id}\t{c.kind}\t{c.digest}\t"
-                         f"{c.mod}\t{c.subdeck}\n")
+            kept = known.get(card_id) if known else None
+            if kept is not None and kept[0] is c:
+                line = kept[1]
+            else:
+                line = (f"card\t{card_id}\t{c.guid}\t{c.note_id}\t{c.kind}\t{c.digest}\t"
+                        f"{c.mod}\t{c.subdeck}\n")
+            lines.append(line)
+            if _lines is not None:
+                fresh[card_id] = (c, line)
+        if _lines is not None:
+            _lines = fresh  # only this lock's cards
         return "".join(lines)
 
 
@@ -81,11 +93,18 @@ def read_lock(path: Path, shown: str, deck_id: str | None = None,
 _kept: dict[tuple[str, str, str | None], tuple[Lock, list[Problem]]] | None = None
 
 
+# Under `build --watch`: each card's line of the last lock text made, with its entry, by
+# card id; an entry kept from the last lock (update_lock keeps unchanged ones) keeps it.
+_lines: dict[str, tuple[CardEntry, str]] | None = None
+
+
 def keep_in_memory() -> None:
     """Parse each lock text once (for ``build --watch``); see ``remember``."""
-    global _kept
+    global _kept, _lines
     if _kept is None:
         _kept = {}
+    if _lines is None:
+        _lines = {}
 
 
 def remember(lock: Lock, text: str, shown: str) -> None:
@@ -247,8 +266,15 @@ def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
             new.notetypes[key] = NotetypeEntry(digest, _later(now, prior), nt.fields)
             if prior:
                 changes.notetypes.append(key)
+    old_cards, new_cards, unchanged = old.cards, new.cards, changes.unchanged
     for note in notes:
-        before = old.cards.get(note.card_id)
+        before = old_cards.get(note.card_id)
+        if before is not None and before.digest == note.digest and before.guid == note.guid \
+                and before.note_id == note.note_id and before.subdeck == note.subdeck \
+                and before.kind == note.notetype:
+            unchanged.append(note.card_id)  # all as it was (and its lock line too)
+            new_cards[note.card_id] = before
+            continue
         same = before is not None and (before.digest, before.guid) == (note.digest, note.guid)
         if before is None:
             changes.added.append(note.card_id)
@@ -266,7 +292,7 @@ def update_lock(old: Lock, notes: list[Note], deck_id: str, now: int,
         mod = before.mod if same and before else _later(now, before)
         new.cards[note.card_id] = CardEntry(note.guid, note.note_id, note.notetype, note.digest,
                                             mod, note.subdeck)
-    changes.removed = sorted((cid, e) for cid, e in old.cards.items() if cid not in new.cards)
+    changes.removed = sorted((cid, old.cards[cid]) for cid in old.cards.keys() - new.cards.keys())
     changes.renamed = _renamed_sections(old, new)
     renamed_from = {old_name for old_name, _ in changes.renamed}
     changes.moved = [m for m in changes.moved if m[1] not in renamed_from]

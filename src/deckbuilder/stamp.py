@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import marshal
 import os
@@ -29,8 +30,12 @@ _MAX_STAMP = 64 << 20  # a damaged or planted file is never read whole
 CACHE_DIR = ".deckbuilder-cache"  # the same folder as load.CACHE_DIR (marked: see cache.py)
 
 
+@functools.cache
 def code_fingerprint() -> str:
-    """Changes whenever deckbuilder's code or assets change (sizes and mtimes of its files)."""
+    """Changes whenever deckbuilder's code or assets change (sizes and mtimes of its files).
+
+    Once per process (a build asked up to three times; `build --watch` on every save):
+    a process goes on running the code it started with, whatever its files become."""
     package = Path(__file__).parent
     stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
                    for p in package.rglob("*") if p.suffix in (".py", ".css", ".html"))
