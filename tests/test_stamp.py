@@ -162,3 +162,17 @@ def test_a_bad_source_date_epoch_is_reported_even_when_nothing_changed(
     result = run("build", "cards", "--out", "build")
     assert result.exit_code == 1
     assert "SOURCE_DATE_EPOCH" in result.output
+
+
+def test_media_replaced_by_a_symlink_out_of_the_deck_is_refused_as_cold(built: Path) -> None:
+    """The stamp and the section cache hash media by content: the same bytes moved out of
+    the deck and linked back must still be the error a cold run reports."""
+    image = Path("cards/media/outline.png")
+    outside = Path("outline.png")
+    image.rename(outside)
+    image.symlink_to(outside.resolve())
+    for args in (("validate", "cards"), ("build", "cards", "--out", "build", "--check"),
+                 ("build", "cards", "--out", "build")):
+        result = run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "media 'media/outline.png' is outside the deck folder" in result.output

@@ -223,7 +223,10 @@ def _media_fresh(stamps: dict[str, tuple[str, int, str]]) -> bool:
     """Whether every media file still has the content it had when the entry was made."""
     for stamp in stamps.values():
         path = Path(stamp[0])
-        if not path.is_file() or _media_stamp(path) != stamp:
+        # The path was resolved when checked: a symlink since put in its place (to a file
+        # outside the deck, with the same bytes) is the error a cold check reports.
+        if (os.path.realpath(path) != stamp[0] or not path.is_file()
+                or _media_stamp(path) != stamp):
             return False
     return True
 

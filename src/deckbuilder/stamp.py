@@ -163,7 +163,10 @@ def fresh_for_validate(stamp: Stamp | None, deck_dir: Path, lock: Path) -> bool:
         return False
     if snapshot(deck_dir) != stamp.deck:
         return False
-    return _same_files(((str(lock), stamp.lock), *stamp.media))
+    # Media paths were resolved when checked: one that now resolves elsewhere (a symlink
+    # out of the deck put in its place, with the same bytes) is for a full check to judge.
+    return (all(os.path.realpath(path) == path for path, _ in stamp.media)
+            and _same_files(((str(lock), stamp.lock), *stamp.media)))
 
 
 def fresh_for_build(stamp: Stamp | None, deck_dir: Path, out_dir: Path, lock: Path,
