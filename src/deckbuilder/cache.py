@@ -116,18 +116,20 @@ class SectionCache:
                 if stat.S_ISREG(os.lstat(entry).st_mode):
                     entry.unlink()
 
-    def get(self, name: str, data: bytes) -> tuple[Section, list[RenderedCard],
-                                                   dict[str, Path]] | None:
+    def get(self, name: str, data: bytes, shown: str) -> tuple[Section, list[RenderedCard],
+                                                               dict[str, Path]] | None:
+        """The entry of the file ``name`` with these bytes, its places naming the file as
+        ``shown`` (the entry may come from a run given the folder as another path)."""
         path = self._path(name, data)
         if path is not None and _memory is not None and (kept := _memory.get(path.name)):
             section, rendered, media, stamps = kept
-            if _media_fresh(stamps):
+            if section.path == shown and _media_fresh(stamps):
                 return section, list(rendered), dict(media)
         try:
             stored = marshal.loads(_read_entry(path)) if path else None
             if stored is None:
                 return None
-            found = _section_from_data(stored)
+            found = _section_from_data(stored, shown)
             if path is not None and _memory is not None:
                 _memory[path.name] = (*found, stored[-1])
             return found
@@ -191,10 +193,12 @@ def _section_to_data(section: Section, rendered: list[RenderedCard],
             cards, {name: _media_stamp(path) for name, path in media.items()})
 
 
-def _section_from_data(data: Any) -> tuple[Section, list[RenderedCard], dict[str, Path]]:
-    """The entry's section; ValueError (a miss) unless every value has the type it had."""
-    version, number, stem, title, source, shown, cards, stored_media = data
-    if not (version == FORMAT and type(number) is int and _strs((stem, title, source, shown))
+def _section_from_data(data: Any, shown: str
+                       ) -> tuple[Section, list[RenderedCard], dict[str, Path]]:
+    """The entry's section, its file shown as ``shown``; ValueError (a miss) unless every
+    value has the type it had."""
+    version, number, stem, title, source, stored_shown, cards, stored_media = data
+    if not (version == FORMAT and type(number) is int and _strs((stem, title, source, stored_shown))
             and type(cards) is list and type(stored_media) is dict):
         raise ValueError("not an entry")
     media = {}
