@@ -77,7 +77,9 @@ class _SourceFilter:
         self.out_inside = out if _within(out, self.deck_dir) and out != self.deck_dir else None
 
     def __call__(self, change: object, path: str) -> bool:
-        real = os.path.realpath(path)
+        # The folder resolved, not the file: a media file replaced by a symlink out of the
+        # deck is a change of the deck (its check now fails), not a file elsewhere.
+        real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
         if self.out_inside and _within(real, self.out_inside):
             return False
         relative = os.path.relpath(real, self.deck_dir)
