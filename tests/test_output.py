@@ -343,3 +343,29 @@ def test_watch_sees_a_file_replaced_by_a_symlink_out_of_the_deck(example: Path,
     assert not seen(None, str(example / "deck.lock"))
     assert not seen(None, str(example / "build" / "example-deck.apkg"))
     assert not seen(None, str(example / ".deckbuilder-journal"))
+
+
+def test_watch_sees_a_save_made_as_soon_as_it_says_watching(example: Path,
+                                                             tmp_path: Path) -> None:
+    """`watching` is said once the watcher observes (a script or an author saving at once
+    was lost until the next save): one save, no retry, is rebuilt."""
+    log = tmp_path / "watch.log"
+    basics = example / "01-basics.yaml"
+    text = basics.read_text().replace("back: Paris", "back: Paris, France")
+    with log.open("w") as handle:
+        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", "cards",
+                                    "--watch"], cwd=tmp_path, stdout=handle,
+                                   stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 30
+        while "watching" not in log.read_text():  # then at once, as a script would
+            assert time.monotonic() < deadline, log.read_text()
+        basics.write_text(text)
+        deadline = time.monotonic() + 15
+        while "  changed: capital-france" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)
