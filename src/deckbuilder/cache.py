@@ -28,7 +28,7 @@ from .errors import Location, OutputError
 from .model import Card, Section
 from .package import write_atomic
 from .render import RenderedCard
-from .stamp import code_fingerprint
+from .stamp import code_fingerprint, shadowed
 
 FORMAT = "3"
 TAG_NAME = "CACHEDIR.TAG"
@@ -228,8 +228,9 @@ def _media_fresh(stamps: dict[str, tuple[str, int, str]]) -> bool:
     for stamp in stamps.values():
         path = Path(stamp[0])
         # The path was resolved when checked: a symlink since put in its place (to a file
-        # outside the deck, with the same bytes) is the error a cold check reports.
-        if (os.path.realpath(path) != stamp[0] or not path.is_file()
+        # outside the deck, with the same bytes) is the error a cold check reports, and a
+        # composed twin of a decomposed name is the file it finds.
+        if (os.path.realpath(path) != stamp[0] or shadowed(stamp[0]) or not path.is_file()
                 or _media_stamp(path) != stamp):
             return False
     return True
