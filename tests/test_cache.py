@@ -138,3 +138,25 @@ def test_well_formed_entries_of_the_wrong_types_are_misses(example: Path, tmp_pa
     assert load_deck(example, out / CACHE_DIR) == load_deck(example)
     result = run("build", example, "--out", out)
     assert result.exit_code == 0, result.output
+
+
+def test_a_hit_names_files_as_this_run_was_given_the_folder(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An entry written by `build cards` is read by `lint /abs/cards`: its problems name
+    the files as this run's deck folder does, as a run without the cache would."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.chdir(tmp_path)
+    (example / "01-basics.yaml").write_text(
+        (example / "01-basics.yaml").read_text(encoding="utf-8")
+        + "  - id: yes-no-question\n    front: Is water wet?\n    back: 'yes'\n",
+        encoding="utf-8")
+    assert run("build", "cards").exit_code == 0
+    cached = run("lint", str(example.resolve()))
+    (tmp_path / "build" / CACHE_DIR).rename(tmp_path / "elsewhere")
+    fresh = run("lint", str(example.resolve()))
+    assert f"{example.resolve()}/01-basics.yaml:" in fresh.output
+    assert cached.output == fresh.output
+    for where in ("cards", str(example.resolve())):  # the tree itself, in-process
+        checked = load_deck(Path(where), tmp_path / "elsewhere")
+        assert {c.location.path for c in checked.deck.cards} <= {
+            f"{where}/01-basics.yaml", f"{where}/02-maths.yaml"}

@@ -225,6 +225,8 @@ def test_sync_updates_the_authors_preset_without_a_full_sync(
     dry = run("sync", deck, "--collection", collection, "--out", tmp_path / "out",
               "--dry-run")
     assert "deck options (would change): preset 'Opt Deck': new-per-day 7 -> 12" in dry.output
+    # only the options change: never "nothing to do" above the change it lists
+    assert dry.output.splitlines()[0] == "the notes already match the deck", dry.output
     col = Collection(str(collection))
     try:
         assert _settings(col, "Opt Deck::01 A")[1] == 7
@@ -242,6 +244,8 @@ def test_sync_updates_the_authors_preset_without_a_full_sync(
     assert second.exit_code == 0, second.output
     assert "new-per-day 7 -> 12" in second.output
     assert "'Opt Deck::01 A' put on the preset" in second.output
+    assert "nothing to do" not in second.output
+    assert second.output.splitlines()[-1] == f"synced {collection}", second.output
     col = Collection(str(collection))
     try:
         for name in ("Opt Deck", "Opt Deck::01 A"):

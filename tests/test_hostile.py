@@ -163,6 +163,11 @@ CASES: dict[str, tuple[Callable[[Path], None], list[str]]] = {
     "control-character": (_files(**{"01_a__yaml": "section: A\x00\ncards: []\n"}), [
         "cards/01-a.yaml:1:11: invalid YAML: character U+0000 is not allowed in YAML (a control "
         "character)"]),
+    # libyaml gives a byte offset: the column counts characters, as every other one does
+    "control-character-after-non-ascii": (
+        _files(**{"01_a__yaml": "section: \"\u00e9\u202e\x07\"\n"}),
+        ["cards/01-a.yaml:1:13: invalid YAML: character U+0007 is not allowed in YAML (a "
+         "control character)"]),
     "deck-yaml-is-a-list": (_files(deck__yaml="- deck: A\n", **{"01_a__yaml": CARD}), [
         "cards/deck.yaml:1:1: expected a mapping for this file, found a list"]),
     "python-object-tag": (_files(**{"01_a__yaml": "section: !!python/object/apply:os.system "

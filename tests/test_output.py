@@ -324,3 +324,48 @@ def test_advice_goes_with_the_notes(example: Path, tmp_path: Path) -> None:
     assert result.stdout == f"wrote {tmp_path / 'example-deck.csv'}: 6 notes\n"
     assert (f"note: copy the files in {tmp_path / 'example-deck-media'} "
             "into the collection.media folder") in result.stderr
+
+
+def test_watch_sees_a_file_replaced_by_a_symlink_out_of_the_deck(example: Path,
+                                                                 tmp_path: Path) -> None:
+    """The watcher's filter judges the name saved in the deck, not where a symlink leads:
+    a media file replaced by a link to a file outside is a save (the build then reports
+    it), while the build's own files stay ignored."""
+    from deckbuilder.commands.build import _SourceFilter
+
+    outside = tmp_path / "outside.png"
+    image = example / "media" / "outline.png"
+    outside.write_bytes(image.read_bytes())
+    image.unlink()
+    image.symlink_to(outside)
+    seen = _SourceFilter(example, example / "build")
+    assert seen(None, str(image))
+    assert not seen(None, str(example / "deck.lock"))
+    assert not seen(None, str(example / "build" / "example-deck.apkg"))
+    assert not seen(None, str(example / ".deckbuilder-journal"))
+
+
+def test_watch_sees_a_save_made_as_soon_as_it_says_watching(example: Path,
+                                                             tmp_path: Path) -> None:
+    """`watching` is said once the watcher observes (a script or an author saving at once
+    was lost until the next save): one save, no retry, is rebuilt."""
+    log = tmp_path / "watch.log"
+    basics = example / "01-basics.yaml"
+    text = basics.read_text().replace("back: Paris", "back: Paris, France")
+    with log.open("w") as handle:
+        watcher = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", "cards",
+                                    "--watch"], cwd=tmp_path, stdout=handle,
+                                   stderr=subprocess.STDOUT,
+                                   env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    try:
+        deadline = time.monotonic() + 30
+        while "watching" not in log.read_text():  # then at once, as a script would
+            assert time.monotonic() < deadline, log.read_text()
+        basics.write_text(text)
+        deadline = time.monotonic() + 15
+        while "  changed: capital-france" not in log.read_text():
+            assert time.monotonic() < deadline, log.read_text()
+            time.sleep(0.05)
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)

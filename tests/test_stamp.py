@@ -162,3 +162,45 @@ def test_a_bad_source_date_epoch_is_reported_even_when_nothing_changed(
     result = run("build", "cards", "--out", "build")
     assert result.exit_code == 1
     assert "SOURCE_DATE_EPOCH" in result.output
+
+
+def test_media_replaced_by_a_symlink_out_of_the_deck_is_refused_as_cold(built: Path) -> None:
+    """The stamp and the section cache hash media by content: the same bytes moved out of
+    the deck and linked back must still be the error a cold run reports."""
+    image = Path("cards/media/outline.png")
+    outside = Path("outline.png")
+    image.rename(outside)
+    image.symlink_to(outside.resolve())
+    for args in (("validate", "cards"), ("build", "cards", "--out", "build", "--check"),
+                 ("build", "cards", "--out", "build")):
+        result = run(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert "media 'media/outline.png' is outside the deck folder" in result.output
+
+
+def test_a_composed_name_beside_a_decomposed_one_is_what_a_cold_build_packs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """[sound:media/café.mp3] finds 'cafe' + U+0301 only while no file has the composed
+    name: one created later is the file a cold build packs, so the stamp and the cache
+    must not go on with the other."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cards" / "media").mkdir(parents=True)
+    (tmp_path / "cards" / "deck.yaml").write_text("deck: N\nid: n\n")
+    (tmp_path / "cards" / "01-s.yaml").write_text(
+        'section: S\ncards:\n  - id: a\n    front: "x [sound:media/caf\u00e9.mp3]"\n'
+        "    back: y\n", encoding="utf-8")
+    (tmp_path / "cards" / "media" / "cafe\u0301.mp3").write_bytes(b"ID3" + b"a" * 100)
+    assert run("build", "cards").exit_code == 0
+    (tmp_path / "cards" / "media" / "caf\u00e9.mp3").write_bytes(b"ID3" + b"b" * 100)
+    for args in (("build", "cards", "--check"), ("validate", "cards")):
+        result = run(*args)
+        assert result.exit_code == (1 if "--check" in args else 0), (args, result.output)
+    package = tmp_path / "build" / "n.apkg"
+    assert _rewritten(package)[0]  # the stamp is not trusted
+    warm = package.read_bytes()
+    stamp_path(Path("cards"), Path("build")).unlink()
+    for entry in (tmp_path / "build" / ".deckbuilder-cache").glob("*.entry"):
+        entry.unlink()
+    assert run("build", "cards").exit_code == 0
+    assert package.read_bytes() == warm

@@ -28,7 +28,7 @@ from .errors import Location, OutputError
 from .model import Card, Section
 from .package import write_atomic
 from .render import RenderedCard
-from .stamp import code_fingerprint
+from .stamp import code_fingerprint, shadowed
 
 FORMAT = "3"
 TAG_NAME = "CACHEDIR.TAG"
@@ -116,18 +116,20 @@ class SectionCache:
                 if stat.S_ISREG(os.lstat(entry).st_mode):
                     entry.unlink()
 
-    def get(self, name: str, data: bytes) -> tuple[Section, list[RenderedCard],
-                                                   dict[str, Path]] | None:
+    def get(self, name: str, data: bytes, shown: str) -> tuple[Section, list[RenderedCard],
+                                                               dict[str, Path]] | None:
+        """The entry of the file ``name`` with these bytes, its places naming the file as
+        ``shown`` (the entry may come from a run given the folder as another path)."""
         path = self._path(name, data)
         if path is not None and _memory is not None and (kept := _memory.get(path.name)):
             section, rendered, media, stamps = kept
-            if _media_fresh(stamps):
+            if section.path == shown and _media_fresh(stamps):
                 return section, list(rendered), dict(media)
         try:
             stored = marshal.loads(_read_entry(path)) if path else None
             if stored is None:
                 return None
-            found = _section_from_data(stored)
+            found = _section_from_data(stored, shown)
             if path is not None and _memory is not None:
                 _memory[path.name] = (*found, stored[-1])
             return found
@@ -191,10 +193,12 @@ def _section_to_data(section: Section, rendered: list[RenderedCard],
             cards, {name: _media_stamp(path) for name, path in media.items()})
 
 
-def _section_from_data(data: Any) -> tuple[Section, list[RenderedCard], dict[str, Path]]:
-    """The entry's section; ValueError (a miss) unless every value has the type it had."""
-    version, number, stem, title, source, shown, cards, stored_media = data
-    if not (version == FORMAT and type(number) is int and _strs((stem, title, source, shown))
+def _section_from_data(data: Any, shown: str
+                       ) -> tuple[Section, list[RenderedCard], dict[str, Path]]:
+    """The entry's section, its file shown as ``shown``; ValueError (a miss) unless every
+    value has the type it had."""
+    version, number, stem, title, source, stored_shown, cards, stored_media = data
+    if not (version == FORMAT and type(number) is int and _strs((stem, title, source, stored_shown))
             and type(cards) is list and type(stored_media) is dict):
         raise ValueError("not an entry")
     media = {}
@@ -223,7 +227,11 @@ def _media_fresh(stamps: dict[str, tuple[str, int, str]]) -> bool:
     """Whether every media file still has the content it had when the entry was made."""
     for stamp in stamps.values():
         path = Path(stamp[0])
-        if not path.is_file() or _media_stamp(path) != stamp:
+        # The path was resolved when checked: a symlink since put in its place (to a file
+        # outside the deck, with the same bytes) is the error a cold check reports, and a
+        # composed twin of a decomposed name is the file it finds.
+        if (os.path.realpath(path) != stamp[0] or shadowed(stamp[0]) or not path.is_file()
+                or _media_stamp(path) != stamp):
             return False
     return True
 

@@ -55,7 +55,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     jobs: list[_Job] = []
     for number, source in files.sections:
         data = read_bytes(source, problems)
-        hit = cache.get(source.path.name, data) if data is not None else None
+        hit = cache.get(source.path.name, data, source.display) if data is not None else None
         if data is None or hit is not None:
             loaded.append(_Loaded(*hit, []) if hit else _Loaded(None, [], {}, []))
         else:

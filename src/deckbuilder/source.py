@@ -197,7 +197,10 @@ def load_yaml(source: SourceFile, problems: Problems, data: bytes) -> Node | Non
     except yaml.reader.ReaderError as exc:
         from . import yamlerrors
 
-        *above, last = yamlerrors.BREAK.split(text[: exc.position])
+        # libyaml's C reader counts bytes of UTF-8, the pure-Python one characters
+        before = (text.encode("utf-8", "surrogatepass")[: exc.position].decode("utf-8", "replace")
+                  if _Loader.__name__ == "CSafeLoader" else text[: exc.position])
+        *above, last = yamlerrors.BREAK.split(before)
         line, column = len(above) + 1, len(last) + 1
         character = exc.character if isinstance(exc.character, str) else chr(exc.character)
         problems.error(source.at(line, column), f"invalid YAML: character U+{ord(character):04X} "

@@ -154,6 +154,17 @@ def _file_digest(path: str) -> bytes:
         return hashlib.file_digest(handle, "sha256").digest()
 
 
+def shadowed(path: str) -> bool:
+    """Whether a media file found under its decomposed name (render.py looks for that name
+    only when the composed one is missing) now has a composed twin that a check finds."""
+    if path.isascii():
+        return False
+    import unicodedata
+
+    composed = unicodedata.normalize("NFC", path)
+    return composed != path and os.path.exists(composed)
+
+
 def _same_files(pairs: tuple[tuple[str, bytes], ...]) -> bool:
     try:
         return all(_file_digest(path) == wanted for path, wanted in pairs)
@@ -168,7 +179,11 @@ def fresh_for_validate(stamp: Stamp | None, deck_dir: Path, lock: Path) -> bool:
         return False
     if snapshot(deck_dir) != stamp.deck:
         return False
-    return _same_files(((str(lock), stamp.lock), *stamp.media))
+    # Media paths were resolved when checked: one that now resolves elsewhere (a symlink
+    # out of the deck put in its place, with the same bytes) is for a full check to judge.
+    return (all(os.path.realpath(path) == path and not shadowed(path)
+                for path, _ in stamp.media)
+            and _same_files(((str(lock), stamp.lock), *stamp.media)))
 
 
 def fresh_for_build(stamp: Stamp | None, deck_dir: Path, out_dir: Path, lock: Path,

@@ -61,17 +61,25 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
     lock.keep_in_memory()
     database.keep_in_memory()
     zipwrite.keep_in_memory()
-    rebuild()
-    console.err(f"watching {deck_dir} (Ctrl-C to stop)")
+    armed = False
     try:
         # step: how long the watcher waits for more of one save (an editor writes in a few
-        # ms; watchfiles waits 50 ms by default, a fifth of a 10k rebuild)
+        # ms; watchfiles waits 50 ms by default, a fifth of a 10k rebuild). The first build
+        # waits for the watcher's first report (at most ARMED ms after it starts watching):
+        # a save made before that, or during that build, is then seen, never lost.
         for changes in watch_files(deck_dir, watch_filter=_SourceFilter(deck_dir, out_dir),
-                                   step=10):
-            del changes
+                                   step=10, yield_on_timeout=True, rust_timeout=ARMED):
+            if armed and not changes:
+                continue  # a timeout: nothing was saved
             rebuild()
+            if not armed:
+                armed = True
+                console.err(f"watching {deck_dir} (Ctrl-C to stop)")
     except KeyboardInterrupt:
         pass
+
+
+ARMED = 100  # ms: the watcher reports this often even when nothing changed
 
 
 class _SourceFilter:
@@ -87,7 +95,9 @@ class _SourceFilter:
         self.out_inside = out if _within(out, self.deck_dir) and out != self.deck_dir else None
 
     def __call__(self, change: object, path: str) -> bool:
-        real = os.path.realpath(path)
+        # The folder resolved, not the file: a media file replaced by a symlink out of the
+        # deck is a change of the deck (its check now fails), not a file elsewhere.
+        real = os.path.join(os.path.realpath(os.path.dirname(path)), os.path.basename(path))
         if self.out_inside and _within(real, self.out_inside):
             return False
         relative = os.path.relpath(real, self.deck_dir)

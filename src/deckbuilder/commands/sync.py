@@ -70,7 +70,11 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
                           overwrite_anki_edits=overwrite_anki_edits, yes=yes)
     with console.reporting():
         result = sync_deck(deck_dir, path, out_dir, build_time(), options, _ask)
-    for line in describe_plan(result.plan, result.applied):
+    lines = describe_plan(result.plan, result.applied)
+    if result.plan.empty and result.preset:  # the options change: not "nothing to do"
+        lines[0] = lines[0].replace("nothing to do: the collection already matches",
+                                    "the notes already match")
+    for line in lines:
         console.out(line)
     for line in result.preset:
         console.out(f"  deck options{' (would change)' if dry_run else ''}: {line}")
@@ -81,6 +85,8 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
             console.out(f"  empty subdeck removed: '{name}'")
         if result.backup:
             console.out(f"backup: {result.backup}")
+        console.out(f"synced {path}", fg="green")
+    elif result.preset and not dry_run:
         console.out(f"synced {path}", fg="green")
     elif dry_run and (not result.plan.empty or result.preset):
         if result.plan.big_removal and not yes:
