@@ -130,10 +130,13 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
     known = _known or {}
     found: dict[tuple[object, ...], tuple[str, int, str]] = {}
     compiled = []
+    ordered: dict[tuple[str, ...], tuple[str, ...]] = {}  # cards share a few tag lists
     for item in rendered:
         card = item.card
         kind = card.kind
-        tags = tuple(sorted(card.tags))
+        tags = ordered.get(card.tags)
+        if tags is None:
+            tags = ordered[card.tags] = tuple(sorted(card.tags))
         key = (deck_id, card.id, kind, item.fields, tags)
         hashes = known.get(key) if known else None
         if hashes is None:
