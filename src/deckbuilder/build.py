@@ -94,7 +94,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             stage(path, package)
             for part, data in parts:
                 stage(part, data)
-        remember(lock, lock_text.decode(), os.path.join(str(deck_dir), LOCK_NAME))
+        remember(lock, lock_text, os.path.join(str(deck_dir), LOCK_NAME))
         for file in leftovers if split else ():
             try:
                 file.unlink()
