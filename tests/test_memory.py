@@ -11,6 +11,9 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
+import pytest
+
+from deckbuilder import anki
 from deckbuilder.errors import Location
 from deckbuilder.load import load_deck
 from deckbuilder.package import package_bytes
@@ -85,3 +88,19 @@ def test_zipping_a_file_never_holds_its_bytes(tmp_path: Path) -> None:
     finally:
         tracemalloc.stop()
     assert peak < 8 << 20  # a megabyte read, and deflated, at a time in each thread
+
+
+def test_notes_whose_ids_clash_move_to_the_next_free_numbers(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    deckgen.write_deck(30, tmp_path / "deck")
+    checked = load_deck(tmp_path / "deck")
+    alone = anki.compile_notes(checked.deck, checked.rendered)
+    # A clash of 64-bit hashes cannot be found for a test: every note wants one number.
+    monkeypatch.setattr(anki, "derived_note_id", lambda deck_id, guid: 1_000)
+    clashing = anki.compile_notes(checked.deck, checked.rendered)
+    by_guid = sorted(note.guid for note in alone)
+    assert {note.guid: note.note_id for note in clashing} == {
+        guid: 1_000 + n for n, guid in enumerate(by_guid)}
+    assert [note.guid for note in clashing] == [note.guid for note in alone]
+    assert ([(n.fields, n.tags, n.subdeck, n.ords, n.digest) for n in clashing]
+            == [(n.fields, n.tags, n.subdeck, n.ords, n.digest) for n in alone])
