@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 from .model import Deck
 from .notetypes import NOTETYPES
@@ -128,37 +128,35 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
         name = deck.subdeck(section)
         subdeck.update(dict.fromkeys((card.id for card in section.cards), name))
     known = _known or {}
-    found: dict[tuple[object, ...], tuple[str, int, str]] | None = (
-        None if _known is None else {})
-    ordered: dict[tuple[str, ...], tuple[str, ...]] = {}  # cards share a few tag lists
-    notes = []
+    found: dict[tuple[object, ...], tuple[str, int, str]] = {}
+    compiled = []
     for item in rendered:
         card = item.card
         kind = card.kind
-        tags = ordered.get(card.tags)
-        if tags is None:
-            tags = ordered[card.tags] = tuple(sorted(card.tags))
-        key = (deck_id, card.id, kind, item.fields, tags) if found is not None else ()
+        tags = tuple(sorted(card.tags))
+        key = (deck_id, card.id, kind, item.fields, tags)
         hashes = known.get(key) if known else None
         if hashes is None:
             guid = note_guid(deck_id, card.id)
             # The subdeck stays out of the digest: an import never moves existing cards,
             # so a newer mod for a move would only overwrite the learner's own edits.
             hashes = guid, derived_note_id(deck_id, guid), note_digest(kind, item.fields, tags)
-        if found is not None:
+        if _known is not None:
             found[key] = hashes
+        compiled.append((item, tags, hashes))
+    if _known is not None:
+        _known = found  # only this deck's cards: memory stays one deck's worth
+    note_ids = unique_ids((guid, wanted) for _, _, (guid, wanted, _) in compiled)
+    notes = []
+    for item, tags, (guid, _, digest) in compiled:
+        card = item.card
+        kind = card.kind
         if kind == "cloze":
             ords = tuple(n - 1 for n in card.cloze_numbers)
         else:
             ords = (0, 1) if kind == "reverse" else (0,)
-        guid, wanted, digest = hashes
-        notes.append(Note(card.id, guid, wanted, kind, item.fields, tags, subdeck[card.id],
-                          ords, digest))
-    if found is not None:
-        _known = found  # only this deck's cards: memory stays one deck's worth
-    note_ids = unique_ids((note.guid, note.note_id) for note in notes)
-    if any(note.note_id != note_ids[note.guid] for note in notes):  # a rare clash
-        notes = [replace(note, note_id=note_ids[note.guid]) for note in notes]
+        notes.append(Note(card.id, guid, note_ids[guid], kind, item.fields, tags,
+                          subdeck[card.id], ords, digest))
     return notes
 
 
