@@ -126,7 +126,7 @@ def test_well_formed_entries_of_the_wrong_types_are_misses(example: Path, tmp_pa
         elif damage == "tags":
             card[6] = ["a", 1]
         elif damage == "positions":
-            card[9] = {"front": ("1", 2)}
+            card[9] = (("front", "1", 2),)
         elif damage == "fields":
             card[11] = (b"bytes",)
         elif damage == "version":

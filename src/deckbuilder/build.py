@@ -10,7 +10,7 @@ from pathlib import Path
 
 from .anki import Note, compile_notes
 from .cache import claim
-from .database import collection, collection_bytes, keep, kept
+from .database import collection_bytes, collection_file, keep, kept
 from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, remember, update_lock
@@ -61,10 +61,12 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         packed: dict[str, bytes] = {}
         # Under --watch the last collection made is a head start: only the rows that
         # differ are written (the bytes of a build from nothing; see database.py).
-        made = collection(deck, notes, note_mods, notetype_mods, scratch, kept())
-        keep(made)
-        package = package_bytes(made.data, checked.media, packed)
-        del made  # the package holds it now (a big deck's collection is tens of megabytes)
+        # Zipped from its file: a big deck's collection is tens of megabytes.
+        with collection_file(deck, notes, note_mods, notetype_mods, scratch,
+                             kept()) as (file, made):
+            keep(made)
+            package = package_bytes(file, checked.media, packed)
+        del made
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media, scratch) if split else []
@@ -91,7 +93,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             stage(path, package)
             for part, data in parts:
                 stage(part, data)
-        remember(lock, lock_text.decode(), os.path.join(str(deck_dir), LOCK_NAME))
+        remember(lock, lock_text, os.path.join(str(deck_dir), LOCK_NAME))
         for file in leftovers if split else ():
             try:
                 file.unlink()

@@ -30,7 +30,7 @@ from .package import write_atomic
 from .render import RenderedCard
 from .stamp import code_fingerprint, shadowed
 
-FORMAT = "3"
+FORMAT = "4"
 TAG_NAME = "CACHEDIR.TAG"
 TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
        b"# This file is a cache directory tag created by deckbuilder.\n"
@@ -237,7 +237,7 @@ def _media_fresh(stamps: dict[str, tuple[str, int, str]]) -> bool:
 
 
 # The types of an entry's card row, field by field (source and fields may be None).
-_CARD_TYPES = {(str, str, str, str, str, source, tuple, int, int, dict, tuple, fields, tuple)
+_CARD_TYPES = {(str, str, str, str, str, source, tuple, int, int, tuple, tuple, fields, tuple)
                for source in (str, type(None)) for fields in (tuple, type(None))}
 
 
@@ -246,11 +246,11 @@ def _valid_card(row: tuple[Any, ...]) -> bool:
     if tuple(map(type, row)) not in _CARD_TYPES:
         return False
     tags, positions, lint_off, fields, numbers = row[6], row[9], row[10], row[11], row[12]
-    texts = set(map(type, chain(tags, lint_off, positions, fields or ())))
-    places = list(positions.values())
-    return (texts <= {str} and set(map(type, places)) <= {tuple}
-            and set(map(len, places)) <= {2}
-            and set(map(type, chain(numbers, *places))) <= {int})
+    texts = set(map(type, chain(tags, lint_off, fields or ())))
+    return (texts <= {str} and set(map(type, positions)) <= {tuple}
+            and set(map(len, positions)) <= {3}
+            and set(map(type, (place[0] for place in positions))) <= {str}
+            and set(map(type, chain(numbers, *(place[1:] for place in positions)))) <= {int})
 
 
 def _strs(values: tuple[Any, ...]) -> bool:

@@ -54,6 +54,12 @@ def check_across_sections(sections: list[Section], problems: Problems) -> None:
 
 
 class _Checker(ValueChecker):
+    def __init__(self, problems: Problems) -> None:
+        super().__init__(problems)
+        # Each layout of a card's keys once: most cards of a section share a few.
+        self.layouts: dict[tuple[tuple[str, int, int], ...],
+                           tuple[tuple[str, int, int], ...]] = {}
+
     def mapping(self, source: SourceFile, keys: tuple[Key, ...],
                 root: Node | None) -> dict[str, Node]:
         """A file's top level: a mapping with the given keys (None: the file was unreadable,
@@ -143,6 +149,8 @@ class _Checker(ValueChecker):
                   section_source: str, kind: str, numbers: tuple[int, ...]) -> Card:
         identity = values["id"]
         get = values.get
+        line = identity.line
+        layout = tuple((name, value.line - line, value.column) for name, value in values.items())
         return Card(
             id=identity.value,  # type: ignore[arg-type]
             kind=kind,
@@ -152,7 +160,7 @@ class _Checker(ValueChecker):
             source=stored_text(get("source")) or section_source,
             tags=self.merged_tags(tags, get("tags") or identity),
             location=Location(source.display, identity.line, identity.column),
-            positions={name: (value.line, value.column) for name, value in values.items()},
+            positions=self.layouts.setdefault(layout, layout),
             lint_off=self.rule_ids(values, source),
             cloze_numbers=numbers,
         )

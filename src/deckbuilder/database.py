@@ -9,10 +9,11 @@ exactly the bytes a cold build gives.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -68,12 +69,25 @@ def collection_bytes(deck: Deck, notes: list[Note], note_mods: dict[str, int],
 def collection(deck: Deck, notes: list[Note], note_mods: dict[str, int],
                notetype_mods: dict[str, int], scratch: Path | None = None,
                previous: Collection | None = None) -> Collection:
-    """The package's SQLite database, with genanki's schema.
+    """The package's SQLite database, with genanki's schema (see ``collection_file``)."""
+    with collection_file(deck, notes, note_mods, notetype_mods, scratch, previous,
+                         read=True) as (_, made):
+        return made
+
+
+@contextlib.contextmanager
+def collection_file(deck: Deck, notes: list[Note], note_mods: dict[str, int],
+                    notetype_mods: dict[str, int], scratch: Path | None = None,
+                    previous: Collection | None = None, read: bool = False
+                    ) -> Iterator[tuple[Path, Collection]]:
+    """The package's SQLite database as a file, removed on leaving, and its rows.
 
     With ``previous`` (a collection this function made), only the rows that differ are
     written before the result is laid out: the bytes are those of a build from nothing.
-    The work happens in fresh files in ``scratch`` (default: $TMPDIR), always removed.
-    Raises OutputError when they cannot be written.
+    The work happens in fresh files in ``scratch`` (default: $TMPDIR). The Collection
+    holds the file's bytes with ``read``, or in a long-lived process (for the next
+    rebuild): a package zipped from the file never holds them (50 MB at 100,000 cards).
+    Raises OutputError when the files cannot be written.
     """
     decks, note_rows, card_rows = _rows(deck, notes, note_mods, notetype_mods)
     # Rows are kept (as lists) only for the next rebuild of a long-lived process.
@@ -84,36 +98,38 @@ def collection(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     folder = Path(tempfile.gettempdir()) if scratch is None else scratch
     owned: list[Path] = []
     try:
-        fd, work = create_exclusive(folder, "collection.anki2", owned)
-        with os.fdopen(fd, "wb") as handle:  # never reopened by name: see create_exclusive
-            handle.write(previous.data if previous else b"")
-        connection = None
-        if previous is not None and _remember:
-            connection = _updated(work, previous, decks, note_list, card_list)
-        if connection is None:
-            os.truncate(work, 0)  # start from nothing
-            connection = _open(work)
-            _fill(connection, decks, note_rows, card_rows)
         try:
-            # After either path: an update copies the col row of a cold build, options-less.
-            deckoptions.write(connection, preset_id(deck.id), deck.name, deck.head.options)
-            fd, result = create_exclusive(folder, "collection.anki2", owned)
-            os.close(fd)  # VACUUM INTO writes into an empty file
-            connection.execute("VACUUM INTO ?", (os.fspath(result.absolute()),))
-        finally:
-            connection.close()
-        fd = os.open(result, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
-        try:  # in the file, so that the bytes are read (and held) once
-            for offset in _COUNTERS:
-                os.pwrite(fd, (1).to_bytes(4, "big"), offset)
-        finally:
-            os.close(fd)
+            fd, work = create_exclusive(folder, "collection.anki2", owned)
+            with os.fdopen(fd, "wb") as handle:  # never reopened by name: see create_exclusive
+                handle.write(previous.data if previous else b"")
+            connection = None
+            if previous is not None and _remember:
+                connection = _updated(work, previous, decks, note_list, card_list)
+            if connection is None:
+                os.truncate(work, 0)  # start from nothing
+                connection = _open(work)
+                _fill(connection, decks, note_rows, card_rows)
+            try:
+                # After either path: an update copies the col row of a cold build, options-less.
+                deckoptions.write(connection, preset_id(deck.id), deck.name, deck.head.options)
+                fd, result = create_exclusive(folder, "collection.anki2", owned)
+                os.close(fd)  # VACUUM INTO writes into an empty file
+                connection.execute("VACUUM INTO ?", (os.fspath(result.absolute()),))
+            finally:
+                connection.close()
+            fd = os.open(result, os.O_WRONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
+            try:  # in the file, so that the bytes are read (and held) once
+                for offset in _COUNTERS:
+                    os.pwrite(fd, (1).to_bytes(4, "big"), offset)
+            finally:
+                os.close(fd)
+            data = result.read_bytes() if read or _remember else b""
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise OutputError(f"cannot build the collection in {folder}: {reason}") from exc
         # The rows are kept only for the next rebuild of a long-lived process: a big
         # deck's rows take as much memory as its collection.
-        return Collection(result.read_bytes(), note_list, card_list)
-    except (OSError, sqlite3.Error) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
-        raise OutputError(f"cannot build the collection in {folder}: {reason}") from exc
+        yield result, Collection(data, note_list, card_list)
     finally:
         for file in owned:
             file.unlink(missing_ok=True)

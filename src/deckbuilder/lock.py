@@ -107,11 +107,11 @@ def keep_in_memory() -> None:
         _lines = {}
 
 
-def remember(lock: Lock, text: str, shown: str) -> None:
-    """Record that ``text``, the lock a build wrote, reads back as ``lock``."""
-    if _kept is not None:
+def remember(lock: Lock, data: bytes, shown: str) -> None:
+    """Record that ``data``, the lock a build wrote, reads back as ``lock``."""
+    if _kept is not None:  # decoded only here: a one-off build never needs the text
         _kept.clear()
-        _kept[text, shown, lock.deck] = (lock, [])
+        _kept[data.decode(), shown, lock.deck] = (lock, [])
 
 
 def _read_lock(path: Path, shown: str, deck_id: str | None, problems: Problems) -> Lock:

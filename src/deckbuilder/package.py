@@ -26,7 +26,7 @@ _JOURNAL_END = "end"
 _MAX_JOURNAL = 1 << 20
 
 
-def package_bytes(collection: bytes, media: dict[str, Path],
+def package_bytes(collection: bytes | Path, media: dict[str, Path],
                   digests: dict[str, bytes] | None = None) -> bytes:
     """The .apkg: same input, same bytes, whatever the clock, time zone or umask.
 
@@ -35,9 +35,10 @@ def package_bytes(collection: bytes, media: dict[str, Path],
     import hashlib
 
     names = sorted(media)
-    entries = [("collection.anki2", collection),
-               ("media", json.dumps({str(i): name for i, name in enumerate(names)},
-                                    separators=(",", ":")).encode())]
+    entries: list[tuple[str, bytes | Path]] = [
+        ("collection.anki2", collection),  # a file is read (and deflated) a part at a time
+        ("media", json.dumps({str(i): name for i, name in enumerate(names)},
+                             separators=(",", ":")).encode())]
     for index, name in enumerate(names):
         data = media[name].read_bytes()
         if digests is not None:
