@@ -204,3 +204,24 @@ def test_a_composed_name_beside_a_decomposed_one_is_what_a_cold_build_packs(
         entry.unlink()
     assert run("build", "cards").exit_code == 0
     assert package.read_bytes() == warm
+
+
+def test_a_library_installed_anew_makes_the_stamp_and_cache_miss(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A new markdown-it (or PyYAML, genanki) may render or read otherwise: what was made
+    with the old one is not reused. A library stands in for one here, on sys.path."""
+    from deckbuilder import stamp
+
+    library = tmp_path / "site" / "renderlib"
+    library.mkdir(parents=True)
+    (library / "__init__.py").write_text("VERSION = 1\n")
+    monkeypatch.syspath_prepend(str(tmp_path / "site"))
+    monkeypatch.setattr(stamp, "DEPENDENCIES", (*stamp.DEPENDENCIES, "renderlib"))
+    stamp.code_fingerprint.cache_clear()
+    before = stamp.code_fingerprint()
+    (library / "__init__.py").write_text("VERSION = 22\n")  # the upgrade
+    stamp.code_fingerprint.cache_clear()
+    try:
+        assert stamp.code_fingerprint() != before
+    finally:
+        stamp.code_fingerprint.cache_clear()

@@ -32,14 +32,28 @@ CACHE_DIR = ".deckbuilder-cache"  # the same folder as load.CACHE_DIR (marked: s
 
 @functools.cache
 def code_fingerprint() -> str:
-    """Changes whenever deckbuilder's code or assets change (sizes and mtimes of its files).
+    """Changes whenever deckbuilder's code or assets change (sizes and mtimes of its files),
+    or the libraries whose output the cache holds are installed anew (their first file).
 
     Once per process (a build asked up to three times; `build --watch` on every save):
     a process goes on running the code it started with, whatever its files become."""
+    import importlib.util
+
     package = Path(__file__).parent
     stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
                    for p in package.rglob("*") if p.suffix in (".py", ".css", ".html"))
+    for name in DEPENDENCIES:  # found, not imported: a no-change build stays without them
+        spec = importlib.util.find_spec(name)
+        origin = spec.origin if spec is not None else None
+        if origin and os.path.isfile(origin):
+            found = os.stat(origin)
+            stats.append((origin, found.st_size, found.st_mtime_ns))
     return hashlib.sha256(repr(("1", stats)).encode()).hexdigest()
+
+
+# What shapes the cached trees, HTML and packages besides deckbuilder's own code: an
+# upgrade of one of them (a new markdown-it renders otherwise) makes every entry a miss.
+DEPENDENCIES = ("yaml", "markdown_it", "genanki")
 
 
 def notetypes_digest() -> str:
