@@ -71,3 +71,21 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(
     result = CliRunner().invoke(cli, ["validate", str(example)], color=terminal, env=env)
     assert result.exit_code == 0
     assert ("\x1b[" in result.output) == coloured
+
+
+def test_validate_imports_no_writer(tmp_path: Path) -> None:
+    """Checking a deck loads nothing that only writing a package needs (SQLite, genanki,
+    the zip writer): each is start-up time on every validate, lint and editor save."""
+    import subprocess
+    import sys
+
+    from conftest import DATA
+
+    script = ("import sys\nfrom deckbuilder.cli import main\n"
+              f"sys.argv = ['deckbuilder', 'validate', {str(DATA / 'example')!r}, '-q']\n"
+              "try:\n    main()\nexcept SystemExit:\n    pass\n"
+              "print(sorted(m for m in ('sqlite3', 'genanki', 'deckbuilder.zipwrite') "
+              "if m in sys.modules))\n")
+    found = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=60, check=True)
+    assert found.stdout.strip().splitlines()[-1] == "[]", found.stderr

@@ -14,16 +14,18 @@ library also reads and writes (``col.decks.get_config``).
 
 from __future__ import annotations
 
+import copy
 import difflib
-import json
 import re
-import sqlite3
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import Problems
 from .limits import FLAG_SCHEMA, TRUE_WORDS, YAML_BOOLEANS, finite_number, shown
 from .source import Node, SourceFile
+
+if TYPE_CHECKING:  # sqlite3 and json only when a package is written: not on validate's path
+    import sqlite3
 
 
 @dataclass(frozen=True)
@@ -190,7 +192,7 @@ def new_preset(base: dict[str, Any], preset_id: int, name: str,
                options: Options) -> dict[str, Any]:
     """The deck's preset: ``base`` (a preset to copy the other settings from) with the
     preset's id (``anki.preset_id``) and name, Anki's defaults, then ``options``."""
-    preset: dict[str, Any] = json.loads(json.dumps(base))
+    preset: dict[str, Any] = copy.deepcopy(base)
     preset.update(id=preset_id, name=name, mod=0, usn=0)
     apply(preset, tuple(DEFAULTS.items()))
     apply(preset, options)
@@ -203,6 +205,8 @@ def write(connection: sqlite3.Connection, preset_id: int, name: str,
     it; without options, nothing (the package stays byte for byte as before)."""
     if options is None:
         return
+    import json
+
     (dconf_json, decks_json) = connection.execute("SELECT dconf, decks FROM col").fetchone()
     dconf, decks = json.loads(dconf_json), json.loads(decks_json)
     preset = new_preset(dconf["1"], preset_id, name, options)

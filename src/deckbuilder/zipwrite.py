@@ -5,9 +5,7 @@ same bytes."""
 
 from __future__ import annotations
 
-import io
 import os
-import zipfile
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -159,6 +157,9 @@ def _each(raw: Callable[[int], bytes], todo: list[int]) -> list[bytes]:
 
 
 def _zipfile_bytes(entries: list[tuple[str, bytes | Path]]) -> bytes:
+    import io
+    import zipfile  # only for Zip64 sizes, which the writer above leaves to it
+
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w") as archive:
         for name, data in entries:
