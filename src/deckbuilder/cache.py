@@ -137,7 +137,8 @@ class SectionCache:
             return None  # a missing or damaged entry is only a miss
 
     def put(self, name: str, data: bytes, section: Section, rendered: list[RenderedCard],
-            media: dict[str, Path]) -> None:
+            media: dict[str, Path], entry: bytes | None = None) -> None:
+        """Store the section; ``entry``: its ``encode``, when already made."""
         path = self._path(name, data)
         if path is None or not self.writable:
             return
@@ -145,13 +146,29 @@ class SectionCache:
             self.claimed = claim(path.parent)
         if not self.claimed:
             return
-        stored = _section_to_data(section, rendered, media)
-        if _memory is not None:
-            _memory[path.name] = (section, rendered, media, stored[-1])
+        if entry is None or _memory is not None:
+            stored = _section_to_data(section, rendered, media)
+            entry = marshal.dumps(stored)
+            if _memory is not None:
+                _memory[path.name] = (section, rendered, media, stored[-1])
         # The cache only saves time; the package write reports any real problem. No
         # fsyncs (they cost a cold build ~100 ms): after a crash an entry is only a miss.
         with contextlib.suppress(OutputError):
-            write_atomic(path, marshal.dumps(stored), durable=False)
+            write_atomic(path, entry, durable=False)
+
+
+def encode(section: Section, rendered: list[RenderedCard], media: dict[str, Path]) -> bytes:
+    """The bytes of the section's entry (what ``put`` stores)."""
+    return marshal.dumps(_section_to_data(section, rendered, media))
+
+
+def decode(entry: bytes, shown: str) -> tuple[Section, list[RenderedCard], dict[str, Path]]:
+    """What ``encode`` was given, the file shown as ``shown``; ValueError when ``entry``
+    is not an entry or its media changed since."""
+    try:
+        return _section_from_data(marshal.loads(entry), shown)
+    except (OSError, EOFError, KeyError, TypeError, IndexError) as exc:
+        raise ValueError("not an entry") from exc
 
 
 def _read_entry(path: Path) -> bytes:

@@ -1,4 +1,4 @@
-"""Load a deck: find its files, check them (on every core for big decks), render them.
+"""Load a deck: find its files, check them (on two or more cores for big decks), render them.
 
 Every consumer of a deck starts here: build, validate, lint, preview, export, stats.
 Sections whose files have not changed come from the cache a build left.
@@ -6,13 +6,16 @@ Sections whose files have not changed come from the cache a build left.
 
 from __future__ import annotations
 
+import marshal
 import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from . import cache as entries
 from .cache import SectionCache
 from .check import check_across_sections, check_head, check_section
-from .errors import InvalidDeck, Problem, Problems
+from .errors import InvalidDeck, Location, Problem, Problems
+from .forked import load_shared
 from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck, DeckHead, Section
 from .render import RenderedCard, Renderer
@@ -68,7 +71,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
             problems.extend(item.problems)
             if item.section and not any(p.severity == "error" for p in item.problems):
                 cache.put(job.source.path.name, job.data, item.section, item.rendered,
-                          item.media)
+                          item.media, item.entry)
             loaded[index] = item
     done = [item for item in loaded if item is not None]
     sections = [item.section for item in done if item.section]
@@ -103,6 +106,7 @@ class _Loaded:
     rendered: list[RenderedCard]
     media: dict[str, Path]
     problems: list[Problem]
+    entry: bytes | None = None  # the section's cache entry, when a forked child sent it
 
 
 def _load(job: _Job) -> _Loaded:
@@ -115,10 +119,40 @@ def _load(job: _Job) -> _Loaded:
     return _Loaded(section, renderer.section(section), renderer.media, problems.items)
 
 
+def _encode(loaded: _Loaded) -> bytes:
+    """What a forked child sends: the problems, and the section as a cache entry."""
+    entry = (entries.encode(loaded.section, loaded.rendered, loaded.media)
+             if loaded.section else None)
+    return marshal.dumps(([(p.location.path, p.location.line, p.location.column, p.message,
+                            p.severity, p.rule) for p in loaded.problems], entry))
+
+
+def _decode(job: _Job, data: bytes) -> _Loaded:
+    """What ``_encode`` was given; ValueError for anything else."""
+    rows, entry = marshal.loads(data)
+    problems = []
+    for path, line, column, message, severity, rule in rows:
+        if not (_types(path, message, rule) == {str} and _types(line, column) == {int}
+                and severity in ("error", "warning")):
+            raise ValueError("not a problem")
+        problems.append(Problem(Location(path, line, column), message, severity, rule))
+    if entry is None:
+        return _Loaded(None, [], {}, problems)
+    if type(entry) is not bytes:
+        raise ValueError("not an entry")
+    section, rendered, media = entries.decode(entry, job.source.display)
+    return _Loaded(section, rendered, media, problems, entry)
+
+
+def _types(*values: object) -> set[type]:
+    return set(map(type, values))
+
+
 PARALLEL_BYTES = 1 << 20  # below a megabyte of YAML, starting workers costs more than it saves
 # Sending a worker's results back (pickled, then unpickled here) costs about half the
 # work it took: at 10,000 cards on 2 cores the pool used 0.2 s more CPU and was slower
-# on the wall too (median 1.14 s against 0.89 s), so it is kept for machines with more.
+# on the wall too (median 1.14 s against 0.89 s), so it is kept for machines with more;
+# below that, one forked child takes a share (forked.py).
 PARALLEL_CORES = 4
 
 
@@ -126,9 +160,11 @@ def _run(jobs: list[_Job], parallel: bool) -> list[_Loaded]:
     """Load the jobs, on every core when there is enough work; results in job order."""
     cores = os.cpu_count() or 1
     workers = min(cores, len(jobs))
-    if (not parallel or cores < PARALLEL_CORES or workers < 2
-            or sum(len(job.data) for job in jobs) < PARALLEL_BYTES):
+    if not parallel:
         return [_load(job) for job in jobs]
+    if (cores < PARALLEL_CORES or workers < 2
+            or sum(len(job.data) for job in jobs) < PARALLEL_BYTES):
+        return load_shared(jobs, [len(job.data) for job in jobs], _load, _encode, _decode)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
