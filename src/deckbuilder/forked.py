@@ -42,6 +42,7 @@ def load_shared(jobs: Sequence[Job], sizes: Sequence[int], load: Callable[[Job],
     pays; ``decode(job, encode(load(job)))`` must equal ``load(job)`` (or raise
     ValueError)."""
     global last_received
+    last_received = (0, 0)
     split = _split(sizes)
     if split is None:
         return [load(job) for job in jobs]

@@ -1,0 +1,227 @@
+"""A forked child loading a share of the sections (forked.py) changes nothing but time.
+
+Real forks, real pipes, real signals: the same sections, problems (in the same order),
+warnings, cache entries and packages as a load in one process, whatever the child does.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from deckbuilder import cache, forked, load
+from deckbuilder.build import build_deck
+from deckbuilder.errors import InvalidDeck
+
+pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
+
+CASES = Path(__file__).parent / "cases"
+BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
+
+
+def _outcome(folder: Path, parallel: bool, monkeypatch: pytest.MonkeyPatch
+             ) -> tuple[Any, list[Any]]:
+    """load_deck's result (or its errors) and every section's own results, in file order:
+    its problems and its cache entry (every field the cache keeps, positions too)."""
+    loaded: list[Any] = []
+    run = load._run
+
+    def recorded(jobs: list[Any], parallel: bool) -> list[Any]:
+        results = run(jobs, parallel)
+        loaded.extend(results)
+        return results
+
+    monkeypatch.setattr(load, "_run", recorded)
+    forked.last_received = (0, 0)
+    try:
+        outcome: Any = load.load_deck(folder, parallel=parallel)
+    except InvalidDeck as exc:
+        outcome = exc.problems
+    finally:
+        monkeypatch.setattr(load, "_run", run)
+    # The entry's values: marshal's bytes also record which strings were shared or
+    # interned, which two loads in one process need not agree on.
+    sections = [(item.problems, item.section and marshal.loads(
+        cache.encode(item.section, item.rendered, item.media))) for item in loaded]
+    return outcome, sections
+
+
+def _sections(folder: Path) -> int:
+    return len([p for p in folder.iterdir() if p.name[:1].isdigit()])
+
+
+@pytest.mark.parametrize("case", sorted(p.name for p in CASES.iterdir() if p.is_dir()))
+def test_golden_cases_load_the_same_with_a_child(case: str,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = CASES / case / "cards"
+    one = _outcome(folder, False, monkeypatch)
+    assert forked.last_received == (0, 0)
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    two = _outcome(folder, True, monkeypatch)
+    assert two == one
+    assert one[0], "a golden case reports problems"
+    if _sections(folder) >= 2 and len(one[1]) >= 2:
+        child, sent = forked.last_received
+        assert child >= 1 and sent == child  # the child loaded some: not a vacuous pass
+
+
+@pytest.fixture(scope="module")
+def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        import deckgen
+    finally:
+        sys.path.pop(0)
+    folder = tmp_path_factory.mktemp("forked") / "cards"
+    deckgen.write_deck(3000, folder)  # 6 sections
+    return folder
+
+
+@pytest.fixture
+def broken(generated: Path, tmp_path: Path) -> Path:
+    """The generated deck with errors in four sections, two in each process's share."""
+    folder = tmp_path / "broken"
+    folder.mkdir()
+    for file in generated.iterdir():
+        (folder / file.name).write_bytes(file.read_bytes())
+    files = sorted(folder.glob("0*.yaml"))
+    first = files[0].read_text()
+    files[0].write_text(first.replace("back: ", "back: [unclosed ", 1))  # YAML
+    second = files[1].read_text()
+    files[1].write_text(second.replace("  - id: ", "  - id: Not An Id ", 3))  # values
+    taken = re.search(r"(?m)^  - id: (\S+)$", files[2].read_text())
+    assert taken
+    # a card id another section uses, and a cloze without deletions
+    files[4].write_text(re.sub(r"(?m)^  - id: \S+$", f"  - id: {taken[1]}",
+                               files[4].read_text(), count=1).replace("{{c1::", "{{", 1))
+    files[5].write_text("section: [only\n")
+    return folder
+
+
+def test_a_deck_with_errors_in_several_sections(broken: Path,
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    one = _outcome(broken, False, monkeypatch)
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    two = _outcome(broken, True, monkeypatch)
+    assert two == one
+    child, sent = forked.last_received
+    assert child >= 2 and sent == child
+    paths = {Path(problem.location.path).name for problem in one[0]}
+    files = sorted(p.name for p in broken.glob("0*.yaml"))
+    assert {files[0], files[1], files[4], files[5]} <= paths, paths  # each reports its own
+    assert [entry is None for _, entry in one[1]] == [True, False, False, False, False, True]
+
+
+def _build(folder: Path, out: Path, parallel: bool) -> dict[str, Any]:
+    """Build (or fail to) and return every file written: packages, lock, cache entries."""
+    lock = folder / "deck.lock"
+    lock.unlink(missing_ok=True)
+    with contextlib.suppress(InvalidDeck):
+        build_deck(folder, out, now=1_700_000_000, parallel=parallel)
+    # An entry's values: its bytes also record which objects the encoding process
+    # shared (marshal's references), which the two processes need not agree on.
+    files: dict[str, Any] = {
+        p.name: marshal.loads(p.read_bytes()) if p.suffix == ".entry" else p.read_bytes()
+        for p in out.rglob("*")
+        if p.is_file() and p.suffix != ".stamp"}  # the stamp names the output folder
+    if lock.exists():
+        files["deck.lock"] = lock.read_bytes()
+        lock.unlink()
+    return files
+
+
+@pytest.mark.parametrize("deck", ["generated", "broken"])
+def test_the_same_files_are_written(deck: str, request: pytest.FixtureRequest,
+                                    tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = request.getfixturevalue(deck)
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    one = _build(folder, tmp_path / "one", False)
+    two = _build(folder, tmp_path / "two", True)
+    child, sent = forked.last_received
+    assert child >= 2 and sent == child
+    assert two == one
+    entries = [name for name in one if name.endswith(".entry")]
+    assert len(entries) == (6 if deck == "generated" else 2)
+    assert ("deck.lock" in one) == (deck == "generated")
+
+
+@pytest.mark.parametrize("fault", ["exit", "kill", "garbage"])
+def test_a_failing_child_only_costs_time(fault: str, broken: Path, generated: Path,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    wanted = [_outcome(folder, False, monkeypatch) for folder in (generated, broken)]
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    monkeypatch.setenv(forked.FAULT, fault)
+    for folder, outcome in zip((generated, broken), wanted, strict=True):
+        assert _outcome(folder, True, monkeypatch) == outcome
+        child, sent = forked.last_received
+        assert child >= 2
+        # The kill comes after a whole section went through: that one is used.
+        assert sent == (1 if fault == "kill" else 0)
+
+
+def test_no_child_while_a_thread_runs(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    stop = threading.Event()
+    thread = threading.Thread(target=stop.wait)
+    thread.start()
+    try:
+        _outcome(generated, True, monkeypatch)
+        assert forked.last_received == (0, 0)
+    finally:
+        stop.set()
+        thread.join()
+    _outcome(generated, True, monkeypatch)
+    assert forked.last_received == (3, 3)  # 6 sections of the same size: the last 3
+
+
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(child) for child in found.read_text().split()] if found.exists() else []
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
+@pytest.mark.parametrize("send", [
+    lambda process: process.send_signal(signal.SIGTERM),
+    lambda process: os.killpg(process.pid, signal.SIGINT),  # Ctrl-C: the whole group
+], ids=["SIGTERM", "Ctrl-C"])
+def test_interrupted_load_leaves_no_child_and_no_file(
+        send: Callable[[subprocess.Popen[bytes]], None], generated: Path,
+        tmp_path: Path) -> None:
+    before = sorted(generated.iterdir())
+    out = tmp_path / "out"
+    code = ("import sys; from deckbuilder import forked; forked.MIN_BYTES = 0; "
+            "from deckbuilder.cli import main; sys.argv[0] = 'deckbuilder'; main()")
+    process = subprocess.Popen(
+        [sys.executable, "-c", code, "build", str(generated), "--out", str(out)],
+        env={**os.environ, forked.FAULT: "hang"}, start_new_session=True,
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    try:
+        deadline = time.monotonic() + 20
+        while not (children := _children(process.pid)):
+            assert process.poll() is None and time.monotonic() < deadline, "no child forked"
+            time.sleep(0.01)
+        send(process)
+        process.wait(20)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode != 0
+    assert b"Traceback" not in process.stderr.read()  # type: ignore[union-attr]
+    for child in children:
+        with pytest.raises(ProcessLookupError):  # killed and reaped: not even a zombie
+            os.kill(child, 0)
+    assert sorted(generated.iterdir()) == before
+    assert not out.exists() or not any(out.rglob("*"))
