@@ -46,31 +46,33 @@ def load_shared(jobs: Sequence[Job], sizes: Sequence[int], load: Callable[[Job],
     split = _split(sizes)
     if split is None:
         return [load(job) for job in jobs]
-    read_end, write_end = os.pipe()
     # Held across the fork: a signal now would find no pid to kill, and the child takes
     # the default actions before it may receive any.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
-        pid = os.fork()
-        if pid == 0:
-            for number in _SIGNALS:
-                signal.signal(number, signal.SIG_DFL)
-            signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        read_end, write_end = os.pipe()
+        try:
+            pid = os.fork()
+        except OSError:  # no memory or no process left for it: one process does it all
             os.close(read_end)
-            _child(write_end, jobs[split:], load, encode)
-    finally:
+            os.close(write_end)
+            raise
+    except OSError:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
-    os.close(write_end)
-    mine = theirs = None
+        return [load(job) for job in jobs]
+    if pid == 0:
+        _child(held, read_end, write_end, jobs[split:], load, encode)
+    pipe = open(read_end, "rb")  # noqa: SIM115 (closed below, whatever happens)
+    theirs = None
     try:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        os.close(write_end)
         mine = [load(job) for job in jobs[:split]]
-        with open(read_end, "rb") as pipe:  # closes read_end, whatever happens
-            theirs = _receive(pipe, jobs[split:], decode)
+        theirs = _receive(pipe, jobs[split:], decode)
     finally:
         if theirs is None:  # interrupted or failed: no child may outlive this load
             os.kill(pid, signal.SIGKILL)
-            if mine is None:
-                os.close(read_end)
+        pipe.close()
         os.waitpid(pid, 0)
     last_received = (len(jobs) - split, sum(result is not None for result in theirs))
     return mine + [load(job) if result is None else result
@@ -97,12 +99,16 @@ def _usable_cores() -> int:
         return os.cpu_count() or 1
 
 
-def _child(write_end: int, jobs: Sequence[Job], load: Callable[[Job], Result],
-           encode: Callable[[Result], bytes]) -> NoReturn:
+def _child(held: set[int | signal.Signals], read_end: int, write_end: int, jobs: Sequence[Job],
+           load: Callable[[Job], Result], encode: Callable[[Result], bytes]) -> NoReturn:
     """Load the jobs, then send them all (the parent reads once its own share is done:
     a pipe that filled meanwhile would stop this work); never returns."""
     status = 1
-    try:
+    try:  # whatever happens, this process never runs its parent's code past this call
+        for number in _SIGNALS:
+            signal.signal(number, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+        os.close(read_end)
         fault = os.environ.get(FAULT)
         sent = []
         for job in jobs:
