@@ -116,8 +116,8 @@ def _child(held: set[int | signal.Signals], read_end: int, write_end: int, jobs:
             sent += [_HEADER.pack(len(data)), data]
         if fault == "hang":
             signal.pause()
-        if fault == "garbage":
-            sent = [_HEADER.pack(8), b"\x00garbage"] * len(jobs)
+        if fault == "garbage":  # bytes that are no entry, then a length far too long
+            sent = [_HEADER.pack(8), b"\x00garbage"] * (len(jobs) - 1) + [_HEADER.pack(1 << 60)]
         with open(write_end, "wb") as pipe:
             if fault == "kill":
                 pipe.writelines(sent[:len(sent) // 2 - 1])
@@ -140,11 +140,24 @@ def _receive(pipe: BinaryIO, jobs: Sequence[Job], decode: Callable[[Job, bytes],
         if len(header) < _HEADER.size:
             break
         (size,) = _HEADER.unpack(header)
-        data = read(size) if size < 1 << 34 else b""
-        if len(data) < size:
+        data = _read(read, size)
+        if data is None:
             break
         try:
             received.append(decode(job, data))
         except (ValueError, TypeError, EOFError, KeyError, IndexError):
             received.append(None)  # not what a child of this code sends: load it here
     return received + [None] * (len(jobs) - len(received))
+
+
+def _read(read: Callable[[int], bytes], size: int) -> bytes | None:
+    """``size`` bytes, or None at the end of the pipe; a piece at a time, so that a
+    garbled length asks for no more memory than the bytes that came."""
+    pieces = []
+    while size > 0:
+        piece = read(min(size, 1 << 22))
+        if not piece:
+            return None
+        pieces.append(piece)
+        size -= len(piece)
+    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
