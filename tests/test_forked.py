@@ -125,17 +125,17 @@ def test_a_deck_with_errors_in_several_sections(broken: Path,
 
 
 def _build(folder: Path, out: Path, parallel: bool) -> dict[str, Any]:
-    """Build (or fail to) and return every file written: packages, lock, cache entries."""
+    """Build (or fail to) and return what it wrote: packages, lock, cache entries."""
     lock = folder / "deck.lock"
     lock.unlink(missing_ok=True)
     with contextlib.suppress(InvalidDeck):
         build_deck(folder, out, now=1_700_000_000, parallel=parallel)
     # An entry's values: its bytes also record which objects the encoding process
     # shared (marshal's references), which the two processes need not agree on.
+    # (The build's other notes name the output folder.)
     files: dict[str, Any] = {
         p.name: marshal.loads(p.read_bytes()) if p.suffix == ".entry" else p.read_bytes()
-        for p in out.rglob("*")
-        if p.is_file() and p.suffix != ".stamp"}  # the stamp names the output folder
+        for p in out.rglob("*") if p.suffix in (".entry", ".apkg")}
     if lock.exists():
         files["deck.lock"] = lock.read_bytes()
         lock.unlink()
