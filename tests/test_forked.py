@@ -191,7 +191,8 @@ def _children(pid: int) -> list[int]:
     return [int(child) for child in found.read_text().split()] if found.exists() else []
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux's /proc")
+@pytest.mark.skipif(not Path(f"/proc/{os.getpid()}/task/{os.getpid()}/children").exists(),
+                    reason="needs Linux's /proc/PID/task/PID/children")
 @pytest.mark.parametrize("send", [
     lambda process: process.send_signal(signal.SIGTERM),
     lambda process: os.killpg(process.pid, signal.SIGINT),  # Ctrl-C: the whole group
