@@ -22,7 +22,7 @@ from typing import BinaryIO, NoReturn, TypeVar
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
-# Below this much YAML (about 1,200 cards, 45 ms of loading) a fork (1 ms) and the
+# Below this much YAML (about 1,200 cards, 45 ms of loading) a fork (2-3 ms) and the
 # decoding (a tenth of the child's share) would save a few ms of wall time at best, for
 # about a tenth more CPU.
 MIN_BYTES = 256 << 10
