@@ -159,3 +159,23 @@ def test_a_profile_name_stays_inside_the_base_folder(built: Path, tmp_path: Path
         result = run_guarded("sync", built, "--base", base, "--profile", name)
         assert result.exit_code == 2
         assert "is not a profile name" in result.output
+
+
+@pytest.mark.parametrize("command", [["validate"], ["build", "--check"], ["build"], ["lint"],
+                                     ["merge-lock", "--resolve"]])
+def test_a_lock_linked_to_a_file_outside_the_deck_is_never_shown(
+        built: Path, tmp_path: Path, command: list[str]) -> None:
+    """A repository's deck.lock -> ~/.git-credentials: every command printed the secret as
+    the excerpt of a 'damaged lock line' (a public CI log, for a pull request)."""
+    secret = tmp_path / "credentials"
+    secret.write_text("<<<<<<< a\nhttps://user:ghp_SECRET@github.com\n=======\n>>>>>>> b\n")
+    lock = built / "deck.lock"
+    lock.unlink()
+    lock.symlink_to(secret)
+    target = lock if command[0] == "merge-lock" else built
+    result = run_guarded(*command, target, "--out" if command[0] == "build" else "-q",
+                         *([tmp_path / "out"] if command[0] == "build" else []))
+    assert result.exit_code == 1
+    assert "outside the deck folder" in result.output
+    assert "SECRET" not in result.output and "<<<<" not in result.output
+    assert secret.read_text().startswith("<<<<<<< a\n")  # never written through

@@ -120,6 +120,10 @@ def _read_lock(path: Path, shown: str, deck_id: str | None, problems: Problems) 
     try:
         if not path.is_file():  # a pipe would never end reading
             raise OSError("not a regular file")
+        if not path.resolve().is_relative_to(path.parent.resolve()):
+            # A repository's link to ~/.git-credentials: never read, so never excerpted.
+            problems.error(Location(shown), OUTSIDE)
+            return Lock()
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
@@ -177,6 +181,8 @@ def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock,
 
 
 RESTORE = "restore deck.lock from version control"
+OUTSIDE = (f"a link to a file outside the deck folder: a lock is read only from the deck's "
+           f"own files, so that a repository cannot show a file of your computer; {RESTORE}")
 DAMAGED = f"damaged lock line; {RESTORE}"
 MERGE_CONFLICT = ("merge conflict in the lock: run `deckbuilder merge-lock --resolve` on it, "
                   "or set up the merge driver (see the README); do not edit or delete it")
