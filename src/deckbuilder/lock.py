@@ -164,8 +164,12 @@ def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock,
             continue
         where = Location(shown, number, 1)
         if parts[0] == "deck" and deck_id is not None and lock.deck != deck_id:
+            # Most often deck.yaml's id was edited: restoring the lock would not help.
             problems.append(Problem(where, f"this lock was written for the deck '{lock.deck}', "
-                                           f"not '{deck_id}'; {RESTORE}"))
+                                           f"not '{deck_id}': if you changed the id in "
+                                           f"deck.yaml, put '{lock.deck}' back (a new id makes "
+                                           f"every card a new note, without its reviews); "
+                                           f"otherwise {RESTORE}"))
         if parts[0] != "card" or markers:  # both sides of a conflict list the same cards
             continue
         card_id = parts[1]
