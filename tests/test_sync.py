@@ -563,3 +563,32 @@ def test_a_changed_media_file_reaches_the_collection(reference: str,
             assert not col.media.check().missing
         finally:
             col.close()
+
+
+def test_anki_own_marked_and_leech_tags_are_no_edit_and_survive_the_deck_s_edits(
+        imported: dict[str, Path]) -> None:
+    """Mark Note (Ctrl+K) adds the tag 'marked', a leech gets 'leech' by itself: neither is
+    an author's edit. Fixing such a card in the deck was a conflict ('copy the Anki edit
+    into the deck'), and --overwrite-anki-edits then dropped the tag."""
+    deck, path = imported["deck"], imported["collection"]
+    col = open_col(path)
+    notes = ours(col)
+    for card_id, tag in (("a1", "marked"), ("a2", "leech"), ("b1", "Marked")):
+        notes[note_guid("sync-deck", card_id)].add_tag(tag)
+        col.update_note(notes[note_guid("sync-deck", card_id)])
+    col.close()
+    (deck / "01-alpha.yaml").write_text(alpha(back="one, fixed"))  # a1 changes, a2 does not
+    result = run("sync", deck, "--collection", imported["collection"], "--out", imported["out"])
+    assert result.exit_code == 0, result.output
+    assert "synced: 0 added, 1 updated, 0 moved, 0 renamed, 0 removed, 0 Anki-side edits " \
+           "kept, 0 conflicts" in result.output
+    col = open_col(path)
+    try:
+        notes = ours(col)
+        a1, a2, b1 = (notes[note_guid("sync-deck", c)] for c in ("a1", "a2", "b1"))
+        assert (a1["Back"], a1.has_tag("marked")) == ("one, fixed", True)
+        assert a2.has_tag("leech") and b1.has_tag("marked")
+    finally:
+        col.close()
+    again = run("sync", deck, "--collection", imported["collection"], "--out", imported["out"])
+    assert "nothing to do: the collection already matches the deck\n" in again.output
