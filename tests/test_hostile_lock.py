@@ -179,3 +179,15 @@ def test_a_lock_linked_to_a_file_outside_the_deck_is_never_shown(
     assert "outside the deck folder" in result.output
     assert "SECRET" not in result.output and "<<<<" not in result.output
     assert secret.read_text().startswith("<<<<<<< a\n")  # never written through
+
+
+def test_a_lock_saved_with_a_byte_order_mark_reads_as_it_was(built: Path, tmp_path: Path) -> None:
+    """A merge tool or editor on Windows that saves UTF-8 with a BOM (as it may keep CRLF):
+    the header line was 'damaged', with advice to restore the lock the author just merged."""
+    lock = built / "deck.lock"
+    plain, before = lock.read_text(), read_lock(lock, "deck.lock", DECK_ID)
+    lock.write_bytes(("\ufeff" + plain.replace("\n", "\r\n")).encode())
+    assert run_guarded("validate", built).exit_code == 0
+    assert read_lock(lock, "deck.lock", DECK_ID) == before
+    assert run_guarded("build", built, "--out", tmp_path / "out").exit_code == 0
+    assert lock.read_text() == plain  # rewritten as a build writes it, every mod kept

@@ -149,6 +149,7 @@ def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock,
     lock = Lock()
     problems = []
     seen: dict[str, int] = {}
+    text = text.removeprefix("\ufeff")  # saved by an editor or merge tool that adds a BOM
     markers = set(conflict_markers(text))
     for number in markers:
         problems.append(Problem(Location(shown, number, 1), MERGE_CONFLICT))
