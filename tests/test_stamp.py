@@ -225,3 +225,26 @@ def test_a_library_installed_anew_makes_the_stamp_and_cache_miss(
         assert stamp.code_fingerprint() != before
     finally:
         stamp.code_fingerprint.cache_clear()
+
+
+@pytest.mark.parametrize("command", ["validate", "build"])
+def test_a_planted_stamp_is_never_unmarshalled(example: Path, tmp_path: Path,
+                                               command: str) -> None:
+    """The stamp's path follows from the deck folder's (on CI, a known one), and marshal
+    allocates the sizes its data declares: 5 committed bytes asked for a 16 GiB tuple
+    (a MemoryError traceback, or the OOM killer on a machine with the memory to try)."""
+    import resource
+    import subprocess
+    import sys
+
+    out = tmp_path / "build"  # where validate looks, run from tmp_path
+    assert run("build", example, "--out", out).exit_code == 0
+    stamp_path(example, out).write_bytes(b"(" + (2**31 - 1).to_bytes(4, "little"))
+
+    def limit() -> None:  # so that the allocation fails here instead of swapping
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+
+    done = subprocess.run([sys.executable, "-m", "deckbuilder", command, str(example)],
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit,
+                          cwd=tmp_path)
+    assert (done.returncode, "Traceback" in done.stderr) == (0, False), done.stderr
