@@ -168,8 +168,11 @@ def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
     deck, notes = built.deck, built.notes
     for old, new in plan.renamed:
         col.decks.rename(col.decks.id_for_name(old), new)
-    own_tags = {guid: [t for t in stored.tags if t.casefold() in ANKI_OWN_TAGS]
-                for guid, stored in snapshot(col, deck.id).notes.items()}
+    # Anki's own tags, read before the import gives an updated note the deck's tags (the
+    # few notes that may have one: LIKE ignores ASCII case).
+    own_tags = {guid: [t for t in tags.split() if t.casefold() in ANKI_OWN_TAGS]
+                for guid, tags in col.db.all("select guid, tags from notes where tags like "
+                                             "'%marked%' or tags like '%leech%'")}
     if plan.needs_import:  # an updated note takes the package's tags
         import_package(col, built.path, merge_notetypes=bool(plan.reshaped))
     _change_kinds(col, deck, notes, plan)
