@@ -592,3 +592,27 @@ def test_anki_own_marked_and_leech_tags_are_no_edit_and_survive_the_deck_s_edits
         col.close()
     again = run("sync", deck, "--collection", imported["collection"], "--out", imported["out"])
     assert "nothing to do: the collection already matches the deck\n" in again.output
+
+
+def test_a_lock_line_naming_a_deck_of_the_users_never_removes_it(
+        imported: dict[str, Path]) -> None:
+    """The lock's subdecks are deckbuilder's to remove once empty: a line naming the user's
+    empty 'Japanese::Kanji' (by hand, or a hostile repository's lock) removed it and its
+    parent 'Japanese'."""
+    deck, path = imported["deck"], imported["collection"]
+    col = open_col(path)
+    col.decks.id("Japanese::Kanji")
+    col.close()
+    lock = deck / "deck.lock"
+    line = next(line for line in lock.read_text().splitlines() if line.startswith("card\t"))
+    fields = line.split("\t")
+    fields[1], fields[-1] = "ghost", "Japanese::Kanji"
+    lock.write_text(lock.read_text() + "\t".join(fields) + "\n")
+    result = run("sync", deck, "--collection", path, "--out", imported["out"])
+    assert result.exit_code == 0, result.output
+    col = open_col(path)
+    try:
+        names = {d.name for d in col.decks.all_names_and_ids()}
+        assert {"Japanese", "Japanese::Kanji"} <= names, result.output
+    finally:
+        col.close()

@@ -13,6 +13,7 @@ collection holds, not from what the previous run did.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,7 +76,11 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
     removal when ``options.yes`` is not set. Raises SyncRefused with the collection and
     the lock untouched, CollectionLocked, InvalidDeck, or SyncFailed after verifying."""
     old_lock = read_lock(deck_dir / LOCK_NAME, os.path.join(str(deck_dir), LOCK_NAME))
-    legacy = {entry.subdeck for entry in old_lock.cards.values()}
+    # Subdecks deckbuilder made, and their deck: a section's is '<deck>::NN Title'. A lock
+    # line naming any other deck (by hand, or a hostile repository's) never gets that
+    # deck, or its parent, renamed or removed.
+    legacy = {entry.subdeck for entry in old_lock.cards.values()
+              if re.match(r"[0-9]{2,} ", entry.subdeck.rpartition("::")[2])}
     legacy |= {name.rpartition("::")[0] for name in legacy} - {""}
     # Nothing is written before the plan is agreed, but for the cache of checked
     # sections, which the real build below then reads instead of checking them again.
