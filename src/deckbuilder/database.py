@@ -176,9 +176,15 @@ def _rows(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     if _remember:
         note_list, card_list = kept_rows(notes, note_mods, model_ids, deck_ids)
         return decks, note_list, card_list
-    # A card's id follows its note's; the rare clash moves on to a free number.
-    card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
-                          for note in notes for o in note.ords)
+    # A card's id follows its note's; the rare clash moves on to a free number (keyed
+    # by GUID and ordinal). Without a clash, that is each card's own number.
+    cards = [(note.note_id + o, position, o)
+             for position, note in enumerate(notes) for o in note.ords]
+    if len({card[0] for card in cards}) != len(cards):
+        card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
+                              for note in notes for o in note.ords)
+        cards = [(card_ids[f"{notes[position].guid}\x1f{o}"], position, o)
+                 for _, position, o in cards]
     # Rows in rowid order: SQLite appends each to the end of its table's b-tree instead
     # of splitting pages all over it (half the time, and fewer pages). Only the order is
     # sorted: the rows themselves are made one at a time as SQLite takes them (a big
@@ -188,11 +194,10 @@ def _rows(deck: Deck, notes: list[Note], note_mods: dict[str, int],
         (note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid], -1,
          f" {' '.join(note.tags)} ", "\x1f".join(note.fields), note.fields[0], 0, 0, "")
         for note in by_id)
-    cards = sorted((card_ids[f"{note.guid}\x1f{o}"], position, o)
-                   for position, note in enumerate(notes, start=1) for o in note.ords)
+    cards.sort()
     card_rows: Iterable[Row] = (
-        (card_id, notes[position - 1].note_id, deck_ids[notes[position - 1].subdeck], o,
-         note_mods[notes[position - 1].guid], -1, 0, 0, position, 0, 0, 0, 0, 0, 0, 0, 0, "")
+        (card_id, notes[position].note_id, deck_ids[notes[position].subdeck], o,
+         note_mods[notes[position].guid], -1, 0, 0, position + 1, 0, 0, 0, 0, 0, 0, 0, 0, "")
         for card_id, position, o in cards)
     return decks, note_rows, card_rows
 
