@@ -79,9 +79,9 @@ class _Checker(ValueChecker):
         stem = source.path.stem
         auto = section_tag(deck.id, stem)
         cards = []
+        inherited, section_source = (*deck.tags, *section_tags, auto), self.text(head, "source")
         for item in head["cards"].value if "cards" in head else ():  # type: ignore[attr-defined]
-            card = self.card(item, source, (*deck.tags, *section_tags, auto), vocab,
-                             self.text(head, "source"))
+            card = self.card(item, source, inherited, vocab, section_source)
             if card is not None:
                 cards.append(card)
         if "cards" in head and not head["cards"].value:
@@ -150,7 +150,7 @@ class _Checker(ValueChecker):
         identity = values["id"]
         get = values.get
         line = identity.line
-        layout = tuple((name, value.line - line, value.column) for name, value in values.items())
+        layout = tuple([(name, value.line - line, value.column) for name, value in values.items()])
         return Card(
             id=identity.value,  # type: ignore[arg-type]
             kind=kind,
