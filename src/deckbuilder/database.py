@@ -21,6 +21,7 @@ from typing import Any
 from . import deckoptions
 from .anki import Note, derived_id, preset_id, subdecks, unique_ids
 from .errors import OutputError
+from .genankiload import load_genanki
 from .keptrows import Row, kept_rows
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
@@ -162,7 +163,7 @@ def _open(path: Path) -> sqlite3.Connection:
 def _rows(deck: Deck, notes: list[Note], note_mods: dict[str, int],
           notetype_mods: dict[str, int]) -> tuple[list[Any], Iterable[Row], Iterable[Row]]:
     """genanki's decks (with the notetypes), and the notes' and cards' rows by id."""
-    import genanki
+    genanki = load_genanki()
 
     names = subdecks(deck)
     deck_ids = unique_ids((name, derived_id(deck.id, "deck", name)) for name in names)
@@ -207,7 +208,7 @@ def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[
     import itertools
     import json
 
-    import genanki
+    genanki = load_genanki()
 
     cursor = connection.cursor()
     genanki.Package(decks[:1]).write_to_db(cursor, 0, itertools.count(1))
@@ -286,9 +287,9 @@ def _insert(connection: sqlite3.Connection, table: str, rows: list[Row],
 
 
 def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
-    import genanki
+    genanki = load_genanki()
 
-    class _Model(genanki.Model):  # type: ignore[misc]
+    class _Model(genanki.Model):  # type: ignore[misc,name-defined]
         """genanki's model with its own ``mod``, so unchanged notetypes stay unchanged."""
 
         def to_json(self, timestamp: float, deck_id: int) -> dict[str, object]:
