@@ -398,3 +398,13 @@ def test_the_program_ends_at_once_with_every_output_written_and_its_exit_code(
          "cli.main = lambda: (print('buffered'), sys.exit(1))\ncli.run()"],
         capture_output=True, timeout=60, env=buffered)
     assert (printed.returncode, printed.stdout) == (1, b"buffered\n")
+    # Work left for the exit (coverage, a profiler) is done: the usual exit then.
+    registered = subprocess.run(
+        [sys.executable, "-c", "import atexit, sys\nfrom deckbuilder import cli\n"
+         "atexit.register(print, 'at exit')\ncli.main = lambda: sys.exit(0)\ncli.run()"],
+        capture_output=True, timeout=60)
+    assert (registered.returncode, registered.stdout) == (0, b"at exit\n")
+    profile = tmp_path / "profile"
+    profiled = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m",
+                               "deckbuilder", "--version"], capture_output=True, timeout=60)
+    assert profiled.returncode == 0 and profile.stat().st_size, profiled.stderr
