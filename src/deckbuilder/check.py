@@ -151,18 +151,20 @@ class _Checker(ValueChecker):
         get = values.get
         line = identity.line
         layout = tuple([(name, value.line - line, value.column) for name, value in values.items()])
+        # Card's fields in order (id, kind, front, back, extra, source, tags, location,
+        # positions, lint_off, cloze_numbers): by keyword, the call cost 0.35 us more.
         return Card(
-            id=identity.value,  # type: ignore[arg-type]
-            kind=kind,
-            front=stored_text(get("cloze" if kind == "cloze" else "front")),
-            back=stored_text(get("back")),
-            extra=stored_text(get("extra")),
-            source=stored_text(get("source")) or section_source,
-            tags=self.merged_tags(tags, get("tags") or identity),
-            location=Location(source.display, identity.line, identity.column),
-            positions=self.layouts.setdefault(layout, layout),
-            lint_off=self.rule_ids(values, source),
-            cloze_numbers=numbers,
+            identity.value,  # type: ignore[arg-type]
+            kind,
+            stored_text(get("cloze" if kind == "cloze" else "front")),
+            stored_text(get("back")),
+            stored_text(get("extra")),
+            stored_text(get("source")) or section_source,
+            self.merged_tags(tags, get("tags") or identity),
+            Location(source.display, identity.line, identity.column),
+            self.layouts.setdefault(layout, layout),
+            self.rule_ids(values, source),
+            numbers,
         )
 
     def unique_ids(self, sections: list[Section]) -> None:
