@@ -208,10 +208,10 @@ def _section_from_data(data: Any, shown: str
         media[name] = Path(stamp[0])
     if not _media_fresh(stored_media):
         raise ValueError("media changed")
+    if not _valid_cards(cards):
+        raise ValueError("not an entry")
     rendered = []
     for row in cards:
-        if not (type(row) is tuple and _valid_card(row)):
-            raise ValueError("not an entry")
         (card_id, kind, front, back, extra, own_source, tags, line, column, positions,
          lint_off, fields, numbers) = row
         card = Card(card_id, kind, front, back, extra, source if own_source is None
@@ -236,21 +236,35 @@ def _media_fresh(stamps: dict[str, tuple[str, int, str]]) -> bool:
     return True
 
 
-# The types of an entry's card row, field by field (source and fields may be None).
-_CARD_TYPES = {(str, str, str, str, str, source, tuple, int, int, tuple, tuple, fields, tuple)
-               for source in (str, type(None)) for fields in (tuple, type(None))}
+# The types of an entry's card rows, column by column (source and fields may be None).
+_TEXT: set[type] = {str}
+_COLUMNS: tuple[set[type], ...] = (_TEXT, _TEXT, _TEXT, _TEXT, _TEXT, {str, type(None)},
+                                   {tuple}, {int}, {int}, {tuple}, {tuple},
+                                   {tuple, type(None)}, {tuple})
 
 
-def _valid_card(row: tuple[Any, ...]) -> bool:
-    # Sets of types, built in C: a tenth of the time of a check value by value.
-    if tuple(map(type, row)) not in _CARD_TYPES:
+def _valid_cards(rows: list[Any]) -> bool:
+    """Whether every row has the types ``_section_to_data`` gives it. A column at a time,
+    as sets of types built in C: a quarter of the time of a check row by row."""
+    if not rows:
+        return True
+    if set(map(type, rows)) != {tuple} or set(map(len, rows)) != {len(_COLUMNS)}:
         return False
-    tags, positions, lint_off, fields, numbers = row[6], row[9], row[10], row[11], row[12]
-    texts = set(map(type, chain(tags, lint_off, fields or ())))
-    return (texts <= {str} and set(map(type, positions)) <= {tuple}
-            and set(map(len, positions)) <= {3}
-            and set(map(type, (place[0] for place in positions))) <= {str}
-            and set(map(type, chain(numbers, *(place[1:] for place in positions)))) <= {int})
+    columns = list(zip(*rows, strict=True))
+    if any(not set(map(type, values)) <= types
+           for values, types in zip(columns, _COLUMNS, strict=True)):
+        return False
+    tags, positions, lint_off, fields, numbers = (columns[i] for i in (6, 9, 10, 11, 12))
+    # Cards written alike share their positions (marshal keeps them shared): once each.
+    layouts = dict(zip(map(id, positions), positions, strict=True)).values()
+    places = list(chain.from_iterable(layouts))
+    if not (set(map(type, places)) <= {tuple} and set(map(len, places)) <= {3}):
+        return False
+    keys, lines, places_columns = zip(*places, strict=True) if places else ((), (), ())
+    texts = chain(keys, *map(chain.from_iterable, (tags, lint_off, filter(None, fields))))
+    return (set(map(type, texts)) <= {str}
+            and set(map(type, chain(lines, places_columns, chain.from_iterable(numbers))))
+            <= {int})
 
 
 def _strs(values: tuple[Any, ...]) -> bool:
