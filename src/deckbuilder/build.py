@@ -16,6 +16,7 @@ from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
 from .package import package_bytes, recover, staged
+from .quickstate import hold, quick_state, save
 from .salvage import lock_from_package
 from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
 
@@ -66,6 +67,8 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                              kept()) as (file, made):
             keep(made)
             package = package_bytes(file, checked.media, packed)
+            # For the next build in a fresh process (quick.py): a link, not a copy.
+            held = None if check or split else hold(file, deck_dir, out_dir)
         del made
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
@@ -102,8 +105,12 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         # Only when no file changed while it was read is the build's stamp the truth.
         # It lives in the cache folder, and only when that folder is deckbuilder's.
         if before is not None and snapshot(deck_dir) == before and claim(out_dir / CACHE_DIR):
-            _stamp(checked, before, packed, lock_text, out_dir, split,
-                   [(path, package), *parts]).write(stamp_path(deck_dir, out_dir))
+            stamp = _stamp(checked, before, packed, lock_text, out_dir, split,
+                           [(path, package), *parts])
+            stamp.write(stamp_path(deck_dir, out_dir))
+            save(quick_state(checked, notes, stamp, held), held, deck_dir, out_dir)
+        else:
+            save(None, held, deck_dir, out_dir)
         return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
                            tuple(notices), recovered)
 

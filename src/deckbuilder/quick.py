@@ -1,0 +1,217 @@
+"""A rebuild in a fresh process that does work in proportion to the change.
+
+When only section files changed since the last build (same deck.yaml, same list of files,
+same titles, media, lock, package and code), only those files are read, checked, rendered
+and compiled; the lock is the last one with their lines replaced; the collection is the
+last one (quickstate.py) with their rows replaced, laid out by ``VACUUM INTO`` (whose bytes
+depend only on the rows: see database.py); and only the deflated chunks of the collection
+that changed are deflated again. The result is byte for byte what a full build writes.
+Whatever this path does not handle, or finds unexpected, returns None: the caller then
+builds in full, which reports every problem.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import Problems, plural
+from .lock import LOCK_NAME, Changes, parse_lock, update_lock
+from .package import JOURNAL, staged
+from .anki import Note
+from .quickstate import SectionState, State, read_regular, read_state, save
+from .stamp import (CACHE_DIR, Stamp, digest, exclusive, notetypes_digest, read_stamp,
+                    shadowed, snapshot, stamp_path)
+
+_MAX_FILE = 1 << 31
+
+
+@dataclass(frozen=True)
+class Rebuilt:
+    path: Path
+    counts: str
+    changes: Changes
+
+
+def quick_rebuild(deck_dir: Path, out_dir: Path, now: int,
+                  allow_field_change: bool = False) -> Rebuilt | None:
+    """Rebuild from what the last build left, when only section files changed; None when
+    a full build is needed (nothing is then written)."""
+    try:
+        with exclusive(deck_dir):
+            return _rebuild(deck_dir, out_dir, now, allow_field_change)
+    except Exception:  # noqa: BLE001 - anything unexpected: the full build, which reports it
+        return None
+
+
+def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool
+             ) -> Rebuilt | None:
+    if os.path.lexists(deck_dir / JOURNAL):
+        return None  # an interrupted build: the full build finishes it first
+    state = read_state(deck_dir, out_dir)
+    stamp = read_stamp(stamp_path(deck_dir, out_dir))
+    path = out_dir / f"{state.deck_id}.apkg" if state else None
+    if (state is None or stamp is None or path is None or stamp.split
+            or stamp.deck_dir != str(deck_dir) or stamp.deck_id != state.deck_id
+            or stamp.out_dir != state.out_dir or state.out_dir != os.path.realpath(out_dir)
+            or state.deck_dir != os.path.realpath(deck_dir)
+            or stamp.outputs != ((os.path.realpath(path), state.package),)
+            or stamp.lock != state.lock or stamp.deck != state.snapshot):
+        return None
+    before = snapshot(deck_dir)
+    changed = _changed_sections(state, before)
+    if not changed:
+        return None
+    lock_path = deck_dir / LOCK_NAME
+    lock_data = read_regular(lock_path, _MAX_FILE)
+    old_package = read_regular(path, _MAX_FILE)
+    if (digest(lock_data) != state.lock or digest(old_package) != state.package
+            or not _media_fresh(stamp)):
+        return None
+    from .quickload import load_changed
+
+    loaded = load_changed(deck_dir, out_dir / CACHE_DIR, state, before, changed)
+    if loaded is None:
+        return None
+    head, fresh, notes = loaded
+    old_changed = [s for s in state.sections if s.name in changed]
+    kept = [s for s in state.sections if s.name not in changed]
+    if not _ids_hold(state.deck_id, old_changed, kept, notes):
+        return None
+    touched = {card[0] for s in [*old_changed, *fresh] for card in s.cards}
+    spliced = _lock(lock_data, touched, str(lock_path), state.deck_id, notes, now,
+                    allow_field_change)
+    if spliced is None:
+        return None
+    lock_text, changes, mods = spliced
+    # Every section's cards, now: the changed ones as compiled, the others as they were.
+    by_name = {s.name: s for s in fresh}
+    sections = [by_name.get(s.name, s) for s in state.sections]
+    from .quickdb import zipped
+
+    package, collection, chunks, packed = zipped(
+        state, deck_dir, out_dir, old_package, sections, set(changed), notes, mods, head)
+    with staged(deck_dir) as stage:
+        if lock_data != lock_text:
+            stage(lock_path, lock_text)
+        stage(path, package)
+    cards = [card for s in sections for card in s.cards]
+    counts = (f"{plural(len(sections), 'section')}, {plural(len(cards), 'note')}, "
+              f"{plural(sum(len(card[2]) for card in cards), 'card')}")
+    # The unchanged cards in deck order, as update_lock lists them in a full build.
+    same = set(changes.unchanged)
+    changes.unchanged[:] = [card[0] for card in cards
+                            if card[0] not in touched or card[0] in same]
+    _record(deck_dir, out_dir, before, state, sections, (package, lock_text, packed),
+            collection, chunks, counts, len(cards))
+    return Rebuilt(path, counts, changes)
+
+
+def _lock(data: bytes, touched: set[str], shown: str, deck_id: str, notes: list[Note],
+          now: int, allow_field_change: bool
+          ) -> tuple[bytes, Changes, dict[str, int]] | None:
+    """The new lock (the last one with the touched cards' lines made again), the changes
+    and the touched notes' mods; None when the lock is not one this path can splice."""
+    text = data.decode()
+    start = text.find("\ncard\t") + 1
+    if not start or not text.endswith("\n"):
+        return None
+    head, lines = text[:start], text[start:-1].split("\n")
+    ids = [line[5:line.index("\t", 5)] for line in lines]
+    mine = "".join(line + "\n" for card_id, line in zip(ids, lines, strict=True)
+                   if card_id in touched)
+    old, problems = parse_lock(head + mine, shown, deck_id)
+    if problems:
+        return None
+    lock, changes = update_lock(old, notes, deck_id, now, allow_field_change)
+    if changes.renamed or changes.notetypes or lock.notetypes != old.notetypes:
+        return None
+    pairs = [(card_id, line + "\n") for card_id, line in zip(ids, lines, strict=True)
+             if card_id not in touched]
+    pairs += ((line.split("\t", 2)[1], line) for line in lock.text().splitlines(keepends=True)
+              if line.startswith("card\t"))
+    pairs.sort()
+    mods = {entry.guid: entry.mod for entry in lock.cards.values()}
+    return (head + "".join(line for _, line in pairs)).encode(), changes, mods
+
+
+def _changed_sections(state: State, now: tuple[object, ...] | None) -> list[str]:
+    """The section files whose bytes changed, in deck order; [] when anything else changed
+    (the listing, deck.yaml, another YAML file) or nothing did."""
+    if now is None or now[0] != state.snapshot[0]:
+        return []
+    old = {name: (real, hashed) for name, real, hashed in state.snapshot[1]}
+    new = {name: (real, hashed) for name, real, hashed in now[1]}  # type: ignore[index]
+    if old.keys() != new.keys():
+        return []
+    differ = {name for name in new if new[name] != old[name]}
+    names = [s.name for s in state.sections]
+    if not differ or not differ <= set(names):
+        return []
+    return [name for name in names if name in differ]
+
+
+def _media_fresh(stamp: Stamp) -> bool:
+    """Whether the media packed last time still have those bytes at that real path."""
+    try:
+        return all(os.path.realpath(path) == path and not shadowed(path)
+                   and digest(read_regular(Path(path), _MAX_FILE)) == hashed
+                   for path, hashed in stamp.media)
+    except OSError:
+        return False
+
+
+def _ids_hold(deck_id: str, old: list[SectionState], kept: list[SectionState],
+              notes: list[Note]) -> bool:
+    """Whether every note and card id is the one it wants, as in the last build, and stays
+    so: then ids of cards in unchanged sections need no look (see anki.unique_ids)."""
+    from .anki import derived_note_id, note_guid
+
+    others = {card[1] for s in kept for card in s.cards}
+    other_cards = {card[1] + o for s in kept for card in s.cards for o in card[2]}
+    new_ids = set()
+    new_cards: set[int] = set()
+    for note in notes:
+        number = note.note_id
+        wanted = derived_note_id(deck_id, note.guid)
+        mine = {number + o for o in note.ords}
+        if number != wanted or number in others or number in new_ids \
+                or mine & other_cards or mine & new_cards:
+            return False
+        new_ids.add(number)
+        new_cards |= mine
+    for section in old:
+        for card_id, number, _ in section.cards:
+            # A note that held its own id, and no note pushed to the next one by it.
+            if number != derived_note_id(deck_id, note_guid(deck_id, card_id)) \
+                    or (number not in new_ids and number + 1 in others):
+                return False
+    return True
+
+
+def _record(deck_dir: Path, out_dir: Path, before: tuple[object, ...], state: State,
+            sections: list[SectionState], written: tuple[bytes, bytes, dict[str, bytes]],
+            collection: str | None, chunks: tuple[int, int, list[int]], counts: str,
+            total: int) -> None:
+    """The stamp and state a full build would leave, when no file changed meanwhile."""
+    from .cache import claim
+    from .report import describe_changes
+
+    package, lock_text, packed = written
+    if snapshot(deck_dir) != before or not claim(out_dir / CACHE_DIR):
+        save(None, None, deck_dir, out_dir)
+        return
+    path = out_dir / f"{state.deck_id}.apkg"
+    report = describe_changes(Changes(unchanged=[""] * total))
+    Stamp(str(deck_dir), before, tuple(sorted(packed.items())), digest(lock_text),
+          state.deck_id, counts, (), os.path.realpath(out_dir), False,
+          ((os.path.realpath(path), digest(package)),), tuple(report),
+          notetypes_digest()).write(stamp_path(deck_dir, out_dir))
+    if collection is None:
+        save(None, None, deck_dir, out_dir)
+        return
+    length, crc, sizes = chunks
+    save(State(state.deck_dir, state.out_dir, state.deck_id, before, digest(package),
+               digest(lock_text), collection, length, crc, sizes, state.media, sections),
+         collection, deck_dir, out_dir)
