@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import Problems, plural
-from .lock import LOCK_NAME, Changes, parse_lock, update_lock
+from .lock import LOCK_NAME, CardEntry, Changes, parse_lock, update_lock
 from .package import JOURNAL, staged
 from .anki import Note
 from .quickstate import SectionState, State, read_regular, read_state, save
@@ -84,14 +84,23 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool
                     allow_field_change)
     if spliced is None:
         return None
-    lock_text, changes, mods = spliced
+    lock_text, changes, mods, old_entries, lock_entries = spliced
     # Every section's cards, now: the changed ones as compiled, the others as they were.
     by_name = {s.name: s for s in fresh}
     sections = [by_name.get(s.name, s) for s in state.sections]
+    # Rows are written again only for notes whose lock entry or position changed: an
+    # entry kept as it was (update_lock keeps the very object) means the same note row.
+    before_at, now_at = _positions(state.sections, changed), _positions(sections, changed)
+    redo = [note for note in notes if lock_entries[note.card_id] is not old_entries.get(
+        note.card_id) or before_at.get(note.card_id) != now_at[note.card_id]]
+    again = {note.card_id for note in redo}
+    gone = [number for card_id, (_, number) in before_at.items()
+            if card_id not in now_at or card_id in again]
     from .quickdb import zipped
 
     package, collection, chunks, packed = zipped(
-        state, deck_dir, out_dir, old_package, sections, set(changed), notes, mods, head)
+        state, deck_dir, out_dir, old_package, sections, set(changed),
+        (redo, gone, {key: at for key, (at, _) in now_at.items()}), mods, head)
     with staged(deck_dir) as stage:
         if lock_data != lock_text:
             stage(lock_path, lock_text)
@@ -110,7 +119,8 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool
 
 def _lock(data: bytes, touched: set[str], shown: str, deck_id: str, notes: list[Note],
           now: int, allow_field_change: bool
-          ) -> tuple[bytes, Changes, dict[str, int]] | None:
+          ) -> tuple[bytes, Changes, dict[str, int], dict[str, CardEntry],
+                     dict[str, CardEntry]] | None:
     """The new lock (the last one with the touched cards' lines made again), the changes
     and the touched notes' mods; None when the lock is not one this path can splice."""
     text = data.decode()
@@ -133,7 +143,22 @@ def _lock(data: bytes, touched: set[str], shown: str, deck_id: str, notes: list[
               if line.startswith("card\t"))
     pairs.sort()
     mods = {entry.guid: entry.mod for entry in lock.cards.values()}
-    return (head + "".join(line for _, line in pairs)).encode(), changes, mods
+    return ((head + "".join(line for _, line in pairs)).encode(), changes, mods, old.cards,
+            lock.cards)
+
+
+def _positions(sections: list[SectionState], changed: list[str]
+               ) -> dict[str, tuple[int, int]]:
+    """Each card of the changed sections: its note's place in the deck (from 1, the
+    cards' `due`) and its note id."""
+    found = {}
+    start = 0
+    for section in sections:
+        if section.name in changed:
+            found.update((card[0], (start + i, card[1]))
+                         for i, card in enumerate(section.cards, start=1))
+        start += len(section.cards)
+    return found
 
 
 def _changed_sections(state: State, now: tuple[object, ...] | None) -> list[str]:

@@ -24,8 +24,9 @@ _LOCAL = struct.Struct("<4sHHHHHIIIHH")  # a zip entry's local header
 
 
 def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
-           sections: list[SectionState], changed: set[str], notes: list[Note],
-           mods: dict[str, int], head: DeckHead) -> tuple[bytes, str | None, tuple[int, int, list[int]],
+           sections: list[SectionState], changed: set[str],
+           rows: tuple[list[Note], list[int], dict[str, int]], mods: dict[str, int],
+           head: DeckHead) -> tuple[bytes, str | None, tuple[int, int, list[int]],
                                     dict[str, bytes]]:
     """The package, the name of its collection kept in the cache folder (None if none
     could be kept), the collection's length, CRC and chunk sizes, and the media's
@@ -45,12 +46,9 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
         offset += chunk
     owned: list[Path] = []
     try:
-        fd, work = create_exclusive(out_dir, NAME, owned)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(old)
         fd, result = create_exclusive(out_dir, NAME, owned)
         os.close(fd)  # VACUUM INTO writes into an empty file
-        _update(work, result, state, sections, changed, notes, mods, head)
+        _update(old, result, state, sections, changed, rows, mods, head)
         zipwrite.prime(NAME, old, chunks)
         packed: dict[str, bytes] = {}
         package = package_bytes(result, {k: Path(v) for k, v in state.media.items()}, packed)
@@ -62,19 +60,18 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
                 file.unlink()
 
 
-def _update(work: Path, result: Path, state: State, sections: list[SectionState],
-            changed: set[str], notes: list[Note], mods: dict[str, int],
-            head: DeckHead) -> None:
-    """``work`` (the last collection) with the changed sections' rows replaced and every
-    other card's position moved as its section moved, laid out into ``result``."""
-    connection = sqlite3.connect(f"{work.absolute().as_uri()}?mode=rw", uri=True)
+def _update(old: bytes, result: Path, state: State, sections: list[SectionState],
+            changed: set[str], rows: tuple[list[Note], list[int], dict[str, int]],
+            mods: dict[str, int], head: DeckHead) -> None:
+    """The last collection (in memory) with the rows of the notes that changed replaced
+    and every other card's position moved as its section moved, laid out into ``result``."""
+    notes, gone, positions = rows
+    connection = sqlite3.connect(":memory:")
     try:
-        connection.execute("PRAGMA journal_mode = OFF")
-        connection.execute("PRAGMA synchronous = OFF")
+        connection.deserialize(old)
         connection.execute("PRAGMA temp_store = MEMORY")
-        gone = [(card[1],) for s in state.sections if s.name in changed for card in s.cards]
-        connection.executemany("DELETE FROM notes WHERE id = ?", gone)
-        connection.executemany("DELETE FROM cards WHERE nid = ?", gone)
+        connection.executemany("DELETE FROM notes WHERE id = ?", [(n,) for n in gone])
+        connection.executemany("DELETE FROM cards WHERE nid = ?", [(n,) for n in gone])
         # Cards of unchanged sections keep their rows but for their position (`due`):
         # negated while moved, so that a moved row is never taken for one still to move.
         shifts = []
@@ -89,7 +86,7 @@ def _update(work: Path, result: Path, state: State, sections: list[SectionState]
                                shifts)
         if shifts:
             connection.execute("UPDATE cards SET due = -due WHERE due < 0")
-        note_rows, card_rows = _rows(state, sections, changed, notes, mods, head)
+        note_rows, card_rows = _rows(state, sections, notes, positions, mods, head)
         connection.executemany("INSERT INTO notes VALUES(?,?,?,?,?,?,?,?,?,?,?)", note_rows)
         connection.executemany("INSERT INTO cards VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
                                card_rows)
@@ -105,20 +102,13 @@ def _update(work: Path, result: Path, state: State, sections: list[SectionState]
         os.close(fd)
 
 
-def _rows(state: State, sections: list[SectionState], changed: set[str], notes: list[Note],
-          mods: dict[str, int], head: DeckHead
+def _rows(state: State, sections: list[SectionState], notes: list[Note],
+          positions: dict[str, int], mods: dict[str, int], head: DeckHead
           ) -> tuple[Iterable[tuple[object, ...]], Iterable[tuple[object, ...]]]:
-    """The changed notes' rows and their cards' rows, as database._rows makes them."""
+    """The notes' rows and their cards' rows, as database._rows makes them."""
     names = [head.name, *(s.subdeck for s in sections)]
     deck_ids = unique_ids((name, derived_id(state.deck_id, "deck", name)) for name in names)
     model_ids = {key: number for number, key in notetype_ids(state.deck_id).items()}
-    positions = {}
-    start = 0
-    for section in sections:
-        if section.name in changed:
-            positions.update((card[0], start + i)
-                             for i, card in enumerate(section.cards, start=1))
-        start += len(section.cards)
     note_rows = [(n.note_id, n.guid, model_ids[n.notetype], mods[n.guid], -1,
                   f" {' '.join(n.tags)} ", "\x1f".join(n.fields), n.fields[0], 0, 0, "")
                  for n in notes]
