@@ -7,7 +7,7 @@ Sections whose files have not changed come from the cache a build left.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import SectionCache
@@ -32,6 +32,8 @@ class Checked:
     lock: Lock  # what the last build wrote; empty before the first
     # each section's own media, in section order (what quick.py records for the next build)
     section_media: tuple[dict[str, Path], ...] = ()
+    # each section file's cache entry, by file name (where a load found it: not compared)
+    entries: dict[str, str] | None = field(default=None, compare=False)
 
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
@@ -86,7 +88,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     media = {name: path for item in done for name, path in item.media.items()}
     media.update(describer.media)
     return Checked(deck, rendered, media, problems.warnings, lock,
-                   tuple(item.media for item in done if item.section))
+                   tuple(item.media for item in done if item.section), cache.entries)
 
 
 @dataclass(frozen=True)

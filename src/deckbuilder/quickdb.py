@@ -49,9 +49,10 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
         fd, result = create_exclusive(out_dir, NAME, owned)
         os.close(fd)  # VACUUM INTO writes into an empty file
         _update(old, result, state, sections, changed, rows, mods, head)
-        zipwrite.prime(NAME, old, chunks)
         packed: dict[str, bytes] = {}
-        package = package_bytes(result, {k: Path(v) for k, v in state.media.items()}, packed)
+        with zipwrite.primed(NAME, old, chunks):
+            package = package_bytes(result, {k: Path(v) for k, v in state.media.items()},
+                                    packed)
         kept = hold(result, deck_dir, out_dir)
         return package, kept, zipwrite.written[NAME], packed
     finally:

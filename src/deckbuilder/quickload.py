@@ -59,7 +59,7 @@ def load_changed(deck_dir: Path, cache_dir: Path, state: State, now: tuple[Any, 
     notes = compile_notes(deck, rendered)
     old = {s.name: s for s in state.sections}
     elsewhere = {card[0] for s in state.sections if s.name not in changed for card in s.cards}
-    states = section_states(deck, sections, media, notes)
+    states = section_states(deck, sections, media, notes, cache.entries)
     for name, new in zip(changed, states, strict=True):
         # A renamed subdeck, other media, a section emptied or filled, a card id of an
         # unchanged section: the full build (renames, media and errors are its work).
@@ -67,4 +67,8 @@ def load_changed(deck_dir: Path, cache_dir: Path, state: State, now: tuple[Any, 
                 or new.media != old[name].media or not new.cards or not old[name].cards
                 or any(card[0] in elsewhere for card in new.cards)):
             return None
+    # The cache keeps one deck's worth, as after a full load: the unchanged sections'
+    # entries and the new ones.
+    cache.used.update(s.entry for s in state.sections if s.name not in changed)
+    cache.prune()
     return head, states, notes

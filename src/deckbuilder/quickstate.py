@@ -30,7 +30,7 @@ if TYPE_CHECKING:
     from .load import Checked
     from .model import Deck, Section
 
-FORMAT = "deckbuilder quick 1"
+FORMAT = "deckbuilder quick 2"
 _MAX_STATE = 256 << 20  # a damaged or planted file is never read whole
 
 CardState = tuple[str, int, tuple[int, ...]]  # card id, note id, the card ordinals
@@ -42,6 +42,7 @@ class SectionState:
     subdeck: str
     cards: list[CardState]  # in file order
     media: dict[str, str]  # the media its cards use: name -> path
+    entry: str  # its entry in the section cache ("" when it has none)
 
 
 @dataclass(frozen=True)
@@ -94,7 +95,8 @@ def quick_state(checked: Checked, notes: list[Note], stamp: Stamp, held: str | N
     if held is None or entry is None or stamp.split:
         return None
     deck = checked.deck
-    sections = section_states(deck, deck.sections, checked.section_media, notes)
+    sections = section_states(deck, deck.sections, checked.section_media, notes,
+                              checked.entries or {})
     cards = [card[1] + o for s in sections for card in s.cards for o in card[2]]
     if len(set(cards)) != len(cards):
         return None
@@ -106,16 +108,18 @@ def quick_state(checked: Checked, notes: list[Note], stamp: Stamp, held: str | N
 
 def section_states(deck: Deck, sections: tuple[Section, ...] | list[Section],
                    media: tuple[dict[str, Path], ...] | list[dict[str, Path]],
-                   notes: list[Note]) -> list[SectionState]:
+                   notes: list[Note], entries: dict[str, str]) -> list[SectionState]:
     """Each section's state, from its notes (``notes`` holds theirs in section order)."""
     states = []
     start = 0
     for section, used in zip(sections, media, strict=True):
         mine = notes[start:start + len(section.cards)]
         start += len(section.cards)
-        states.append(SectionState(os.path.basename(section.path), deck.subdeck(section),
+        name = os.path.basename(section.path)
+        states.append(SectionState(name, deck.subdeck(section),
                                    [(n.card_id, n.note_id, n.ords) for n in mine],
-                                   {key: str(path) for key, path in used.items()}))
+                                   {key: str(path) for key, path in used.items()},
+                                   entries.get(name, "")))
     return states
 
 
@@ -145,7 +149,7 @@ def save(state: State | None, held: str | None, deck_dir: Path, out_dir: Path) -
 
 def _plain(state: State) -> tuple[Any, ...]:
     values = list(state.__dict__.values())
-    values[-1] = [(s.name, s.subdeck, s.cards, s.media) for s in state.sections]
+    values[-1] = [(s.name, s.subdeck, s.cards, s.media, s.entry) for s in state.sections]
     return tuple(values)
 
 
@@ -165,7 +169,7 @@ def read_state(deck_dir: Path, out_dir: Path) -> State | None:
 
 
 def _sections(items: Any) -> list[Any]:
-    if type(items) is not list or not all(type(s) is tuple and len(s) == 4 for s in items):
+    if type(items) is not list or not all(type(s) is tuple and len(s) == 5 for s in items):
         raise ValueError("not a state")
     return items
 
@@ -181,7 +185,8 @@ def _valid(state: State) -> bool:
         return False
     for section in state.sections:
         cards = section.cards
-        if not (_types((section.name, section.subdeck), str) and type(cards) is list
+        if not (_types((section.name, section.subdeck, section.entry), str)
+                and type(cards) is list
                 and _names(section.media) and _types(cards, tuple)
                 and set(map(len, cards)) <= {3}
                 and _types((card[0] for card in cards), str)

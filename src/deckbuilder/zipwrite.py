@@ -5,9 +5,10 @@ same bytes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -83,11 +84,17 @@ def keep_in_memory() -> None:
         _last = {}
 
 
-def prime(name: str, data: bytes, chunks: list[bytes]) -> None:
-    """Start the next zip from an entry's last bytes and their deflated chunks (quick.py:
+@contextlib.contextmanager
+def primed(name: str, data: bytes, chunks: list[bytes]) -> Iterator[None]:
+    """Zips inside start from an entry's last bytes and their deflated chunks (quick.py:
     a fresh process that kept them on disk), as if this process had zipped them."""
     global _last
+    before = _last
     _last = {**(_last or {}), name: (data, chunks)}
+    try:
+        yield
+    finally:
+        _last = before
 
 
 def _deflate(data: bytes, before: tuple[bytes, list[bytes]] | None = None) -> list[bytes]:

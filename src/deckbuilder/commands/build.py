@@ -34,8 +34,10 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
 
     def once() -> bool:
         # Watching keeps a file-watcher thread alive: no forked workers then.
+        # Watching keeps the last build in memory: no quick rebuild from disk then.
         return _build_once(console, deck_dir, out_dir, quiet, check=check, split=split,
-                           allow_field_change=allow_field_change, parallel=not watch)
+                           allow_field_change=allow_field_change, parallel=not watch,
+                           quick=not watch)
 
     if not watch:
         console.exit(0 if once() else 1)
@@ -118,8 +120,8 @@ def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
     from ..lock import build_time
     from ..report import describe_changes
 
-    if not check and not options["split"] and _quick(console, deck_dir, out_dir, quiet,
-                                                     options["allow_field_change"]):
+    if options.pop("quick") and not check and not options["split"] and _quick(
+            console, deck_dir, out_dir, quiet, options["allow_field_change"]):
         return True
     from ..build import build_deck
 
