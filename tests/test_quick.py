@@ -9,11 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import AnkiImport, run, write_deck
+from test_write_path import _change
+
 from deckbuilder import quick, quickdb, quickstate
 from deckbuilder.stamp import stamp_path
-from test_write_path import _change
 
 PACKAGE = "example-deck.apkg"
 

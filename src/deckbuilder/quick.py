@@ -15,14 +15,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from .errors import Problems, plural
+from .anki import Note
+from .errors import plural
 from .lock import LOCK_NAME, CardEntry, Changes, parse_lock, update_lock
 from .package import JOURNAL, staged
-from .anki import Note
 from .quickstate import SectionState, State, read_regular, read_state, save
-from .stamp import (CACHE_DIR, Stamp, digest, exclusive, notetypes_digest, read_stamp,
-                    shadowed, snapshot, stamp_path)
+from .stamp import (
+    CACHE_DIR,
+    Stamp,
+    digest,
+    exclusive,
+    notetypes_digest,
+    read_stamp,
+    shadowed,
+    snapshot,
+    stamp_path,
+)
 
 _MAX_FILE = 1 << 31
 
@@ -41,7 +51,7 @@ def quick_rebuild(deck_dir: Path, out_dir: Path, now: int,
     try:
         with exclusive(deck_dir):
             return _rebuild(deck_dir, out_dir, now, allow_field_change)
-    except Exception:  # noqa: BLE001 - anything unexpected: the full build, which reports it
+    except Exception:
         return None
 
 
@@ -61,7 +71,7 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool
         return None
     before = snapshot(deck_dir)
     changed = _changed_sections(state, before)
-    if not changed:
+    if before is None or not changed:
         return None
     lock_path = deck_dir / LOCK_NAME
     lock_data = read_regular(lock_path, _MAX_FILE)
@@ -151,7 +161,7 @@ def _positions(sections: list[SectionState], changed: list[str]
                ) -> dict[str, tuple[int, int]]:
     """Each card of the changed sections: its note's place in the deck (from 1, the
     cards' `due`) and its note id."""
-    found = {}
+    found: dict[str, tuple[int, int]] = {}
     start = 0
     for section in sections:
         if section.name in changed:
@@ -161,13 +171,13 @@ def _positions(sections: list[SectionState], changed: list[str]
     return found
 
 
-def _changed_sections(state: State, now: tuple[object, ...] | None) -> list[str]:
+def _changed_sections(state: State, now: tuple[Any, ...] | None) -> list[str]:
     """The section files whose bytes changed, in deck order; [] when anything else changed
     (the listing, deck.yaml, another YAML file) or nothing did."""
     if now is None or now[0] != state.snapshot[0]:
         return []
     old = {name: (real, hashed) for name, real, hashed in state.snapshot[1]}
-    new = {name: (real, hashed) for name, real, hashed in now[1]}  # type: ignore[index]
+    new = {name: (real, hashed) for name, real, hashed in now[1]}
     if old.keys() != new.keys():
         return []
     differ = {name for name in new if new[name] != old[name]}
@@ -215,7 +225,7 @@ def _ids_hold(deck_id: str, old: list[SectionState], kept: list[SectionState],
     return True
 
 
-def _record(deck_dir: Path, out_dir: Path, before: tuple[object, ...], state: State,
+def _record(deck_dir: Path, out_dir: Path, before: tuple[Any, ...], state: State,
             sections: list[SectionState], written: tuple[bytes, bytes, dict[str, bytes]],
             collection: str | None, chunks: tuple[int, int, list[int]], counts: str,
             total: int) -> None:

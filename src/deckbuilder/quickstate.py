@@ -162,7 +162,9 @@ def read_state(deck_dir: Path, out_dir: Path) -> State | None:
         if not (type(fields) is tuple and len(fields) == 14
                 and fields[:2] == (FORMAT, code_fingerprint())):
             return None
-        state = State(*fields[2:13], [SectionState(*s) for s in _sections(fields[13])])
+        values: tuple[Any, ...] = (*fields[2:13], [SectionState(*s)
+                                                   for s in _sections(fields[13])])
+        state = State(*values)
         return state if _valid(state) else None
     except (OSError, ValueError, EOFError, TypeError, IndexError):
         return None
