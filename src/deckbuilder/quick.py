@@ -12,6 +12,7 @@ builds in full, which reports every problem.
 
 from __future__ import annotations
 
+import bisect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,7 +20,7 @@ from typing import Any
 
 from .anki import Note
 from .errors import plural
-from .lock import LOCK_NAME, CardEntry, Changes, parse_lock, update_lock
+from .lock import LOCK_NAME, CardEntry, Changes, Lock, parse_lock, update_lock
 from .package import JOURNAL, staged
 from .quickstate import SectionState, State, read_regular, read_state, save
 from .stamp import (
@@ -131,30 +132,40 @@ def _lock(data: bytes, touched: set[str], shown: str, deck_id: str, notes: list[
           now: int, allow_field_change: bool
           ) -> tuple[bytes, Changes, dict[str, int], dict[str, CardEntry],
                      dict[str, CardEntry]] | None:
-    """The new lock (the last one with the touched cards' lines made again), the changes
-    and the touched notes' mods; None when the lock is not one this path can splice."""
+    """The new lock (the last one with the lines of the touched cards that changed made
+    again), the changes, the touched notes' mods, and their old and new entries; None when
+    the lock is not one this path can splice."""
     text = data.decode()
     start = text.find("\ncard\t") + 1
     if not start or not text.endswith("\n"):
         return None
     head, lines = text[:start], text[start:-1].split("\n")
     ids = [line[5:line.index("\t", 5)] for line in lines]
-    mine = "".join(line + "\n" for card_id, line in zip(ids, lines, strict=True)
-                   if card_id in touched)
-    old, problems = parse_lock(head + mine, shown, deck_id)
+    at = [i for i, card_id in enumerate(ids) if card_id in touched]
+    old, problems = parse_lock(head + "".join(lines[i] + "\n" for i in at), shown, deck_id)
     if problems:
         return None
     lock, changes = update_lock(old, notes, deck_id, now, allow_field_change)
     if changes.renamed or changes.notetypes or lock.notetypes != old.notetypes:
         return None
-    pairs = [(card_id, line + "\n") for card_id, line in zip(ids, lines, strict=True)
-             if card_id not in touched]
-    pairs += ((line.split("\t", 2)[1], line) for line in lock.text().splitlines(keepends=True)
-              if line.startswith("card\t"))
-    pairs.sort()
+    # Lines of entries kept as they were (the very objects) stay; the others are made by
+    # Lock.text, as a full build makes them, and put in place (lines are sorted by id).
+    made = Lock(deck_id, {card_id: entry for card_id, entry in lock.cards.items()
+                          if entry is not old.cards.get(card_id)})
+    fresh = {line.split("\t", 2)[1]: line[:-1] for line in made.text().splitlines(True)
+             if line.startswith("card\t")}
+    for i in at:
+        if ids[i] not in lock.cards:
+            lines[i] = ""  # removed
+        elif ids[i] in fresh:
+            lines[i] = fresh.pop(ids[i])
+    for card_id, line in sorted(fresh.items(), reverse=True):  # added: from the end
+        index = bisect.bisect(ids, card_id)
+        ids.insert(index, card_id)
+        lines.insert(index, line)
+    body = "\n".join(filter(None, lines)) + "\n"
     mods = {entry.guid: entry.mod for entry in lock.cards.values()}
-    return ((head + "".join(line for _, line in pairs)).encode(), changes, mods, old.cards,
-            lock.cards)
+    return (head + body).encode(), changes, mods, old.cards, lock.cards
 
 
 def _positions(sections: list[SectionState], changed: list[str]

@@ -19,6 +19,7 @@ import re
 import secrets
 import stat
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -188,13 +189,12 @@ def _valid(state: State) -> bool:
     for section in state.sections:
         cards = section.cards
         if not (_types((section.name, section.subdeck, section.entry), str)
-                and type(cards) is list
-                and _names(section.media) and _types(cards, tuple)
-                and set(map(len, cards)) <= {3}
-                and _types((card[0] for card in cards), str)
-                and _types((card[1] for card in cards), int)
-                and _types((card[2] for card in cards), tuple)
-                and _types((o for card in cards for o in card[2]), int)):
+                and type(cards) is list and _names(section.media) and _types(cards, tuple)
+                and set(map(len, cards)) <= {3}):
+            return False
+        ids, numbers, ords = zip(*cards, strict=True) if cards else ((), (), ())
+        if not (_types(ids, str) and _types(numbers, int) and _types(ords, tuple)
+                and _types(chain.from_iterable(ords), int)):
             return False
     return True
 
