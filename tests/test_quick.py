@@ -282,3 +282,17 @@ def test_the_stamp_after_a_quick_rebuild_makes_the_next_build_a_no_op(
     again = run("build", example, "--out", out)
     assert again.exit_code == 0
     assert taken == [True]  # answered by the stamp: nothing changed
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "move"])
+def test_colliding_ids_give_the_bytes_of_a_full_build(example: Path, tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch,
+                                                       change: str) -> None:
+    """Note ids that collide (made to, by a hash of a few values) are placed by the full
+    build: the quick one gives way, or gives the same ids."""
+    from deckbuilder import anki
+
+    real = anki.derived_note_id
+    monkeypatch.setattr(anki, "derived_note_id",  # 20 ids, 10 apart: cards never collide
+                        lambda deck_id, guid: real(deck_id, guid) % 20 * 10 + 1_500_000_000_000)
+    _against_cold(example, tmp_path / "out", tmp_path, monkeypatch, change)

@@ -214,26 +214,26 @@ def _ids_hold(deck_id: str, old: list[SectionState], kept: list[SectionState],
     so: then ids of cards in unchanged sections need no look (see anki.unique_ids)."""
     from .anki import derived_note_id, note_guid
 
+    before = {card[0]: card[1] for s in old for card in s.cards}
+    if any(note.note_id != derived_note_id(deck_id, note.guid) for note in notes):
+        return False  # a note pushed off the id it wants: the full build places it
+    # Notes whose id is new here must not take another's; notes gone must not have pushed
+    # another to the next id (then it would move back). A mere edit has neither.
+    mine = {note.card_id: note for note in notes}
+    moved = [note for note in notes if before.get(note.card_id) != note.note_id]
+    gone = [(card_id, number) for card_id, number in before.items()
+            if card_id not in mine or mine[card_id].note_id != number]
+    if not moved and not gone:
+        return True
     others = {card[1] for s in kept for card in s.cards}
     other_cards = {card[1] + o for s in kept for card in s.cards for o in card[2]}
-    new_ids = set()
-    new_cards: set[int] = set()
-    for note in notes:
-        number = note.note_id
-        wanted = derived_note_id(deck_id, note.guid)
-        mine = {number + o for o in note.ords}
-        if number != wanted or number in others or number in new_ids \
-                or mine & other_cards or mine & new_cards:
-            return False
-        new_ids.add(number)
-        new_cards |= mine
-    for section in old:
-        for card_id, number, _ in section.cards:
-            # A note that held its own id, and no note pushed to the next one by it.
-            if number != derived_note_id(deck_id, note_guid(deck_id, card_id)) \
-                    or (number not in new_ids and number + 1 in others):
-                return False
-    return True
+    new_ids = {note.note_id for note in notes}
+    new_cards = [note.note_id + o for note in notes for o in note.ords]
+    if (len(set(new_cards)) != len(new_cards) or not other_cards.isdisjoint(new_cards)
+            or not others.isdisjoint(new_ids)):
+        return False
+    return all(number == derived_note_id(deck_id, note_guid(deck_id, card_id))
+               and (number in new_ids or number + 1 not in others) for card_id, number in gone)
 
 
 def _record(deck_dir: Path, out_dir: Path, before: tuple[Any, ...], state: State,
