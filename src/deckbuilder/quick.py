@@ -12,7 +12,6 @@ builds in full, which reports every problem.
 
 from __future__ import annotations
 
-import bisect
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,8 +89,9 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool
     kept = [s for s in state.sections if s.name not in changed]
     if not _ids_hold(state.deck_id, old_changed, kept, notes):
         return None
-    touched = {card[0] for s in [*old_changed, *fresh] for card in s.cards}
-    spliced = _lock(lock_data, touched, str(lock_path), state.deck_id, notes, now,
+    known = [card[0] for s in old_changed for card in s.cards]
+    touched = {*known, *(note.card_id for note in notes)}
+    spliced = _lock(lock_data, known, str(lock_path), state.deck_id, notes, now,
                     allow_field_change)
     if spliced is None:
         return None
@@ -128,44 +128,71 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool
     return Rebuilt(path, counts, changes)
 
 
-def _lock(data: bytes, touched: set[str], shown: str, deck_id: str, notes: list[Note],
+def _lock(data: bytes, known: list[str], shown: str, deck_id: str, notes: list[Note],
           now: int, allow_field_change: bool
           ) -> tuple[bytes, Changes, dict[str, int], dict[str, CardEntry],
                      dict[str, CardEntry]] | None:
-    """The new lock (the last one with the lines of the touched cards that changed made
-    again), the changes, the touched notes' mods, and their old and new entries; None when
-    the lock is not one this path can splice."""
+    """The new lock: the last one with the lines of the changed sections' cards that
+    changed made again (``known``: those the last build had), put in place by id (lines
+    are sorted by id); the changes, those notes' mods, their old and new entries. None
+    when the lock is not one this path can splice."""
     text = data.decode()
-    start = text.find("\ncard\t") + 1
-    if not start or not text.endswith("\n"):
+    body = text.find("\ncard\t") + 1
+    if not body or not text.endswith("\n"):
         return None
-    head, lines = text[:start], text[start:-1].split("\n")
-    ids = [line[5:line.index("\t", 5)] for line in lines]
-    at = [i for i, card_id in enumerate(ids) if card_id in touched]
-    old, problems = parse_lock(head + "".join(lines[i] + "\n" for i in at), shown, deck_id)
+    found = []  # (start, end) of each known card's line: one pass, ids in lock order
+    end = body - 1
+    for card_id in sorted(known):
+        start = text.find(f"\ncard\t{card_id}\t", end) + 1
+        if not start:
+            return None
+        end = text.index("\n", start)
+        found.append((start, end))
+    old, problems = parse_lock(text[:body] + "".join(text[start:end + 1]
+                                                     for start, end in found),
+                               shown, deck_id)
     if problems:
         return None
     lock, changes = update_lock(old, notes, deck_id, now, allow_field_change)
     if changes.renamed or changes.notetypes or lock.notetypes != old.notetypes:
         return None
     # Lines of entries kept as they were (the very objects) stay; the others are made by
-    # Lock.text, as a full build makes them, and put in place (lines are sorted by id).
+    # Lock.text, as a full build makes them.
     made = Lock(deck_id, {card_id: entry for card_id, entry in lock.cards.items()
                           if entry is not old.cards.get(card_id)})
-    fresh = {line.split("\t", 2)[1]: line[:-1] for line in made.text().splitlines(True)
+    fresh = {line.split("\t", 2)[1]: line for line in made.text().splitlines(True)
              if line.startswith("card\t")}
-    for i in at:
-        if ids[i] not in lock.cards:
-            lines[i] = ""  # removed
-        elif ids[i] in fresh:
-            lines[i] = fresh.pop(ids[i])
-    for card_id, line in sorted(fresh.items(), reverse=True):  # added: from the end
-        index = bisect.bisect(ids, card_id)
-        ids.insert(index, card_id)
-        lines.insert(index, line)
-    body = "\n".join(filter(None, lines)) + "\n"
+    edits = []  # (offset, added first, id, end, text)
+    for start, end in found:
+        card_id = text[start + 5:text.index("\t", start + 5)]
+        if card_id not in lock.cards or card_id in fresh:
+            edits.append((start, 1, card_id, end + 1, fresh.pop(card_id, "")))
+    for card_id, line in fresh.items():  # added
+        at = _insertion(text, body, card_id)
+        edits.append((at, 0, card_id, at, line))
+    edits.sort()
+    pieces: list[str] = []
+    done = 0
+    for start, _, _, end, line in edits:
+        pieces += (text[done:start], line)
+        done = end
+    pieces.append(text[done:])
     mods = {entry.guid: entry.mod for entry in lock.cards.values()}
-    return (head + body).encode(), changes, mods, old.cards, lock.cards
+    return "".join(pieces).encode(), changes, mods, old.cards, lock.cards
+
+
+def _insertion(text: str, body: int, card_id: str) -> int:
+    """Where the line of ``card_id`` goes among the card lines from ``body`` on: the start
+    of the first line with a greater id (a binary search over the text)."""
+    low, high = body, len(text)
+    while low < high:
+        start = text.rfind("\n", low - 1, (low + high) // 2) + 1
+        end = text.index("\n", start)
+        if text[start + 5:text.index("\t", start + 5)] < card_id:
+            low = end + 1
+        else:
+            high = start
+    return low
 
 
 def _positions(sections: list[SectionState], changed: list[str]
