@@ -70,6 +70,9 @@ def _update(old: bytes, result: Path, state: State, sections: list[SectionState]
     connection = sqlite3.connect(":memory:")
     try:
         connection.deserialize(old)
+        # As database.py: VACUUM INTO syncs its file as the source's setting says (a
+        # scratch file: the package written from it is what is synced).
+        connection.execute("PRAGMA synchronous = OFF")
         connection.execute("PRAGMA temp_store = MEMORY")
         connection.executemany("DELETE FROM notes WHERE id = ?", [(n,) for n in gone])
         connection.executemany("DELETE FROM cards WHERE nid = ?", [(n,) for n in gone])
