@@ -3,6 +3,7 @@ bytes of a full build of the same state; anything unexpected is the full build."
 
 from __future__ import annotations
 
+import dataclasses
 import marshal
 import os
 import shutil
@@ -13,7 +14,7 @@ from conftest import AnkiImport, run, write_deck
 from test_write_path import _change
 
 from deckbuilder import quick, quickdb, quickstate
-from deckbuilder.stamp import stamp_path
+from deckbuilder.stamp import read_stamp, stamp_path
 
 PACKAGE = "example-deck.apkg"
 
@@ -54,6 +55,12 @@ def _against_cold(deck: Path, out: Path, tmp_path: Path, monkeypatch: pytest.Mon
     assert full.output == rebuilt.output.replace(str(out), str(cold))  # the same report
     assert (deck / "deck.lock").read_bytes() == new_lock
     assert (out / package).read_bytes() == (cold / package).read_bytes()
+    # The stamp says what a full build's says (but for where the build folder is).
+    stamps = [read_stamp(stamp_path(deck, folder)) for folder in (out, cold)]
+    assert None not in stamps
+    assert [dataclasses.replace(s, out_dir="", outputs=tuple(d for _, d in s.outputs))
+            for s in stamps if s] == 2 * [dataclasses.replace(
+                stamps[1], out_dir="", outputs=tuple(d for _, d in stamps[1].outputs))]
     return taken, old_lock, new_lock
 
 

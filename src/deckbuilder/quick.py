@@ -276,15 +276,16 @@ def _record(deck_dir: Path, out_dir: Path, before: tuple[Any, ...], state: State
         save(None, None, deck_dir, out_dir)
         return
     path = out_dir / f"{state.deck_id}.apkg"
-    report = describe_changes(Changes(unchanged=[""] * total))
-    Stamp(str(deck_dir), before, tuple(sorted(packed.items())), digest(lock_text),
+    report = describe_changes(Changes(unchanged=[""] * total))  # as after no change
+    package_digest, lock_digest = digest(package), digest(lock_text)
+    Stamp(str(deck_dir), before, tuple(sorted(packed.items())), lock_digest,
           state.deck_id, counts, (), os.path.realpath(out_dir), False,
-          ((os.path.realpath(path), digest(package)),), tuple(report),
+          ((os.path.realpath(path), package_digest),), tuple(report),
           notetypes_digest()).write(stamp_path(deck_dir, out_dir))
     if collection is None:
         save(None, None, deck_dir, out_dir)
         return
     length, crc, sizes = chunks
-    save(State(state.deck_dir, state.out_dir, state.deck_id, before, digest(package),
-               digest(lock_text), collection, length, crc, sizes, state.media, sections),
+    save(State(state.deck_dir, state.out_dir, state.deck_id, before, package_digest,
+               lock_digest, collection, length, crc, sizes, state.media, sections),
          collection, deck_dir, out_dir)
