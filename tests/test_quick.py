@@ -71,7 +71,19 @@ def _two_edits(deck: Path) -> None:
                                                 "    front: Also\n    back: New\n\n", 1))
 
 
-@pytest.mark.parametrize("change", ["edit", "add", "remove", "move", _two_edits])
+def _kind(deck: Path) -> None:
+    basics = deck / "01-basics.yaml"
+    basics.write_text(basics.read_text().replace("    back: Paris\n",
+                                                 "    back: Paris\n    reverse: true\n"))
+
+
+def _retag(deck: Path) -> None:  # every card of the section changes (its tags)
+    basics = deck / "01-basics.yaml"
+    basics.write_text(basics.read_text().replace("tags: [geo]", "tags: [geo, history]", 1))
+
+
+@pytest.mark.parametrize("change", ["edit", "add", "remove", "move", _two_edits, _kind,
+                                    _retag])
 def test_a_quick_rebuild_gives_the_bytes_of_a_full_build(example: Path, tmp_path: Path,
                                                          monkeypatch: pytest.MonkeyPatch,
                                                          change: object) -> None:
