@@ -332,3 +332,21 @@ def test_colliding_ids_give_the_bytes_of_a_full_build(example: Path, tmp_path: P
     monkeypatch.setattr(anki, "derived_note_id",  # 20 ids, 10 apart: cards never collide
                         lambda deck_id, guid: real(deck_id, guid) % 20 * 10 + 1_500_000_000_000)
     _against_cold(example, tmp_path / "out", tmp_path, monkeypatch, change)
+
+
+def test_a_watching_build_neither_takes_nor_leaves_the_quick_state(example: Path,
+                                                                   tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    from deckbuilder.commands import build
+    from deckbuilder.commands.output import Console
+
+    out = tmp_path / "out"
+    taken = _spy(monkeypatch)
+    for _ in range(2):  # the first build, then a rebuild after an edit
+        assert build._build_once(Console(), example, out, True, check=False, split=False,
+                                 allow_field_change=False, parallel=False, quick=False)
+        _change(example, "edit")
+    assert taken == []
+    assert not quickstate.state_path(example, out).exists()
+    assert not list((out / ".deckbuilder-cache").glob("*.collection"))

@@ -35,11 +35,13 @@ class BuildResult:
 
 def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                allow_field_change: bool = False, split: bool = False,
-               parallel: bool = True, cache: bool | None = None) -> BuildResult:
+               parallel: bool = True, cache: bool | None = None,
+               leave_state: bool = True) -> BuildResult:
     """Build ``out_dir/<deck id>.apkg`` and the lock; with ``check``, only compare.
 
     With ``split``, also ``out_dir/<deck id>--<section file stem>.apkg`` per section.
-    Checked sections are cached for the next run unless ``check`` (or ``cache`` says)."""
+    Checked sections are cached for the next run unless ``check`` (or ``cache`` says);
+    with ``leave_state``, what a quick rebuild in a new process starts from (quick.py)."""
     with exclusive(deck_dir):
         # A build killed between its renames is finished first: then the lock read
         # below is the one that matches the packages.
@@ -68,7 +70,8 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             keep(made)
             package = package_bytes(file, checked.media, packed)
             # For the next build in a fresh process (quick.py): a link, not a copy.
-            held = None if check or split else hold(file, deck_dir, out_dir)
+            held = hold(file, deck_dir, out_dir) if leave_state and not (check or split) \
+                else None
         del made
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
@@ -108,8 +111,9 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             stamp = _stamp(checked, before, packed, lock_text, out_dir, split,
                            [(path, package), *parts])
             stamp.write(stamp_path(deck_dir, out_dir))
-            save(quick_state(checked, notes, stamp, held), held, deck_dir, out_dir)
-        else:
+            if leave_state:
+                save(quick_state(checked, notes, stamp, held), held, deck_dir, out_dir)
+        elif leave_state:
             save(None, held, deck_dir, out_dir)
         return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
                            tuple(notices), recovered)

@@ -34,7 +34,8 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
 
     def once() -> bool:
         # Watching keeps a file-watcher thread alive: no forked workers then.
-        # Watching keeps the last build in memory: no quick rebuild from disk then.
+        # Watching keeps the last build in memory: no quick rebuild from disk then, nor
+        # its state left on every save (6 ms of a 10k rebuild).
         return _build_once(console, deck_dir, out_dir, quiet, check=check, split=split,
                            allow_field_change=allow_field_change, parallel=not watch,
                            quick=not watch)
@@ -120,14 +121,16 @@ def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
     from ..lock import build_time
     from ..report import describe_changes
 
-    if options.pop("quick") and not check and not options["split"] and _quick(
+    quick = options.pop("quick")
+    if quick and not check and not options["split"] and _quick(
             console, deck_dir, out_dir, quiet, options["allow_field_change"]):
         return True
     from ..build import build_deck
 
     try:
         with console.progress("build", quiet), console.reporting():
-            result = build_deck(deck_dir, out_dir, now=build_time(), **options)
+            result = build_deck(deck_dir, out_dir, now=build_time(), leave_state=quick,
+                                **options)
     except SystemExit:
         return False  # reported; --watch goes on
     for notice in result.notices:
