@@ -44,6 +44,10 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
     for chunk in state.chunks:
         chunks.append(old_package[offset:offset + chunk])
         offset += chunk
+    # Every chunk but the last ends with a full flush's empty stored block: sizes that add
+    # up but cut elsewhere would splice parts of two chunks into the new package.
+    if not all(chunk.endswith(b"\x00\x00\xff\xff") for chunk in chunks[:-1]):
+        raise ValueError("the chunk sizes do not cut the package where it was cut")
     owned: list[Path] = []
     try:
         fd, result = create_exclusive(out_dir, NAME, owned)
