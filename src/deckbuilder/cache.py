@@ -89,6 +89,7 @@ class SectionCache:
         seed = os.fsencode(f"{FORMAT}\0{code_fingerprint()}\0{deck_dir.resolve()}\0") + deck_yaml
         self.seed = hashlib.sha256(seed).digest()
         self.used: set[str] = set()
+        self.entries: dict[str, str] = {}  # each section file's entry name, by file name
         self.claimed: bool | None = None  # unknown until the first write
 
     def _path(self, name: str, data: bytes) -> Path | None:
@@ -96,6 +97,7 @@ class SectionCache:
             return None
         key = hashlib.sha256(self.seed + name.encode() + b"\0" + data).hexdigest()
         self.used.add(f"{key}.entry")
+        self.entries[name] = f"{key}.entry"
         return self.folder / f"{key}.entry"
 
     def prune(self) -> None:

@@ -7,7 +7,7 @@ Sections whose files have not changed come from the cache a build left.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from .cache import SectionCache
@@ -30,6 +30,10 @@ class Checked:
     media: dict[str, Path]
     warnings: list[Problem]
     lock: Lock  # what the last build wrote; empty before the first
+    # each section's own media, in section order (what quick.py records for the next build)
+    section_media: tuple[dict[str, Path], ...] = ()
+    # each section file's cache entry, by file name (where a load found it: not compared)
+    entries: dict[str, str] | None = field(default=None, compare=False)
 
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
@@ -83,7 +87,8 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     rendered = [card for item in done for card in item.rendered]
     media = {name: path for item in done for name, path in item.media.items()}
     media.update(describer.media)
-    return Checked(deck, rendered, media, problems.warnings, lock)
+    return Checked(deck, rendered, media, problems.warnings, lock,
+                   tuple(item.media for item in done if item.section), cache.entries)
 
 
 @dataclass(frozen=True)
@@ -103,6 +108,14 @@ class _Loaded:
     rendered: list[RenderedCard]
     media: dict[str, Path]
     problems: list[Problem]
+
+
+def load_section(deck_dir: Path, head: DeckHead, number: int, source: SourceFile,
+                 data: bytes) -> tuple[Section | None, list[RenderedCard], dict[str, Path],
+                                        list[Problem]]:
+    """One section file checked and rendered, as a full load does it (for quick.py)."""
+    loaded = _load(_Job(deck_dir, head, number, source, data))
+    return loaded.section, loaded.rendered, loaded.media, loaded.problems
 
 
 def _load(job: _Job) -> _Loaded:
