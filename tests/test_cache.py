@@ -9,6 +9,7 @@ import pytest
 from conftest import run
 
 from deckbuilder.load import CACHE_DIR, load_deck
+from deckbuilder.stamp import seal, unseal
 
 
 def _digest(path: Path) -> str:
@@ -121,11 +122,11 @@ def test_well_formed_entries_of_the_wrong_types_are_misses(example: Path, tmp_pa
     out = tmp_path / "out"
     assert run("build", example, "--out", out).exit_code == 0
     for entry in (out / CACHE_DIR).glob("*.entry"):
-        data = list(marshal.loads(entry.read_bytes()))
+        data = list(marshal.loads(unseal(entry.read_bytes())))
         card = list(data[6][0])
         if damage == "last card":  # every row is checked, not only the first
             data[6] = [*data[6][:-1], (*data[6][-1][:7], "1", *data[6][-1][8:])]
-            entry.write_bytes(marshal.dumps(tuple(data)))
+            entry.write_bytes(seal(marshal.dumps(tuple(data))))
             continue
         if damage == "front":
             card[2] = 42
@@ -152,7 +153,7 @@ def test_well_formed_entries_of_the_wrong_types_are_misses(example: Path, tmp_pa
         else:
             card = card[:5]
         data[6] = [card if damage == "row" else tuple(card), *data[6][1:]]
-        entry.write_bytes(marshal.dumps(tuple(data)))
+        entry.write_bytes(seal(marshal.dumps(tuple(data))))
     assert load_deck(example, out / CACHE_DIR) == load_deck(example)
     result = run("build", example, "--out", out)
     assert result.exit_code == 0, result.output

@@ -14,7 +14,7 @@ from conftest import AnkiImport, run, write_deck
 from test_write_path import _change
 
 from deckbuilder import quick, quickdb, quickstate
-from deckbuilder.stamp import read_stamp, stamp_path
+from deckbuilder.stamp import read_stamp, seal, stamp_path, unseal
 
 PACKAGE = "example-deck.apkg"
 
@@ -221,13 +221,13 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
         data[5000] ^= 0xFF
         collection.write_bytes(bytes(data))
     elif kind == "older format":
-        fields = list(marshal.loads(state.read_bytes()))
+        fields = list(marshal.loads(unseal(state.read_bytes())))
         fields[0] = "deckbuilder quick 0"
-        state.write_bytes(marshal.dumps(tuple(fields)))
+        state.write_bytes(seal(marshal.dumps(tuple(fields))))
     elif kind == "wrong types":
-        fields = list(marshal.loads(state.read_bytes()))
+        fields = list(marshal.loads(unseal(state.read_bytes())))
         fields[13][0] = (1, 2, 3, 4)
-        state.write_bytes(marshal.dumps(tuple(fields)))
+        state.write_bytes(seal(marshal.dumps(tuple(fields))))
     elif kind == "another deck":
         other = write_deck(tmp_path / "other", {
             "deck.yaml": "deck: Example Deck\nid: example-deck\n",
@@ -236,13 +236,13 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
         assert run("build", other, "--out", out).exit_code == 0
         shutil.copy(quickstate.state_path(other, out), state)
     elif kind == "chunks":
-        fields = list(marshal.loads(state.read_bytes()))
+        fields = list(marshal.loads(unseal(state.read_bytes())))
         fields[11] = [1, *fields[11]]
-        state.write_bytes(marshal.dumps(tuple(fields)))
+        state.write_bytes(seal(marshal.dumps(tuple(fields))))
     elif kind == "chunks cut elsewhere":  # the same total, other places
-        fields = list(marshal.loads(state.read_bytes()))
+        fields = list(marshal.loads(unseal(state.read_bytes())))
         fields[11] = [fields[11][0] - 3, 3, *fields[11][1:]]
-        state.write_bytes(marshal.dumps(tuple(fields)))
+        state.write_bytes(seal(marshal.dumps(tuple(fields))))
 
 
 @pytest.mark.parametrize("kind", ["truncated", "garbage", "symlink", "collection symlink",

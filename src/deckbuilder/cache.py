@@ -28,7 +28,7 @@ from .errors import Location, OutputError
 from .model import Card, Section
 from .package import write_atomic
 from .render import RenderedCard
-from .stamp import code_fingerprint, shadowed
+from .stamp import code_fingerprint, seal, shadowed, unseal
 
 FORMAT = "4"
 TAG_NAME = "CACHEDIR.TAG"
@@ -128,7 +128,8 @@ class SectionCache:
             if section.path == shown and _media_fresh(stamps):
                 return section, list(rendered), dict(media)
         try:
-            stored = marshal.loads(_read_entry(path)) if path else None
+            payload = unseal(_read_entry(path)) if path else None
+            stored = marshal.loads(payload) if payload is not None else None
             if stored is None:
                 return None
             found = _section_from_data(stored, shown)
@@ -153,7 +154,7 @@ class SectionCache:
         # The cache only saves time; the package write reports any real problem. No
         # fsyncs (they cost a cold build ~100 ms): after a crash an entry is only a miss.
         with contextlib.suppress(OutputError):
-            write_atomic(path, marshal.dumps(stored), durable=False)
+            write_atomic(path, seal(marshal.dumps(stored)), durable=False)
 
 
 def _read_entry(path: Path) -> bytes:

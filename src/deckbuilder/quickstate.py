@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .cache import is_marked
-from .stamp import CACHE_DIR, Stamp, code_fingerprint, stamp_path
+from .stamp import CACHE_DIR, Stamp, code_fingerprint, seal, stamp_path, unseal
 
 if TYPE_CHECKING:
     from .anki import Note
@@ -137,7 +137,7 @@ def save(state: State | None, held: str | None, deck_dir: Path, out_dir: Path) -
             path.unlink(missing_ok=True)
         else:
             fields = (FORMAT, code_fingerprint(), *_plain(state))
-            write_atomic(path, marshal.dumps(fields), durable=False)
+            write_atomic(path, seal(marshal.dumps(fields)), durable=False)
     if not is_marked(folder):
         return
     mine = re.compile(re.escape(path.stem) + r"\.[0-9a-f]{16}\.collection")
@@ -158,7 +158,10 @@ def read_state(deck_dir: Path, out_dir: Path) -> State | None:
     """The state the last build left for this deck and build folder; None unless it is
     ours, of this format and this code, and every value has the type it had."""
     try:
-        data = read_regular(state_path(deck_dir, out_dir), _MAX_STATE)
+        # sealed: the path follows from the deck folder's, so the file can be planted
+        data = unseal(read_regular(state_path(deck_dir, out_dir), _MAX_STATE))
+        if data is None:
+            return None
         fields = marshal.loads(data)
         if not (type(fields) is tuple and len(fields) == 14
                 and fields[:2] == (FORMAT, code_fingerprint())):
