@@ -9,6 +9,7 @@ import pytest
 from conftest import run
 
 from deckbuilder.load import CACHE_DIR, load_deck
+from deckbuilder.stamp import seal, unseal
 
 
 def _digest(path: Path) -> str:
@@ -111,7 +112,9 @@ def test_the_cache_holds_one_deck_worth(example: Path, tmp_path: Path) -> None:
         assert len(list((out / CACHE_DIR).glob("*.entry"))) == 2
 
 
-@pytest.mark.parametrize("damage", ["front", "tags", "positions", "fields", "version", "shape"])
+@pytest.mark.parametrize("damage", ["front", "tags", "positions", "fields", "version", "shape",
+                                    "source", "line", "lint", "numbers", "place", "row",
+                                    "last card"])
 def test_well_formed_entries_of_the_wrong_types_are_misses(example: Path, tmp_path: Path,
                                                            damage: str) -> None:
     import marshal
@@ -119,8 +122,12 @@ def test_well_formed_entries_of_the_wrong_types_are_misses(example: Path, tmp_pa
     out = tmp_path / "out"
     assert run("build", example, "--out", out).exit_code == 0
     for entry in (out / CACHE_DIR).glob("*.entry"):
-        data = list(marshal.loads(entry.read_bytes()))
+        data = list(marshal.loads(unseal(entry.read_bytes())))
         card = list(data[6][0])
+        if damage == "last card":  # every row is checked, not only the first
+            data[6] = [*data[6][:-1], (*data[6][-1][:7], "1", *data[6][-1][8:])]
+            entry.write_bytes(seal(marshal.dumps(tuple(data))))
+            continue
         if damage == "front":
             card[2] = 42
         elif damage == "tags":
@@ -131,10 +138,22 @@ def test_well_formed_entries_of_the_wrong_types_are_misses(example: Path, tmp_pa
             card[11] = (b"bytes",)
         elif damage == "version":
             data[0] = "0"
+        elif damage == "source":
+            card[5] = 3
+        elif damage == "line":
+            card[7] = 1.5
+        elif damage == "lint":
+            card[10] = (None,)
+        elif damage == "numbers":
+            card[12] = ("1",)
+        elif damage == "place":
+            card[9] = (("front", 1),)
+        elif damage == "row":
+            card = dict(enumerate(card))  # type: ignore[assignment]
         else:
             card = card[:5]
-        data[6] = [tuple(card), *data[6][1:]]
-        entry.write_bytes(marshal.dumps(tuple(data)))
+        data[6] = [card if damage == "row" else tuple(card), *data[6][1:]]
+        entry.write_bytes(seal(marshal.dumps(tuple(data))))
     assert load_deck(example, out / CACHE_DIR) == load_deck(example)
     result = run("build", example, "--out", out)
     assert result.exit_code == 0, result.output

@@ -24,6 +24,7 @@ import pytest
 from deckbuilder import cache, forked, load
 from deckbuilder.build import build_deck
 from deckbuilder.errors import InvalidDeck
+from deckbuilder.stamp import unseal
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "fork"), reason="no fork on this platform")
 
@@ -134,7 +135,8 @@ def _build(folder: Path, out: Path, parallel: bool) -> dict[str, Any]:
     # shared (marshal's references), which the two processes need not agree on.
     # (The build's other notes name the output folder.)
     files: dict[str, Any] = {
-        p.name: marshal.loads(p.read_bytes()) if p.suffix == ".entry" else p.read_bytes()
+        p.name: marshal.loads(unseal(p.read_bytes()) or b"") if p.suffix == ".entry"
+        else p.read_bytes()
         for p in out.rglob("*") if p.suffix in (".entry", ".apkg")}
     if lock.exists():
         files["deck.lock"] = lock.read_bytes()

@@ -159,3 +159,35 @@ def test_a_profile_name_stays_inside_the_base_folder(built: Path, tmp_path: Path
         result = run_guarded("sync", built, "--base", base, "--profile", name)
         assert result.exit_code == 2
         assert "is not a profile name" in result.output
+
+
+@pytest.mark.parametrize("command", [["validate"], ["build", "--check"], ["build"], ["lint"],
+                                     ["merge-lock", "--resolve"]])
+def test_a_lock_linked_to_a_file_outside_the_deck_is_never_shown(
+        built: Path, tmp_path: Path, command: list[str]) -> None:
+    """A repository's deck.lock -> ~/.git-credentials: every command printed the secret as
+    the excerpt of a 'damaged lock line' (a public CI log, for a pull request)."""
+    secret = tmp_path / "credentials"
+    secret.write_text("<<<<<<< a\nhttps://user:ghp_SECRET@github.com\n=======\n>>>>>>> b\n")
+    lock = built / "deck.lock"
+    lock.unlink()
+    lock.symlink_to(secret)
+    target = lock if command[0] == "merge-lock" else built
+    result = run_guarded(*command, target, "--out" if command[0] == "build" else "-q",
+                         *([tmp_path / "out"] if command[0] == "build" else []))
+    assert result.exit_code == 1
+    assert "outside the deck folder" in result.output
+    assert "SECRET" not in result.output and "<<<<" not in result.output
+    assert secret.read_text().startswith("<<<<<<< a\n")  # never written through
+
+
+def test_a_lock_saved_with_a_byte_order_mark_reads_as_it_was(built: Path, tmp_path: Path) -> None:
+    """A merge tool or editor on Windows that saves UTF-8 with a BOM (as it may keep CRLF):
+    the header line was 'damaged', with advice to restore the lock the author just merged."""
+    lock = built / "deck.lock"
+    plain, before = lock.read_text(), read_lock(lock, "deck.lock", DECK_ID)
+    lock.write_bytes(("\ufeff" + plain.replace("\n", "\r\n")).encode())
+    assert run_guarded("validate", built).exit_code == 0
+    assert read_lock(lock, "deck.lock", DECK_ID) == before
+    assert run_guarded("build", built, "--out", tmp_path / "out").exit_code == 0
+    assert lock.read_text() == plain  # rewritten as a build writes it, every mod kept

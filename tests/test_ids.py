@@ -181,3 +181,14 @@ def test_a_foreign_or_broken_package_in_the_way_starts_afresh(nato: Path, tmp_pa
     assert "recovered" not in result.output
     assert "first build" in result.output
 
+
+
+def test_a_changed_deck_id_is_told_to_go_back(nato: Path) -> None:
+    """The author edited deck.yaml's id: the lock names the old one, and the advice to
+    restore the lock from version control (which holds the same lock) was a dead end."""
+    deck_yaml = nato / "deck.yaml"
+    deck_yaml.write_text(deck_yaml.read_text().replace(f"id: {DECK_ID}", "id: renamed-deck"))
+    result = run("build", nato, "--out", nato.parent / "out")
+    assert result.exit_code == 1
+    assert (f"this lock was written for the deck '{DECK_ID}', not 'renamed-deck': if you "
+            f"changed the id in deck.yaml, put '{DECK_ID}' back") in result.output

@@ -104,3 +104,29 @@ def test_notes_whose_ids_clash_move_to_the_next_free_numbers(
     assert [note.guid for note in clashing] == [note.guid for note in alone]
     assert ([(n.fields, n.tags, n.subdeck, n.ords, n.digest) for n in clashing]
             == [(n.fields, n.tags, n.subdeck, n.ords, n.digest) for n in alone])
+
+
+def test_chunks_deflated_in_two_threads_come_back_in_order_and_a_failure_is_raised() -> None:
+    import threading
+    import time
+
+    from deckbuilder import zipwrite
+
+    todo = list(range(40))  # 40 chunks of 64 KiB: two threads
+    seen: set[str] = set()
+
+    def chunk(index: int) -> bytes:
+        seen.add(threading.current_thread().name)
+        time.sleep(0.002)  # lets go of the GIL, as zlib does
+        return bytes([index]) * 3
+
+    assert zipwrite._each(chunk, todo) == [bytes([i]) * 3 for i in todo]
+    assert len(seen) == 2
+
+    def cut_short(index: int) -> bytes:
+        if index == 25:
+            raise OSError("cut short while it was read")
+        return b""
+
+    with pytest.raises(OSError, match="cut short"):
+        zipwrite._each(cut_short, todo)

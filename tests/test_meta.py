@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -89,3 +90,31 @@ def test_validate_imports_no_writer(tmp_path: Path) -> None:
     found = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True,
                            text=True, timeout=60, check=True)
     assert found.stdout.strip().splitlines()[-1] == "[]", found.stderr
+
+
+
+def test_a_build_imports_genanki_without_asyncio(example: Path, tmp_path: Path) -> None:
+    """genanki gets functools' cached_property while it is imported (genankiload.py): no
+    asyncio, ssl or sockets at every build; the package is the one genanki makes with the
+    package cached_property, which it gets when something loaded that first."""
+    import shutil
+    import subprocess
+    import sys
+
+    packages, loaded = [], []
+    for first in ("", "import cached_property\n"):
+        deck = tmp_path / f"deck{len(packages)}"
+        shutil.copytree(example, deck)
+        script = (f"{first}import sys\nfrom deckbuilder.cli import main\n"
+                  f"sys.argv = ['deckbuilder', 'build', {str(deck)!r}, '-q', '--out', "
+                  f"{str(deck / 'out')!r}]\ntry:\n    main()\nexcept SystemExit as exc:\n"
+                  "    assert exc.code == 0, exc.code\n"
+                  "print(sorted(m for m in ('asyncio', 'ssl', 'cached_property') "
+                  "if m in sys.modules))\n")
+        found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                               timeout=60, check=True,
+                               env={**os.environ, "SOURCE_DATE_EPOCH": "1700000000"})
+        loaded.append(found.stdout.strip().splitlines()[-1])
+        packages.append((deck / "out" / "example-deck.apkg").read_bytes())
+    assert loaded == ["[]", "['asyncio', 'cached_property', 'ssl']"]
+    assert packages[0] == packages[1]

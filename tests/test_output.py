@@ -369,3 +369,42 @@ def test_watch_sees_a_save_made_as_soon_as_it_says_watching(example: Path,
     finally:
         watcher.terminate()
         watcher.wait(timeout=10)
+
+
+def test_the_program_ends_at_once_with_every_output_written_and_its_exit_code(
+        example: Path, tmp_path: Path) -> None:
+    """The program skips freeing its objects at exit (cli.run), never what it printed
+    into a pipe's buffer, nor its exit code: 0 done, 1 problems, 2 usage."""
+    schema = _deckbuilder("schema")
+    assert schema.returncode == 0 and json.loads(schema.stdout)["type"] == "object"
+    built = _deckbuilder("build", example, "--out", tmp_path / "out")
+    assert built.returncode == 0, built.stderr
+    assert built.stdout.decode().startswith(f"wrote {tmp_path / 'out' / 'example-deck.apkg'}")
+    (example / "01-basics.yaml").write_text("cards: [\n")
+    broken = _deckbuilder("validate", example)
+    assert broken.returncode == 1 and b"01-basics.yaml:" in broken.stderr
+    assert _deckbuilder("build", "--no-such-option").returncode == 2
+    # A message as the exit code is printed, exit 1, as Python does.
+    message = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom deckbuilder import cli\n"
+         "cli.main = lambda: sys.exit('a message')\ncli.run()"],
+        capture_output=True, timeout=60)
+    assert (message.returncode, message.stderr) == (1, b"a message\n")
+    # What sits in a buffer (a pipe's stdout is buffered by the block) is written too.
+    buffered = {name: value for name, value in os.environ.items()
+                if name != "PYTHONUNBUFFERED"}
+    printed = subprocess.run(
+        [sys.executable, "-c", "import sys\nfrom deckbuilder import cli\n"
+         "cli.main = lambda: (print('buffered'), sys.exit(1))\ncli.run()"],
+        capture_output=True, timeout=60, env=buffered)
+    assert (printed.returncode, printed.stdout) == (1, b"buffered\n")
+    # Work left for the exit (coverage, a profiler) is done: the usual exit then.
+    registered = subprocess.run(
+        [sys.executable, "-c", "import atexit, sys\nfrom deckbuilder import cli\n"
+         "atexit.register(print, 'at exit')\ncli.main = lambda: sys.exit(0)\ncli.run()"],
+        capture_output=True, timeout=60)
+    assert (registered.returncode, registered.stdout) == (0, b"at exit\n")
+    profile = tmp_path / "profile"
+    profiled = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m",
+                               "deckbuilder", "--version"], capture_output=True, timeout=60)
+    assert profiled.returncode == 0 and profile.stat().st_size, profiled.stderr

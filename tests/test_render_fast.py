@@ -160,3 +160,26 @@ def test_whole_fields_match_with_and_without_the_fast_path(
     fast = fields()
     monkeypatch.setattr(render, "_inline", lambda text: None)
     assert fast == fields()
+
+
+# What render.py asked of a text before it skipped Markdown, in one expression.
+_NEEDS_MARKDOWN = re.compile(r"[\\`*_\[\]<>&!#~|\n]|^\s*(?:[-+*>]|\d+[.)])|  ")
+
+
+def _needs_markdown(text: str) -> bool:
+    """render.py's three tests."""
+    return (render._MARKDOWN_CHARACTER.search(text) is not None or "  " in text
+            or render._MARKDOWN_START.match(text) is not None)
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list(" \n\t\u00a0\u2003-+*>.)1a_`[]<&!#~|\\")),
+               max_size=8))
+def test_markdown_is_needed_where_one_expression_said_so(text: str) -> None:
+    assert _needs_markdown(text) == (_NEEDS_MARKDOWN.search(text) is not None)
+
+
+@pytest.mark.parametrize("text", [*TRICKY, "1. a", " - a", "\u2003> q", "a  ", "12) x", "a1.",
+                                  "plain words", "-", "+a", "a-b"])
+def test_markdown_is_needed_where_one_expression_said_so_here_too(text: str) -> None:
+    assert _needs_markdown(text) == (_NEEDS_MARKDOWN.search(text) is not None)

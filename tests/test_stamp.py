@@ -225,3 +225,65 @@ def test_a_library_installed_anew_makes_the_stamp_and_cache_miss(
         assert stamp.code_fingerprint() != before
     finally:
         stamp.code_fingerprint.cache_clear()
+
+
+@pytest.mark.parametrize("command", ["validate", "build"])
+def test_a_planted_stamp_is_never_unmarshalled(example: Path, tmp_path: Path,
+                                               command: str) -> None:
+    """The stamp's path follows from the deck folder's (on CI, a known one), and marshal
+    allocates the sizes its data declares: 5 committed bytes asked for a 16 GiB tuple
+    (a MemoryError traceback, or the OOM killer on a machine with the memory to try)."""
+    import resource
+    import subprocess
+    import sys
+
+    out = tmp_path / "build"  # where validate looks, run from tmp_path
+    assert run("build", example, "--out", out).exit_code == 0
+    stamp_path(example, out).write_bytes(b"(" + (2**31 - 1).to_bytes(4, "little"))
+
+    def limit() -> None:  # so that the allocation fails here instead of swapping
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+
+    done = subprocess.run([sys.executable, "-m", "deckbuilder", command, str(example)],
+                          capture_output=True, text=True, timeout=120, preexec_fn=limit,
+                          cwd=tmp_path)
+    assert (done.returncode, "Traceback" in done.stderr) == (0, False), done.stderr
+
+
+@pytest.mark.parametrize("planted", ["quick state", "section cache"])
+def test_planted_cache_files_are_never_unmarshalled(example: Path, tmp_path: Path,
+                                                    planted: str) -> None:
+    """The quick rebuild's state sits at the stamp's path with another suffix, and a
+    committed build folder can hold section entries: the same 5 bytes in either reached
+    marshal before they were sealed like the stamp (the entries: a MemoryError traceback;
+    the state: the same allocation, which the quick path's fallback hid)."""
+    import resource
+    import subprocess
+    import sys
+
+    from deckbuilder.quickstate import state_path
+
+    out = tmp_path / "build"
+    assert run("build", example, "--out", out).exit_code == 0
+    bomb = b"(" + (2**31 - 1).to_bytes(4, "little")
+    if planted == "quick state":
+        state_path(example, out).write_bytes(bomb)
+        command = ["-c", "import sys; from pathlib import Path; from deckbuilder.quickstate "
+                   "import read_state; print(read_state(Path(sys.argv[1]), Path(sys.argv[2])))",
+                   str(example), str(out)]
+    else:
+        entries = list((out / ".deckbuilder-cache").glob("*.entry"))
+        assert entries
+        for entry in entries:
+            entry.write_bytes(bomb)
+        stamp_path(example, out).unlink()  # else the stamp answers without the cache
+        command = ["-m", "deckbuilder", "build", str(example), "--out", str(out)]
+
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (1536 << 20, 1536 << 20))
+
+    done = subprocess.run([sys.executable, *command], capture_output=True, text=True,
+                          timeout=120, preexec_fn=limit, cwd=tmp_path)
+    assert (done.returncode, "Traceback" in done.stderr) == (0, False), done.stderr
+    if planted == "quick state":
+        assert done.stdout.strip() == "None"

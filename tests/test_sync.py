@@ -563,3 +563,56 @@ def test_a_changed_media_file_reaches_the_collection(reference: str,
             assert not col.media.check().missing
         finally:
             col.close()
+
+
+def test_anki_own_marked_and_leech_tags_are_no_edit_and_survive_the_deck_s_edits(
+        imported: dict[str, Path]) -> None:
+    """Mark Note (Ctrl+K) adds the tag 'marked', a leech gets 'leech' by itself: neither is
+    an author's edit. Fixing such a card in the deck was a conflict ('copy the Anki edit
+    into the deck'), and --overwrite-anki-edits then dropped the tag."""
+    deck, path = imported["deck"], imported["collection"]
+    col = open_col(path)
+    notes = ours(col)
+    for card_id, tag in (("a1", "marked"), ("a2", "leech"), ("b1", "Marked")):
+        notes[note_guid("sync-deck", card_id)].add_tag(tag)
+        col.update_note(notes[note_guid("sync-deck", card_id)])
+    col.close()
+    (deck / "01-alpha.yaml").write_text(alpha(back="one, fixed"))  # a1 changes, a2 does not
+    result = run("sync", deck, "--collection", imported["collection"], "--out", imported["out"])
+    assert result.exit_code == 0, result.output
+    assert "synced: 0 added, 1 updated, 0 moved, 0 renamed, 0 removed, 0 Anki-side edits " \
+           "kept, 0 conflicts" in result.output
+    col = open_col(path)
+    try:
+        notes = ours(col)
+        a1, a2, b1 = (notes[note_guid("sync-deck", c)] for c in ("a1", "a2", "b1"))
+        assert (a1["Back"], a1.has_tag("marked")) == ("one, fixed", True)
+        assert a2.has_tag("leech") and b1.has_tag("marked")
+    finally:
+        col.close()
+    again = run("sync", deck, "--collection", imported["collection"], "--out", imported["out"])
+    assert "nothing to do: the collection already matches the deck\n" in again.output
+
+
+def test_a_lock_line_naming_a_deck_of_the_users_never_removes_it(
+        imported: dict[str, Path]) -> None:
+    """The lock's subdecks are deckbuilder's to remove once empty: a line naming the user's
+    empty 'Japanese::Kanji' (by hand, or a hostile repository's lock) removed it and its
+    parent 'Japanese'."""
+    deck, path = imported["deck"], imported["collection"]
+    col = open_col(path)
+    col.decks.id("Japanese::Kanji")
+    col.close()
+    lock = deck / "deck.lock"
+    line = next(line for line in lock.read_text().splitlines() if line.startswith("card\t"))
+    fields = line.split("\t")
+    fields[1], fields[-1] = "ghost", "Japanese::Kanji"
+    lock.write_text(lock.read_text() + "\t".join(fields) + "\n")
+    result = run("sync", deck, "--collection", path, "--out", imported["out"])
+    assert result.exit_code == 0, result.output
+    col = open_col(path)
+    try:
+        names = {d.name for d in col.decks.all_names_and_ids()}
+        assert {"Japanese", "Japanese::Kanji"} <= names, result.output
+    finally:
+        col.close()

@@ -403,3 +403,36 @@ def test_a_pipe_given_as_the_deck_folder_is_reported_not_waited_on(tmp_path: Pat
                           capture_output=True, text=True, timeout=30, cwd=tmp_path)
     assert (done.returncode, done.stderr) == (
         1, "cards: is a file, not a deck folder\n1 error in 1 file\n")
+
+
+def test_temporaries_a_killed_build_left_are_removed_by_the_next(tmp_path: Path) -> None:
+    """kill -9 (a CI timeout, the OOM killer) while the package was written left the lock's
+    temporary in the deck folder, where `git add -A` commits it, for good."""
+    import signal
+    import time
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import deckgen
+    finally:
+        sys.path.pop(0)
+    deck, out = tmp_path / "deck", tmp_path / "out"
+    deckgen.write_deck(5_000, deck)
+    left: list[Path] = []
+    for _ in range(10):  # the moment: the lock's temporary written, the package not yet
+        build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),
+                                  "--out", str(out)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        while build.poll() is None and not (left := list(deck.glob(".deck.lock.*.tmp"))):
+            time.sleep(0.001)
+        build.send_signal(signal.SIGKILL)
+        build.wait(timeout=60)
+        if left:
+            break
+        (deck / "deck.lock").unlink()
+    assert left, "the moment never came"
+    stranger = deck / ".deck.lock.0123456789abcdef.tmp"
+    stranger.symlink_to(tmp_path / "elsewhere")  # planted: not a file a build wrote
+    assert run("build", deck, "--out", out).exit_code == 0
+    assert list(deck.glob(".deck.lock.*.tmp")) == [stranger]
+    assert not list(out.glob(".*.apkg.*.tmp"))

@@ -58,10 +58,10 @@ _B85_PAIRS = [a + b for a in _B85 for b in _B85]
 def _b85(data: bytes) -> str:
     """``base64.b85encode(data).decode()`` for 8 bytes, without its per-call set-up (it
     cost more than the hash): each 32-bit word is five digits, big-endian."""
-    digits: list[str] = []
-    for word in (int.from_bytes(data[:4], "big"), int.from_bytes(data[4:], "big")):
-        digits += (_B85_PAIRS[word // 614_125], _B85_PAIRS[word // 85 % 7225], _B85[word % 85])
-    return "".join(digits)
+    number = int.from_bytes(data, "big")
+    high, low, pairs = number >> 32, number & 0xFFFF_FFFF, _B85_PAIRS
+    return (pairs[high // 614_125] + pairs[high // 85 % 7225] + _B85[high % 85]
+            + pairs[low // 614_125] + pairs[low // 85 % 7225] + _B85[low % 85])
 
 
 def derived_id(*names: str) -> int:
@@ -132,8 +132,9 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
         subdeck.update(dict.fromkeys((card.id for card in section.cards), name))
     known = _known or {}
     found: dict[int, tuple[RenderedCard, str, str, int, Note]] = {}
-    # (card, subdeck, the note made before (or None), its memory entry, its digest)
-    compiled: list[tuple[RenderedCard, str, Note | None, Any, str]] = []
+    # (card, subdeck, the note made before (or None), its memory entry, its digest and
+    # sorted tags)
+    compiled: list[tuple[RenderedCard, str, Note | None, Any, str, tuple[str, ...]]] = []
     wanted: list[tuple[str, int]] = []  # each note's GUID and the id it would like
     for item in rendered:
         card = item.card
@@ -141,18 +142,20 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
         kept = known.get(id(item)) if known else None
         if kept is not None and kept[0] is item and kept[1] == deck_id and kept[2] == name:
             note = kept[4]
-            compiled.append((item, name, note, kept, ""))
+            compiled.append((item, name, note, kept, "", note.tags))
             wanted.append((note.guid, kept[3]))
             continue
         guid = note_guid(deck_id, card.id)
         # The subdeck stays out of the digest: an import never moves existing cards,
         # so a newer mod for a move would only overwrite the learner's own edits.
-        digest = note_digest(card.kind, item.fields, sorted(card.tags))
-        compiled.append((item, name, None, None, digest))
+        tags = tuple(sorted(card.tags))
+        digest = note_digest(card.kind, item.fields, tags)
+        compiled.append((item, name, None, None, digest, tags))
         wanted.append((guid, derived_note_id(deck_id, guid)))
     note_ids = unique_ids(wanted)
     notes = []
-    for (item, name, made, kept, digest), (guid, number) in zip(compiled, wanted, strict=True):
+    for (item, name, made, kept, digest, tags), (guid, number) in zip(compiled, wanted,
+                                                                       strict=True):
         if made is not None:
             if made.note_id == note_ids[guid]:
                 notes.append(made)
@@ -166,8 +169,7 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
             ords = tuple(n - 1 for n in card.cloze_numbers)
         else:
             ords = (0, 1) if kind == "reverse" else (0,)
-        note = Note(card.id, guid, note_ids[guid], kind, item.fields, tuple(sorted(card.tags)),
-                    name, ords, digest)
+        note = Note(card.id, guid, note_ids[guid], kind, item.fields, tags, name, ords, digest)
         notes.append(note)
         if _known is not None:
             found[id(item)] = (item, deck_id, name, number, note)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -15,7 +17,8 @@ from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
-from .package import package_bytes, recover, staged
+from .package import package_bytes, recover, staged, temporary_pattern
+from .quickstate import hold, quick_state, save
 from .salvage import lock_from_package
 from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
 
@@ -34,11 +37,13 @@ class BuildResult:
 
 def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                allow_field_change: bool = False, split: bool = False,
-               parallel: bool = True, cache: bool | None = None) -> BuildResult:
+               parallel: bool = True, cache: bool | None = None,
+               leave_state: bool = True) -> BuildResult:
     """Build ``out_dir/<deck id>.apkg`` and the lock; with ``check``, only compare.
 
     With ``split``, also ``out_dir/<deck id>--<section file stem>.apkg`` per section.
-    Checked sections are cached for the next run unless ``check`` (or ``cache`` says)."""
+    Checked sections are cached for the next run unless ``check`` (or ``cache`` says);
+    with ``leave_state``, what a quick rebuild in a new process starts from (quick.py)."""
     with exclusive(deck_dir):
         # A build killed between its renames is finished first: then the lock read
         # below is the one that matches the packages.
@@ -50,6 +55,8 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         deck = checked.deck
         lock_path = deck_dir / LOCK_NAME
         path = out_dir / f"{deck.id}.apkg"
+        if not check:
+            _remove_leftovers(deck_dir, out_dir, deck.id)
         old_lock, recovered = checked.lock, None
         if not lock_path.exists() and (recovery := lock_from_package(path, deck)) is not None:
             old_lock, recovered = recovery, path
@@ -66,6 +73,9 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                              kept()) as (file, made):
             keep(made)
             package = package_bytes(file, checked.media, packed)
+            # For the next build in a fresh process (quick.py): a link, not a copy.
+            held = hold(file, deck_dir, out_dir) if leave_state and not (check or split) \
+                else None
         del made
         lock_text = lock.text().encode()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
@@ -102,10 +112,34 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         # Only when no file changed while it was read is the build's stamp the truth.
         # It lives in the cache folder, and only when that folder is deckbuilder's.
         if before is not None and snapshot(deck_dir) == before and claim(out_dir / CACHE_DIR):
-            _stamp(checked, before, packed, lock_text, out_dir, split,
-                   [(path, package), *parts]).write(stamp_path(deck_dir, out_dir))
+            stamp = _stamp(checked, before, packed, lock_text, out_dir, split,
+                           [(path, package), *parts])
+            stamp.write(stamp_path(deck_dir, out_dir))
+            if leave_state:
+                save(quick_state(checked, notes, stamp, held), held, deck_dir, out_dir)
+        elif leave_state:
+            save(None, held, deck_dir, out_dir)
         return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
                            tuple(notices), recovered)
+
+
+def _remove_leftovers(deck_dir: Path, out_dir: Path, deck_id: str) -> None:
+    """Temporaries of this deck's lock and packages that a killed build (kill -9, a power
+    cut) left; the journal's were renamed into place by ``recover`` already. Under the
+    deck's build lock no other build is writing them (a package name starts with its
+    deck id and holds no other deck's). Only regular files: a planted symlink stays."""
+    for folder, pattern in ((deck_dir, temporary_pattern(LOCK_NAME)),
+                            (out_dir, re.compile(rf"\.{re.escape(deck_id)}(--[^/]+)?\.apkg"
+                                                 r"\.[0-9a-f]{16}\.tmp"))):
+        try:
+            names = os.listdir(folder)
+        except OSError:
+            continue  # no output folder yet
+        for name in names:
+            if pattern.fullmatch(name):
+                with contextlib.suppress(OSError):
+                    if stat.S_ISREG(os.lstat(folder / name).st_mode):
+                        (folder / name).unlink()
 
 
 def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: dict[str, int],

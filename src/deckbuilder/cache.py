@@ -28,7 +28,7 @@ from .errors import Location, OutputError
 from .model import Card, Section
 from .package import write_atomic
 from .render import RenderedCard
-from .stamp import code_fingerprint, shadowed
+from .stamp import code_fingerprint, seal, shadowed, unseal
 
 FORMAT = "4"
 TAG_NAME = "CACHEDIR.TAG"
@@ -89,6 +89,7 @@ class SectionCache:
         seed = os.fsencode(f"{FORMAT}\0{code_fingerprint()}\0{deck_dir.resolve()}\0") + deck_yaml
         self.seed = hashlib.sha256(seed).digest()
         self.used: set[str] = set()
+        self.entries: dict[str, str] = {}  # each section file's entry name, by file name
         self.claimed: bool | None = None  # unknown until the first write
 
     def _path(self, name: str, data: bytes) -> Path | None:
@@ -96,6 +97,7 @@ class SectionCache:
             return None
         key = hashlib.sha256(self.seed + name.encode() + b"\0" + data).hexdigest()
         self.used.add(f"{key}.entry")
+        self.entries[name] = f"{key}.entry"
         return self.folder / f"{key}.entry"
 
     def prune(self) -> None:
@@ -126,7 +128,8 @@ class SectionCache:
             if section.path == shown and _media_fresh(stamps):
                 return section, list(rendered), dict(media)
         try:
-            stored = marshal.loads(_read_entry(path)) if path else None
+            payload = unseal(_read_entry(path)) if path else None
+            stored = marshal.loads(payload) if payload is not None else None
             if stored is None:
                 return None
             found = _section_from_data(stored, shown)
@@ -154,7 +157,7 @@ class SectionCache:
         # The cache only saves time; the package write reports any real problem. No
         # fsyncs (they cost a cold build ~100 ms): after a crash an entry is only a miss.
         with contextlib.suppress(OutputError):
-            write_atomic(path, entry, durable=False)
+            write_atomic(path, seal(entry), durable=False)
 
 
 def encode(section: Section, rendered: list[RenderedCard], media: dict[str, Path]) -> bytes:
@@ -225,10 +228,10 @@ def _section_from_data(data: Any, shown: str
         media[name] = Path(stamp[0])
     if not _media_fresh(stored_media):
         raise ValueError("media changed")
+    if not _valid_cards(cards):
+        raise ValueError("not an entry")
     rendered = []
     for row in cards:
-        if not (type(row) is tuple and _valid_card(row)):
-            raise ValueError("not an entry")
         (card_id, kind, front, back, extra, own_source, tags, line, column, positions,
          lint_off, fields, numbers) = row
         card = Card(card_id, kind, front, back, extra, source if own_source is None
@@ -253,21 +256,35 @@ def _media_fresh(stamps: dict[str, tuple[str, int, str]]) -> bool:
     return True
 
 
-# The types of an entry's card row, field by field (source and fields may be None).
-_CARD_TYPES = {(str, str, str, str, str, source, tuple, int, int, tuple, tuple, fields, tuple)
-               for source in (str, type(None)) for fields in (tuple, type(None))}
+# The types of an entry's card rows, column by column (source and fields may be None).
+_TEXT: set[type] = {str}
+_COLUMNS: tuple[set[type], ...] = (_TEXT, _TEXT, _TEXT, _TEXT, _TEXT, {str, type(None)},
+                                   {tuple}, {int}, {int}, {tuple}, {tuple},
+                                   {tuple, type(None)}, {tuple})
 
 
-def _valid_card(row: tuple[Any, ...]) -> bool:
-    # Sets of types, built in C: a tenth of the time of a check value by value.
-    if tuple(map(type, row)) not in _CARD_TYPES:
+def _valid_cards(rows: list[Any]) -> bool:
+    """Whether every row has the types ``_section_to_data`` gives it. A column at a time,
+    as sets of types built in C: a quarter of the time of a check row by row."""
+    if not rows:
+        return True
+    if set(map(type, rows)) != {tuple} or set(map(len, rows)) != {len(_COLUMNS)}:
         return False
-    tags, positions, lint_off, fields, numbers = row[6], row[9], row[10], row[11], row[12]
-    texts = set(map(type, chain(tags, lint_off, fields or ())))
-    return (texts <= {str} and set(map(type, positions)) <= {tuple}
-            and set(map(len, positions)) <= {3}
-            and set(map(type, (place[0] for place in positions))) <= {str}
-            and set(map(type, chain(numbers, *(place[1:] for place in positions)))) <= {int})
+    columns = list(zip(*rows, strict=True))
+    if any(not set(map(type, values)) <= types
+           for values, types in zip(columns, _COLUMNS, strict=True)):
+        return False
+    tags, positions, lint_off, fields, numbers = (columns[i] for i in (6, 9, 10, 11, 12))
+    # Cards written alike share their positions (marshal keeps them shared): once each.
+    layouts = dict(zip(map(id, positions), positions, strict=True)).values()
+    places = list(chain.from_iterable(layouts))
+    if not (set(map(type, places)) <= {tuple} and set(map(len, places)) <= {3}):
+        return False
+    keys, lines, places_columns = zip(*places, strict=True) if places else ((), (), ())
+    texts = chain(keys, *map(chain.from_iterable, (tags, lint_off, filter(None, fields))))
+    return (set(map(type, texts)) <= {str}
+            and set(map(type, chain(lines, places_columns, chain.from_iterable(numbers))))
+            <= {int})
 
 
 def _strs(values: tuple[Any, ...]) -> bool:

@@ -7,9 +7,11 @@ that need them, so ``deckbuilder --help`` starts fast.
 from __future__ import annotations
 
 import gc
+import os
 import signal
+import sys
 from types import FrameType
-from typing import Any
+from typing import Any, NoReturn
 
 import click
 
@@ -54,3 +56,35 @@ def main() -> None:
     gc.disable()
     signal.signal(signal.SIGTERM, _terminated)
     cli(prog_name="deckbuilder")
+
+
+def run() -> NoReturn:
+    """The ``deckbuilder`` program: ``main``, then the process ends at once. Exiting the
+    usual way frees every object one at a time (a 10,000-card build's deck, notes and
+    rows: 40-50 ms of CPU) for memory the system takes back whole anyway. Every file is
+    written and closed, and every thread joined, before a command returns. A process
+    with work left for its exit (atexit callbacks: coverage, logging; a profiler or a
+    tracer) exits the usual way."""
+    code: str | int | None = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = exc.code
+    if code is None:
+        code = 0
+    if type(code) is not int or _exit_has_work():
+        sys.exit(code)  # a message is printed, exit 1, as Python does
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        sys.exit(code)  # a closed or broken stream: reported as Python reports it
+    os._exit(code)
+
+
+def _exit_has_work() -> bool:
+    import atexit
+
+    # _ncallbacks is CPython's; without it, the exit is assumed to have work.
+    callbacks = getattr(atexit, "_ncallbacks", lambda: 1)()
+    return bool(callbacks) or sys.getprofile() is not None or sys.gettrace() is not None

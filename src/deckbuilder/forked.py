@@ -16,6 +16,7 @@ import os
 import signal
 import struct
 import threading
+import zlib
 from collections.abc import Callable, Sequence
 from typing import BinaryIO, NoReturn, TypeVar
 
@@ -29,7 +30,9 @@ MIN_BYTES = 256 << 10
 # The child's share of the bytes: a little over half, as this process also decodes what
 # the child sends (a tenth of the cost of loading it).
 CHILD_SHARE = 0.55
-_HEADER = struct.Struct("<Q")  # each result's length, before its bytes
+# Before each result's bytes: their length and CRC-32, so that what the pipe did not
+# carry whole never reaches marshal (garbage there can ask for any amount of memory).
+_HEADER = struct.Struct("<QI")
 _SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Tests only: makes the child fail in the named way ("exit", "kill", "garbage", "hang").
 FAULT = "DECKBUILDER_TEST_CHILD_FAULT"
@@ -115,11 +118,13 @@ def _child(held: set[int | signal.Signals], read_end: int, write_end: int, jobs:
         sent = []
         for job in jobs:
             data = encode(load(job))
-            sent += [_HEADER.pack(len(data)), data]
+            sent += [_HEADER.pack(len(data), zlib.crc32(data)), data]
         if fault == "hang":
             signal.pause()
-        if fault == "garbage":  # bytes that are no entry, then a length far too long
-            sent = [_HEADER.pack(8), b"\x00garbage"] * (len(jobs) - 1) + [_HEADER.pack(1 << 60)]
+        if fault == "garbage":  # no entry, a wrong CRC, then a length far too long
+            garbage = b"\x00garbage"
+            sent = [_HEADER.pack(8, zlib.crc32(garbage)), garbage] * (len(jobs) - 2)
+            sent += [_HEADER.pack(8, 0), garbage, _HEADER.pack(1 << 60, 0)]
         with open(write_end, "wb") as pipe:
             if fault == "kill":
                 pipe.writelines(sent[:len(sent) // 2 - 1])
@@ -141,10 +146,13 @@ def _receive(pipe: BinaryIO, jobs: Sequence[Job], decode: Callable[[Job, bytes],
         header = read(_HEADER.size)
         if len(header) < _HEADER.size:
             break
-        (size,) = _HEADER.unpack(header)
+        size, crc = _HEADER.unpack(header)
         data = _read(read, size)
         if data is None:
             break
+        if zlib.crc32(data) != crc:
+            received.append(None)
+            continue
         try:
             received.append(decode(job, data))
         except (ValueError, TypeError, EOFError, KeyError, IndexError):

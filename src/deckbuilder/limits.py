@@ -20,8 +20,10 @@ NOT_IN_LINE = r"\x00-\x1f\x7f-\x9f\u2028\u2029"
 _NOT_IN = {"text": re.compile(f"[{NOT_IN_TEXT}]"), "line": re.compile(f"[{NOT_IN_LINE}]")}
 _LINE_BREAKS = "\t\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029"
 # A package is `<deck id>.apkg`, a --split one `<deck id>--<file name>.apkg`; a file name
-# holds at most 255 bytes on every common file system.
+# holds at most 255 bytes on every common file system, and a package is first written as
+# `.<name>.<16 hex digits>.tmp` beside it (package.create_exclusive), 22 bytes longer.
 MAX_FILE_NAME = 255
+MAX_PACKAGE_NAME = MAX_FILE_NAME - len("..0123456789abcdef.tmp")
 # Anki makes cards for c1 to c500 only: c501 and above share the card of c500.
 MAX_CLOZE_NUMBER = 500
 # Anki trims spaces and ':' from both ends of each level of a deck name ("A:::B" is "A::B",
@@ -87,10 +89,12 @@ def tag_problem(tag: str) -> str:
 
 
 def file_name_problem(name: str) -> str:
-    """Why ``name`` cannot be a file name, or ''."""
+    """Why ``name`` cannot be a package's file name, or ''."""
     size = len(name.encode())
-    if size > MAX_FILE_NAME:
-        return f"is {size} bytes; a file name holds at most {MAX_FILE_NAME}"
+    if size > MAX_PACKAGE_NAME:
+        return (f"is {size} bytes; a package name holds at most {MAX_PACKAGE_NAME} (a file "
+                f"name holds {MAX_FILE_NAME}, and the package is written first under a name "
+                f"{MAX_FILE_NAME - MAX_PACKAGE_NAME} bytes longer)")
     return ""
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import marshal
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import cache as entries
@@ -33,6 +33,10 @@ class Checked:
     media: dict[str, Path]
     warnings: list[Problem]
     lock: Lock  # what the last build wrote; empty before the first
+    # each section's own media, in section order (what quick.py records for the next build)
+    section_media: tuple[dict[str, Path], ...] = ()
+    # each section file's cache entry, by file name (where a load found it: not compared)
+    entries: dict[str, str] | None = field(default=None, compare=False)
 
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
@@ -86,7 +90,8 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     rendered = [card for item in done for card in item.rendered]
     media = {name: path for item in done for name, path in item.media.items()}
     media.update(describer.media)
-    return Checked(deck, rendered, media, problems.warnings, lock)
+    return Checked(deck, rendered, media, problems.warnings, lock,
+                   tuple(item.media for item in done if item.section), cache.entries)
 
 
 @dataclass(frozen=True)
@@ -107,6 +112,14 @@ class _Loaded:
     media: dict[str, Path]
     problems: list[Problem]
     entry: bytes | None = None  # the section's cache entry, when a forked child sent it
+
+
+def load_section(deck_dir: Path, head: DeckHead, number: int, source: SourceFile,
+                 data: bytes) -> tuple[Section | None, list[RenderedCard], dict[str, Path],
+                                        list[Problem]]:
+    """One section file checked and rendered, as a full load does it (for quick.py)."""
+    loaded = _load(_Job(deck_dir, head, number, source, data))
+    return loaded.section, loaded.rendered, loaded.media, loaded.problems
 
 
 def _load(job: _Job) -> _Loaded:

@@ -120,6 +120,10 @@ def _read_lock(path: Path, shown: str, deck_id: str | None, problems: Problems) 
     try:
         if not path.is_file():  # a pipe would never end reading
             raise OSError("not a regular file")
+        if not path.resolve().is_relative_to(path.parent.resolve()):
+            # A repository's link to ~/.git-credentials: never read, so never excerpted.
+            problems.error(Location(shown), OUTSIDE)
+            return Lock()
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
@@ -145,6 +149,7 @@ def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock,
     lock = Lock()
     problems = []
     seen: dict[str, int] = {}
+    text = text.removeprefix("\ufeff")  # saved by an editor or merge tool that adds a BOM
     markers = set(conflict_markers(text))
     for number in markers:
         problems.append(Problem(Location(shown, number, 1), MERGE_CONFLICT))
@@ -160,8 +165,12 @@ def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock,
             continue
         where = Location(shown, number, 1)
         if parts[0] == "deck" and deck_id is not None and lock.deck != deck_id:
+            # Most often deck.yaml's id was edited: restoring the lock would not help.
             problems.append(Problem(where, f"this lock was written for the deck '{lock.deck}', "
-                                           f"not '{deck_id}'; {RESTORE}"))
+                                           f"not '{deck_id}': if you changed the id in "
+                                           f"deck.yaml, put '{lock.deck}' back (a new id makes "
+                                           f"every card a new note, without its reviews); "
+                                           f"otherwise {RESTORE}"))
         if parts[0] != "card" or markers:  # both sides of a conflict list the same cards
             continue
         card_id = parts[1]
@@ -177,6 +186,8 @@ def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock,
 
 
 RESTORE = "restore deck.lock from version control"
+OUTSIDE = (f"a link to a file outside the deck folder: a lock is read only from the deck's "
+           f"own files, so that a repository cannot show a file of your computer; {RESTORE}")
 DAMAGED = f"damaged lock line; {RESTORE}"
 MERGE_CONFLICT = ("merge conflict in the lock: run `deckbuilder merge-lock --resolve` on it, "
                   "or set up the merge driver (see the README); do not edit or delete it")

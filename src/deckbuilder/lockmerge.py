@@ -23,7 +23,7 @@ from typing import TypeVar
 
 from .conflicts import conflict_markers
 from .errors import InvalidDeck, Location, Problem
-from .lock import MAX_MOD, CardEntry, Lock, NotetypeEntry, parse_lock
+from .lock import MAX_MOD, OUTSIDE, CardEntry, Lock, NotetypeEntry, parse_lock
 
 Entry = TypeVar("Entry", CardEntry, NotetypeEntry)
 
@@ -93,6 +93,8 @@ def _text(path: Path) -> str:
     try:
         if not path.is_file():
             raise OSError("not a regular file")
+        if not path.resolve().is_relative_to(path.parent.resolve()):
+            raise InvalidDeck([Problem(Location(str(path)), OUTSIDE)])
         return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc

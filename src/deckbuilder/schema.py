@@ -94,7 +94,7 @@ TITLE_RULES = (
     Rule(f"^(?:[{WS}]*|[\\s\\S]*[^{WS}:][{WS}]*)$",
          "must not end with ':'", lambda k, v: limits.title_problem(v.strip())),
 )
-MAX_DECK_ID = limits.MAX_FILE_NAME - len(".apkg")  # the package is <deck id>.apkg
+MAX_DECK_ID = limits.MAX_PACKAGE_NAME - len(".apkg")  # the package is <deck id>.apkg
 DECK_ID_RULES = (
     Rule("^(?:[^-]|-(?!-))*$", "no '--' (it separates deck and section in --split names)",
          lambda k, v: "a deck id cannot contain '--': it separates the deck id from the "

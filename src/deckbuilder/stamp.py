@@ -112,9 +112,28 @@ class Stamp:
         """Store it; a stamp only saves time, so a failure to write it is ignored."""
         from .package import write_atomic
 
-        data = marshal.dumps((FORMAT, code_fingerprint(), *self.__dict__.values()))
+        data = seal(marshal.dumps((FORMAT, code_fingerprint(), *self.__dict__.values())))
         with contextlib.suppress(OSError, Exception):
             write_atomic(path, data, durable=False)
+
+
+def seal(payload: bytes) -> bytes:
+    """``payload`` (marshal data) behind a line naming this code's fingerprint.
+
+    marshal allocates whatever sizes its data declares (5 bytes asked for a 16 GiB
+    tuple), and a file at a path that follows from the deck folder's can be planted (a
+    committed build folder, on CI): only data behind the fingerprint, which another
+    machine cannot know, is ever given to it (``unseal``)."""
+    return _SEAL.format(code_fingerprint()).encode() + payload
+
+
+def unseal(data: bytes) -> memoryview | None:
+    """The payload ``seal`` put behind the fingerprint; None for anything else."""
+    head = _SEAL.format(code_fingerprint()).encode()
+    return memoryview(data)[len(head):] if data.startswith(head) else None
+
+
+_SEAL = "deckbuilder {}\n"
 
 
 def read_stamp(path: Path) -> Stamp | None:
@@ -125,9 +144,10 @@ def read_stamp(path: Path) -> Stamp | None:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 return None
             data = handle.read(_MAX_STAMP + 1)
-        if len(data) > _MAX_STAMP:
+        payload = unseal(data)
+        if len(data) > _MAX_STAMP or payload is None:
             return None
-        fields = marshal.loads(data)
+        fields = marshal.loads(payload)
         if not (isinstance(fields, tuple) and fields[:2] == (FORMAT, code_fingerprint())):
             return None
         stamp = Stamp(*fields[2:])

@@ -13,6 +13,7 @@ collection holds, not from what the previous run did.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +39,7 @@ from .errors import SyncFailed, SyncRefused
 from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck
 from .syncplan import (
+    ANKI_OWN_TAGS,
     Plan,
     cards_of,
     extra_cards,
@@ -74,7 +76,11 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
     removal when ``options.yes`` is not set. Raises SyncRefused with the collection and
     the lock untouched, CollectionLocked, InvalidDeck, or SyncFailed after verifying."""
     old_lock = read_lock(deck_dir / LOCK_NAME, os.path.join(str(deck_dir), LOCK_NAME))
-    legacy = {entry.subdeck for entry in old_lock.cards.values()}
+    # Subdecks deckbuilder made, and their deck: a section's is '<deck>::NN Title'. A lock
+    # line naming any other deck (by hand, or a hostile repository's) never gets that
+    # deck, or its parent, renamed or removed.
+    legacy = {entry.subdeck for entry in old_lock.cards.values()
+              if re.match(r"[0-9]{2,} ", entry.subdeck.rpartition("::")[2])}
     legacy |= {name.rpartition("::")[0] for name in legacy} - {""}
     # Nothing is written before the plan is agreed, but for the cache of checked
     # sections, which the real build below then reads instead of checking them again.
@@ -167,10 +173,16 @@ def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
     deck, notes = built.deck, built.notes
     for old, new in plan.renamed:
         col.decks.rename(col.decks.id_for_name(old), new)
-    if plan.needs_import:
+    # Anki's own tags, read before the import gives an updated note the deck's tags (the
+    # few notes that may have one: LIKE ignores ASCII case).
+    own_tags = {guid: [t for t in tags.split() if t.casefold() in ANKI_OWN_TAGS]
+                for guid, tags in col.db.all("select guid, tags from notes where tags like "
+                                             "'%marked%' or tags like '%leech%'")}
+    if plan.needs_import:  # an updated note takes the package's tags
         import_package(col, built.path, merge_notetypes=bool(plan.reshaped))
     _change_kinds(col, deck, notes, plan)
-    _update_notes(col, snapshot(col, deck.id), notes, plan, options.overwrite_anki_edits)
+    _update_notes(col, snapshot(col, deck.id), notes, plan, options.overwrite_anki_edits,
+                  own_tags)
     add_missing_media(col, built.path)
     emptied = _move_cards(col, snapshot(col, deck.id), notes)
     if plan.removed:
@@ -208,22 +220,29 @@ def _change_kinds(col: Any, deck: Deck, notes: list[Note], plan: Plan) -> None:
 
 
 def _update_notes(col: Any, snap: Snapshot, notes: list[Note], plan: Plan,
-                  overwrite: bool) -> None:
+                  overwrite: bool, own_tags: dict[str, list[str]]) -> None:
     """Update directly what the import did not: it compares times to the second, so a
-    note edited in the same second as the build, or newer than the package, is skipped."""
+    note edited in the same second as the build, or newer than the package, is skipped.
+    Anki's own tags (``own_tags``, by GUID, from before the import) are kept."""
     wanted = set(plan.updated) | {card_id for card_id, _, _ in plan.kind_changed}
     if overwrite:
         wanted |= set(plan.conflicts)
     changed = []
     for note in notes:
         stored = snap.notes.get(note.guid)
-        if note.card_id not in wanted or stored is None:
+        if stored is None:
             continue
-        if same_content(stored, note, note.notetype):
+        lost = [t for t in own_tags.get(note.guid, ())
+                if t.casefold() not in {kept.casefold() for kept in stored.tags}]
+        if not lost and (note.card_id not in wanted or same_content(stored, note,
+                                                                     note.notetype)):
             continue
         anki_note = col.get_note(stored.id)
-        anki_note.fields = list(note.fields)
-        anki_note.tags = list(note.tags)
+        if note.card_id in wanted:
+            anki_note.fields = list(note.fields)
+            anki_note.tags = list(note.tags)
+        anki_note.tags += [t for t in own_tags.get(note.guid, ())
+                           if t.casefold() not in {k.casefold() for k in anki_note.tags}]
         changed.append(anki_note)
     if changed:
         col.update_notes(changed)

@@ -95,7 +95,7 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
             continue
         kind = kinds[stored_note.mid]
         before = old_lock.cards.get(note.card_id)
-        stored_digest = note_digest(kind, stored_note.fields, stored_note.tags)
+        stored_digest = note_digest(kind, stored_note.fields, seen_tags(stored_note.tags, note))
         reference = synced.get(note.guid)
         if reference is not None:  # what the last sync put there: exact, whatever the times
             edited = stored_digest != reference
@@ -130,10 +130,23 @@ def plan_sync(snap: Snapshot, deck: Deck, notes: list[Note], old_lock: Lock,
     return plan
 
 
+# Tags Anki itself adds to a note: Mark Note's, and the one a card that keeps lapsing gets.
+ANKI_OWN_TAGS = frozenset({"marked", "leech"})
+
+
+def seen_tags(stored: tuple[str, ...], note: Note) -> list[str]:
+    """A stored note's tags as the deck sees them: Anki's own tags are the learner's state,
+    not an edit, so the deck's say stands for them (a marked note is not edited)."""
+    return ([t for t in stored if t.casefold() not in ANKI_OWN_TAGS]
+            + [t for t in note.tags if t.casefold() in ANKI_OWN_TAGS])
+
+
 def same_content(stored: StoredNote, note: Note, kind: str) -> bool:
-    """Fields equal, tags equal ignoring case (Anki gives a tag the case it already has)."""
+    """Fields equal, tags equal ignoring case (Anki gives a tag the case it already has)
+    and Anki's own tags."""
     return (kind == note.notetype and stored.fields == note.fields
-            and {t.casefold() for t in stored.tags} == {t.casefold() for t in note.tags})
+            and {t.casefold() for t in seen_tags(stored.tags, note)}
+            == {t.casefold() for t in note.tags})
 
 
 def same_deck(name: str, other: str) -> bool:

@@ -5,9 +5,10 @@ same bytes."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 _EPOCH = (1980, 1, 1, 0, 0, 0)
@@ -23,6 +24,9 @@ _WINDOW = 1 << 15
 # Under `build --watch`: each entry's last bytes and their chunks, by name; None otherwise.
 _last: dict[str, tuple[bytes, list[bytes]]] | None = None
 _DOS_DATE = (0 << 9) | (1 << 5) | 1  # 1980-01-01, the earliest a zip can say; time 00:00
+# The last zip's entries: each one's length, CRC and deflated chunk sizes (quick.py keeps
+# them for a rebuild in a fresh process, which then deflates only the chunks that changed).
+written: dict[str, tuple[int, int, list[int]]] = {}
 
 
 def zip_bytes(entries: list[tuple[str, bytes | Path]]) -> bytes:
@@ -41,6 +45,7 @@ def zip_bytes(entries: list[tuple[str, bytes | Path]]) -> bytes:
     offset = 0
     central = bytearray()
     last, kept = _last or {}, {}
+    written.clear()
     for name, data in entries:
         if isinstance(data, Path) and (_last is not None
                                        or data.stat().st_size < _PARALLEL_DEFLATE):
@@ -52,6 +57,7 @@ def zip_bytes(entries: list[tuple[str, bytes | Path]]) -> bytes:
             packed = _deflate(data, last.get(name))  # in parts: joined once, below
             kept[name] = data, packed
         size = sum(map(len, packed))
+        written[name] = length, crc, list(map(len, packed))
         if max(length, size, offset) >= 0xFFFF_FFFF:
             return _zipfile_bytes(entries)  # too big for a plain zip: zipfile writes Zip64
         encoded = name.encode()
@@ -76,6 +82,19 @@ def keep_in_memory() -> None:
     global _last
     if _last is None:
         _last = {}
+
+
+@contextlib.contextmanager
+def primed(name: str, data: bytes, chunks: list[bytes]) -> Iterator[None]:
+    """Zips inside start from an entry's last bytes and their deflated chunks (quick.py:
+    a fresh process that kept them on disk), as if this process had zipped them."""
+    global _last
+    before = _last
+    _last = {**(_last or {}), name: (data, chunks)}
+    try:
+        yield
+    finally:
+        _last = before
 
 
 def _deflate(data: bytes, before: tuple[bytes, list[bytes]] | None = None) -> list[bytes]:
@@ -148,12 +167,35 @@ def _chunk(chunk: bytes | memoryview, window: bytes | memoryview, index: int,
 
 
 def _each(raw: Callable[[int], bytes], todo: list[int]) -> list[bytes]:
+    """``raw`` of each index, in order: in this thread and one more (zlib lets go of the
+    GIL), each taking the next chunk left. A thread, not concurrent.futures, whose import
+    (with logging) cost every build 3 ms."""
     if len(todo) * _CHUNK < _PARALLEL_DEFLATE:
         return [raw(index) for index in todo]
-    from concurrent.futures import ThreadPoolExecutor
+    import threading
 
-    with ThreadPoolExecutor(2) as pool:  # zlib lets go of the GIL
-        return list(pool.map(raw, todo))
+    done: list[bytes] = [b""] * len(todo)
+    left = iter(range(len(todo)))  # shared: each next() is one step under the GIL
+    failed: list[BaseException] = []
+
+    def work() -> None:
+        try:
+            for position in left:
+                if failed:  # the other hand failed (or Ctrl-C): no use going on
+                    return
+                done[position] = raw(todo[position])
+        except BaseException as exc:  # raised again below, in this thread
+            failed.append(exc)
+
+    helper = threading.Thread(target=work, name="deckbuilder-deflate", daemon=True)
+    helper.start()
+    try:
+        work()
+    finally:
+        helper.join()
+    if failed:
+        raise failed[0]
+    return done
 
 
 def _zipfile_bytes(entries: list[tuple[str, bytes | Path]]) -> bytes:

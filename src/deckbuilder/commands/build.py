@@ -34,8 +34,11 @@ def build(deck_dir: Path, out_dir: Path, check: bool, watch: bool, allow_field_c
 
     def once() -> bool:
         # Watching keeps a file-watcher thread alive: no forked workers then.
+        # Watching keeps the last build in memory: no quick rebuild from disk then, nor
+        # its state left on every save (6 ms of a 10k rebuild).
         return _build_once(console, deck_dir, out_dir, quiet, check=check, split=split,
-                           allow_field_change=allow_field_change, parallel=not watch)
+                           allow_field_change=allow_field_change, parallel=not watch,
+                           quick=not watch)
 
     if not watch:
         console.exit(0 if once() else 1)
@@ -115,13 +118,19 @@ def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
     check = options["check"]
     if not check and _unchanged(console, deck_dir, out_dir, quiet, options["split"]):
         return True
-    from ..build import build_deck
     from ..lock import build_time
     from ..report import describe_changes
 
+    quick = options.pop("quick")
+    if quick and not check and not options["split"] and _quick(
+            console, deck_dir, out_dir, quiet, options["allow_field_change"]):
+        return True
+    from ..build import build_deck
+
     try:
         with console.progress("build", quiet), console.reporting():
-            result = build_deck(deck_dir, out_dir, now=build_time(), **options)
+            result = build_deck(deck_dir, out_dir, now=build_time(), leave_state=quick,
+                                **options)
     except SystemExit:
         return False  # reported; --watch goes on
     for notice in result.notices:
@@ -142,6 +151,28 @@ def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
         if result.parts:
             console.out(f"wrote {len(result.parts)} section packages: "
                         f"{out_dir / (deck.id + '--*.apkg')}", fg="green")
+        for line in describe_changes(result.changes):
+            console.out(line)
+    return True
+
+
+def _quick(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
+           allow_field_change: bool) -> bool:
+    """When only section files changed since the last build, rebuild from what it left
+    (quick.py: the same bytes, in time proportional to the change); False otherwise."""
+    from ..lock import build_time
+    from ..quick import quick_rebuild
+    from ..report import describe_changes
+
+    try:
+        now = build_time()
+    except Exception:
+        return False
+    result = quick_rebuild(deck_dir, out_dir, now, allow_field_change)
+    if result is None:
+        return False
+    if not quiet:
+        console.out(f"wrote {result.path}: {result.counts}", fg="green")
         for line in describe_changes(result.changes):
             console.out(line)
     return True

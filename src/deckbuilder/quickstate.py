@@ -1,0 +1,223 @@
+"""What a build leaves in the cache folder for the next build in a fresh process (quick.py).
+
+`build --watch` keeps the last collection, rows and deflated chunks in memory; a fresh
+process has none of that. So every build that writes a stamp also leaves a state file
+(``<stamp key>.quick``: marshal, plain data) and its collection (``<stamp key>.<16 hex>
+.collection``, a hard link to the file that was zipped, so it costs no copy): each
+section's cards with their note ids, the package's media, and the collection entry's
+length, CRC and deflated chunk sizes within the package. Everything is checked on the way
+in (types and shapes here; contents against the package, lock and deck by their digests
+in quick.py): anything unexpected is a miss and the build runs in full.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import marshal
+import os
+import re
+import secrets
+import stat
+from dataclasses import dataclass
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .cache import is_marked
+from .stamp import CACHE_DIR, Stamp, code_fingerprint, seal, stamp_path, unseal
+
+if TYPE_CHECKING:
+    from .anki import Note
+    from .load import Checked
+    from .model import Deck, Section
+
+FORMAT = "deckbuilder quick 2"
+_MAX_STATE = 256 << 20  # a damaged or planted file is never read whole
+
+CardState = tuple[str, int, tuple[int, ...]]  # card id, note id, the card ordinals
+
+
+@dataclass(frozen=True)
+class SectionState:
+    name: str  # the file's name in the deck folder
+    subdeck: str
+    cards: list[CardState]  # in file order
+    media: dict[str, str]  # the media its cards use: name -> path
+    entry: str  # its entry in the section cache ("" when it has none)
+
+
+@dataclass(frozen=True)
+class State:
+    deck_dir: str  # realpath
+    out_dir: str  # realpath
+    deck_id: str
+    snapshot: tuple[Any, ...]  # stamp.snapshot() of the deck folder the build read
+    package: bytes  # the package's digest
+    lock: bytes  # the lock's digest
+    collection: str  # the collection's file name in the cache folder
+    length: int  # the collection's length, CRC and deflated chunk sizes in the package
+    crc: int
+    chunks: list[int]
+    media: dict[str, str]  # the package's media: name -> path
+    sections: list[SectionState]
+
+
+def state_path(deck_dir: Path, out_dir: Path) -> Path:
+    return stamp_path(deck_dir, out_dir).with_suffix(".quick")
+
+
+def hold(collection: Path, deck_dir: Path, out_dir: Path) -> str | None:
+    """A hard link to ``collection`` in the cache folder under a fresh name (before the
+    build removes its scratch file); None when there is none to make."""
+    folder = out_dir / CACHE_DIR
+    key = stamp_path(deck_dir, out_dir).stem
+    if not is_marked(folder):
+        return None  # not deckbuilder's cache folder (or none): nothing is kept
+    for _ in range(4):
+        name = f"{key}.{secrets.token_hex(8)}.collection"
+        try:
+            os.link(collection, folder / name, follow_symlinks=False)
+        except FileExistsError:
+            continue
+        except OSError:
+            return None  # no hard links there: the next build runs in full
+        return name
+    return None
+
+
+def quick_state(checked: Checked, notes: list[Note], stamp: Stamp, held: str | None
+                ) -> State | None:
+    """The state a full build leaves; None when there is nothing to keep, or when a card
+    id is not the one it wants (then a card's id depends on others: the next build runs
+    in full)."""
+    from .zipwrite import written
+
+    entry = written.get("collection.anki2")
+    if held is None or entry is None or stamp.split:
+        return None
+    deck = checked.deck
+    sections = section_states(deck, deck.sections, checked.section_media, notes,
+                              checked.entries or {})
+    cards = [card[1] + o for s in sections for card in s.cards for o in card[2]]
+    if len(set(cards)) != len(cards):
+        return None
+    length, crc, chunks = entry
+    return State(os.path.realpath(deck.path), stamp.out_dir, stamp.deck_id, stamp.deck,
+                 stamp.outputs[0][1], stamp.lock, held, length, crc, chunks,
+                 {name: str(path) for name, path in checked.media.items()}, sections)
+
+
+def section_states(deck: Deck, sections: tuple[Section, ...] | list[Section],
+                   media: tuple[dict[str, Path], ...] | list[dict[str, Path]],
+                   notes: list[Note], entries: dict[str, str]) -> list[SectionState]:
+    """Each section's state, from its notes (``notes`` holds theirs in section order)."""
+    states = []
+    start = 0
+    for section, used in zip(sections, media, strict=True):
+        mine = notes[start:start + len(section.cards)]
+        start += len(section.cards)
+        name = os.path.basename(section.path)
+        states.append(SectionState(name, deck.subdeck(section),
+                                   [(n.card_id, n.note_id, n.ords) for n in mine],
+                                   {key: str(path) for key, path in used.items()},
+                                   entries.get(name, "")))
+    return states
+
+
+def save(state: State | None, held: str | None, deck_dir: Path, out_dir: Path) -> None:
+    """Store ``state`` (None: forget the last one) and remove every collection of this
+    deck's that it does not name. Saving only saves time: failures are ignored."""
+    from .package import write_atomic
+
+    folder = out_dir / CACHE_DIR
+    path = state_path(deck_dir, out_dir)
+    keep = state.collection if state is not None else None
+    with contextlib.suppress(OSError, Exception):
+        if state is None or held is None:
+            path.unlink(missing_ok=True)
+        else:
+            fields = (FORMAT, code_fingerprint(), *_plain(state))
+            write_atomic(path, seal(marshal.dumps(fields)), durable=False)
+    if not is_marked(folder):
+        return
+    mine = re.compile(re.escape(path.stem) + r"\.[0-9a-f]{16}\.collection")
+    with contextlib.suppress(OSError):
+        for name in os.listdir(folder):
+            if name != keep and mine.fullmatch(name) and stat.S_ISREG(
+                    os.lstat(folder / name).st_mode):
+                (folder / name).unlink()
+
+
+def _plain(state: State) -> tuple[Any, ...]:
+    values = list(state.__dict__.values())
+    values[-1] = [(s.name, s.subdeck, s.cards, s.media, s.entry) for s in state.sections]
+    return tuple(values)
+
+
+def read_state(deck_dir: Path, out_dir: Path) -> State | None:
+    """The state the last build left for this deck and build folder; None unless it is
+    ours, of this format and this code, and every value has the type it had."""
+    try:
+        # sealed: the path follows from the deck folder's, so the file can be planted
+        data = unseal(read_regular(state_path(deck_dir, out_dir), _MAX_STATE))
+        if data is None:
+            return None
+        fields = marshal.loads(data)
+        if not (type(fields) is tuple and len(fields) == 14
+                and fields[:2] == (FORMAT, code_fingerprint())):
+            return None
+        values: tuple[Any, ...] = (*fields[2:13], [SectionState(*s)
+                                                   for s in _sections(fields[13])])
+        state = State(*values)
+        return state if _valid(state) else None
+    except (OSError, ValueError, EOFError, TypeError, IndexError):
+        return None
+
+
+def _sections(items: Any) -> list[Any]:
+    if type(items) is not list or not all(type(s) is tuple and len(s) == 5 for s in items):
+        raise ValueError("not a state")
+    return items
+
+
+def _valid(state: State) -> bool:
+    # Sets of types, built in C: the check costs little even for 100,000 cards.
+    if not (_types((state.deck_dir, state.out_dir, state.deck_id, state.collection), str)
+            and _types((state.package, state.lock), bytes)
+            and _types((state.length, state.crc), int) and type(state.chunks) is list
+            and _types(state.chunks, int) and _names(state.media)
+            and type(state.snapshot) is tuple and len(state.snapshot) == 2
+            and "/" not in state.collection and state.collection.endswith(".collection")):
+        return False
+    for section in state.sections:
+        cards = section.cards
+        if not (_types((section.name, section.subdeck, section.entry), str)
+                and type(cards) is list and _names(section.media) and _types(cards, tuple)
+                and set(map(len, cards)) <= {3}):
+            return False
+        ids, numbers, ords = zip(*cards, strict=True) if cards else ((), (), ())
+        if not (_types(ids, str) and _types(numbers, int) and _types(ords, tuple)
+                and _types(chain.from_iterable(ords), int)):
+            return False
+    return True
+
+
+def _types(values: Any, kind: type) -> bool:
+    return set(map(type, values)) <= {kind}
+
+
+def _names(media: Any) -> bool:
+    return type(media) is dict and _types(media.keys(), str) and _types(media.values(), str)
+
+
+def read_regular(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, never through a symlink (to /dev/zero, a pipe), at most
+    ``limit`` of them (OSError otherwise)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError("too large")
+    return data
