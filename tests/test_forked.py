@@ -35,13 +35,17 @@ BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 def _outcome(folder: Path, parallel: bool, monkeypatch: pytest.MonkeyPatch
              ) -> tuple[Any, list[Any]]:
     """load_deck's result (or its errors) and every section's own results, in file order:
-    its problems and its cache entry (every field the cache keeps, positions too)."""
+    its problems and its cache entry (every field the cache keeps, positions too). Each
+    section also goes through what a child sends, whoever loaded it: the same again."""
     loaded: list[Any] = []
     run = load._run
 
     def recorded(jobs: list[Any], parallel: bool) -> list[Any]:
         results = run(jobs, parallel)
         loaded.extend(results)
+        sent = [load._decode(job, load._encode(item))
+                for job, item in zip(jobs, results, strict=True)]
+        assert _values(sent) == _values(results)
         return results
 
     monkeypatch.setattr(load, "_run", recorded)
@@ -52,11 +56,14 @@ def _outcome(folder: Path, parallel: bool, monkeypatch: pytest.MonkeyPatch
         outcome = exc.problems
     finally:
         monkeypatch.setattr(load, "_run", run)
+    return outcome, _values(loaded)
+
+
+def _values(loaded: list[Any]) -> list[Any]:
     # The entry's values: marshal's bytes also record which strings were shared or
     # interned, which two loads in one process need not agree on.
-    sections = [(item.problems, item.section and marshal.loads(
+    return [(item.problems, item.section and marshal.loads(
         cache.encode(item.section, item.rendered, item.media))) for item in loaded]
-    return outcome, sections
 
 
 def _sections(folder: Path) -> int:
@@ -74,8 +81,7 @@ def test_golden_cases_load_the_same_with_a_child(case: str,
     assert two == one
     assert one[0], "a golden case reports problems"
     if _sections(folder) >= 2 and len(one[1]) >= 2:
-        child, sent = forked.last_received
-        assert child >= 1 and sent == child  # the child loaded some: not a vacuous pass
+        assert forked.last_received[0] >= 1  # a child was forked: not a vacuous pass
 
 
 @pytest.fixture(scope="module")
@@ -117,8 +123,7 @@ def test_a_deck_with_errors_in_several_sections(broken: Path,
     monkeypatch.setattr(forked, "MIN_BYTES", 0)
     two = _outcome(broken, True, monkeypatch)
     assert two == one
-    child, sent = forked.last_received
-    assert child >= 2 and sent == child
+    assert forked.last_received[0] >= 2
     paths = {Path(problem.location.path).name for problem in one[0]}
     files = sorted(p.name for p in broken.glob("0*.yaml"))
     assert {files[0], files[1], files[4], files[5]} <= paths, paths  # each reports its own
@@ -151,8 +156,7 @@ def test_the_same_files_are_written(deck: str, request: pytest.FixtureRequest,
     monkeypatch.setattr(forked, "MIN_BYTES", 0)
     one = _build(folder, tmp_path / "one", False)
     two = _build(folder, tmp_path / "two", True)
-    child, sent = forked.last_received
-    assert child >= 2 and sent == child
+    assert forked.last_received[0] >= 2
     assert two == one
     entries = [name for name in one if name.endswith(".entry")]
     assert len(entries) == (6 if deck == "generated" else 2)
@@ -169,8 +173,8 @@ def test_a_failing_child_only_costs_time(fault: str, broken: Path, generated: Pa
         assert _outcome(folder, True, monkeypatch) == outcome
         child, sent = forked.last_received
         assert child >= 2
-        # The kill comes after a whole section went through: that one is used.
-        assert sent == (1 if fault == "kill" else 0)
+        # The kill comes after a whole section went through: that one may be used.
+        assert sent <= (1 if fault == "kill" else 0)
 
 
 def test_no_child_while_a_thread_runs(generated: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -185,7 +189,7 @@ def test_no_child_while_a_thread_runs(generated: Path, monkeypatch: pytest.Monke
         stop.set()
         thread.join()
     _outcome(generated, True, monkeypatch)
-    assert forked.last_received == (3, 3)  # 6 sections of the same size: the last 3
+    assert forked.last_received[0] == 3  # 6 sections of the same size: the last 3
 
 
 def _children(pid: int) -> list[int]:
@@ -214,8 +218,12 @@ def test_interrupted_load_leaves_no_child_and_no_file(
         deadline = time.monotonic() + 20
         while not (children := _children(process.pid)):
             assert process.poll() is None and time.monotonic() < deadline, "no child forked"
-            time.sleep(0.01)
+            time.sleep(0.002)
+        # Stopped while its child lives, so the signal surely comes during the load (the
+        # child waits for ever; the build loads its sections itself meanwhile).
+        os.kill(process.pid, signal.SIGSTOP)
         send(process)
+        os.kill(process.pid, signal.SIGCONT)
         process.wait(20)
     finally:
         if process.poll() is None:
@@ -228,3 +236,39 @@ def test_interrupted_load_leaves_no_child_and_no_file(
             os.kill(child, 0)
     assert sorted(generated.iterdir()) == before
     assert not out.exists() or not any(out.rglob("*"))
+
+
+def _load_in(slow: int) -> Callable[[int], int]:
+    """A job that takes a while in the process ``slow`` names (its pid; 0: the child)."""
+    parent = os.getpid()
+
+    def load(job: int) -> int:
+        if (os.getpid() == parent) == (slow == parent):
+            time.sleep(0.05)
+        return job * job
+
+    return load
+
+
+def _pair() -> tuple[Callable[[int], bytes], Callable[[int, bytes], int]]:
+    return (lambda result: marshal.dumps(result)), (lambda job, data: marshal.loads(data))
+
+
+def test_results_come_back_in_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    jobs = list(range(10))
+    # This process is slow: by the time its share is done, the child sent all of its own.
+    assert forked.load_shared(jobs, [1] * 10, _load_in(os.getpid()), *_pair()) == [
+        job * job for job in jobs]
+    assert forked.last_received == (5, 5)
+
+
+def test_a_slow_child_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    jobs = list(range(10))
+    # The child is slow (as on a machine whose other work takes the second core): this
+    # process loads the child's jobs from the last while it has not sent them.
+    assert forked.load_shared(jobs, [1] * 10, _load_in(0), *_pair()) == [
+        job * job for job in jobs]
+    child, sent = forked.last_received
+    assert child == 5 and sent <= 1

@@ -12,13 +12,14 @@ SIGTERM here kills and reaps the child before the exception goes on.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import struct
 import threading
 import zlib
 from collections.abc import Callable, Sequence
-from typing import BinaryIO, NoReturn, TypeVar
+from typing import NoReturn, TypeVar
 
 Job = TypeVar("Job")
 Result = TypeVar("Result")
@@ -37,7 +38,7 @@ _SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Tests only: makes the child fail in the named way ("exit", "kill", "garbage", "hang").
 FAULT = "DECKBUILDER_TEST_CHILD_FAULT"
 
-last_received: tuple[int, int] = (0, 0)  # (sections the last child had, sections it sent)
+last_received: tuple[int, int] = (0, 0)  # (jobs the last child was given, results used)
 
 
 def load_shared(jobs: Sequence[Job], sizes: Sequence[int], load: Callable[[Job], Result],
@@ -51,11 +52,16 @@ def load_shared(jobs: Sequence[Job], sizes: Sequence[int], load: Callable[[Job],
     split = _split(sizes)
     if split is None:
         return [load(job) for job in jobs]
+    import fcntl  # not on Windows, which has no fork either
+
     # Held across the fork: a signal now would find no pid to kill, and the child takes
     # the default actions before it may receive any.
     held = signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         read_end, write_end = os.pipe()
+        if hasattr(fcntl, "F_SETPIPE_SZ"):  # Linux: room for a few results, not 64 KiB
+            with contextlib.suppress(OSError):
+                fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 1 << 20)
         try:
             pid = os.fork()
         except OSError:  # no memory or no process left for it: one process does it all
@@ -67,21 +73,89 @@ def load_shared(jobs: Sequence[Job], sizes: Sequence[int], load: Callable[[Job],
         return [load(job) for job in jobs]
     if pid == 0:
         _child(held, read_end, write_end, jobs[split:], load, encode)
-    pipe = open(read_end, "rb")  # noqa: SIM115 (closed below, whatever happens)
-    theirs = None
+    theirs: list[Result | None] = []
+    sent = 0
     try:
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(write_end)
-        mine = [load(job) for job in jobs[:split]]
-        theirs = _receive(pipe, jobs[split:], decode)
+        os.set_blocking(read_end, False)
+        inbox = _Inbox(read_end)
+        mine = []
+        for job in jobs[:split]:
+            mine.append(load(job))
+            inbox.drain()  # so that the child never waits for room in the pipe
+        theirs, sent = _share(inbox, jobs[split:], load, decode)
     finally:
-        if theirs is None:  # interrupted or failed: no child may outlive this load
-            os.kill(pid, signal.SIGKILL)
-        pipe.close()
+        # Done, failed or interrupted: the child is not needed any more (it may still be
+        # loading what this process took over), and none may outlive this load.
+        os.kill(pid, signal.SIGKILL)
+        os.close(read_end)
         os.waitpid(pid, 0)
-    last_received = (len(jobs) - split, sum(result is not None for result in theirs))
+    last_received = (len(jobs) - split, sent)
     return mine + [load(job) if result is None else result
                    for job, result in zip(jobs[split:], theirs, strict=True)]
+
+
+def _share(inbox: _Inbox, jobs: Sequence[Job], load: Callable[[Job], Result],
+           decode: Callable[[Job, bytes], Result]) -> tuple[list[Result | None], int]:
+    """The child's jobs: as it sends them (it goes from the first), or loaded here from
+    the last while it has not (a child that the machine's other work slows down, or that
+    died, costs at most the one job it was on); None where what it sent did not decode.
+    Also how many of them the child's results are."""
+    results: list[Result | None] = [None] * len(jobs)
+    mine = len(jobs)  # from here on, loaded here
+    sent = 0
+    while True:
+        for index, data in inbox.frames():
+            # A result that is not what a child of this code sends is loaded by the caller.
+            if index < mine and data is not None:
+                with contextlib.suppress(ValueError, TypeError, EOFError, KeyError, IndexError):
+                    results[index] = decode(jobs[index], data)
+                    sent += 1
+        if inbox.received >= mine or inbox.ended:
+            return results, sent
+        mine -= 1
+        results[mine] = load(jobs[mine])
+        inbox.drain()
+
+
+class _Inbox:
+    """What the child sent so far, read without waiting, cut into its results."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.buffer = bytearray()
+        self.received = 0  # results cut so far (in the child's order)
+        self.ended = False  # the child is gone: nothing more will come
+
+    def drain(self) -> None:
+        while True:
+            try:
+                data = os.read(self.fd, 1 << 20)
+            except BlockingIOError:
+                return
+            if not data:
+                self.ended = True
+                return
+            self.buffer += data
+
+    def frames(self) -> list[tuple[int, bytes | None]]:
+        """The whole results read since the last call, by index; None for one whose
+        bytes are not what the child sent (a wrong CRC-32)."""
+        frames: list[tuple[int, bytes | None]] = []
+        start, buffer = 0, self.buffer
+        while len(buffer) - start >= _HEADER.size:
+            size, crc = _HEADER.unpack_from(buffer, start)
+            end = start + _HEADER.size + size
+            if len(buffer) < end:
+                break
+            data = bytes(buffer[start + _HEADER.size:end])
+            frames.append((self.received + len(frames), data if zlib.crc32(data) == crc
+                           else None))
+            start = end
+        del buffer[:start]
+        self.received += len(frames)
+        return frames
 
 
 def _split(sizes: Sequence[int]) -> int | None:
@@ -106,68 +180,30 @@ def _usable_cores() -> int:
 
 def _child(held: set[int | signal.Signals], read_end: int, write_end: int, jobs: Sequence[Job],
            load: Callable[[Job], Result], encode: Callable[[Result], bytes]) -> NoReturn:
-    """Load the jobs, then send them all (the parent reads once its own share is done:
-    a pipe that filled meanwhile would stop this work); never returns."""
+    """Load the jobs in order, sending each as soon as it is done; never returns."""
     status = 1
     try:  # whatever happens, this process never runs its parent's code past this call
-        for number in _SIGNALS:
-            signal.signal(number, signal.SIG_DFL)
+        for caught in _SIGNALS:
+            signal.signal(caught, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(read_end)
         fault = os.environ.get(FAULT)
-        sent = []
-        for job in jobs:
-            data = encode(load(job))
-            sent += [_HEADER.pack(len(data), zlib.crc32(data)), data]
         if fault == "hang":
             signal.pause()
-        if fault == "garbage":  # no entry, a wrong CRC, then a length far too long
-            garbage = b"\x00garbage"
-            sent = [_HEADER.pack(8, zlib.crc32(garbage)), garbage] * (len(jobs) - 2)
-            sent += [_HEADER.pack(8, 0), garbage, _HEADER.pack(1 << 60, 0)]
-        with open(write_end, "wb") as pipe:
-            if fault == "kill":
-                pipe.writelines(sent[:len(sent) // 2 - 1])
-                pipe.flush()
-                os.kill(os.getpid(), signal.SIGKILL)
-            if fault != "exit":
-                pipe.writelines(sent)
-                status = 0
+        with open(write_end, "wb", buffering=0) as pipe:
+            for index, job in enumerate(jobs):
+                if fault == "exit":
+                    os._exit(3)
+                if fault == "kill" and index == 1:  # once one result went through
+                    os.kill(os.getpid(), signal.SIGKILL)
+                data = encode(load(job))
+                if fault == "garbage":  # no entry, then a wrong CRC, then a length far too long
+                    data = b"\x00garbage"
+                    pipe.write(_HEADER.pack(len(data), zlib.crc32(data) ^ index)
+                               if index < 2 else _HEADER.pack(1 << 60, 0))
+                else:
+                    pipe.write(_HEADER.pack(len(data), zlib.crc32(data)))
+                pipe.write(data)
+            status = 0
     finally:
         os._exit(status)  # no atexit handlers, no buffers of the parent's flushed twice
-
-
-def _receive(pipe: BinaryIO, jobs: Sequence[Job], decode: Callable[[Job, bytes], Result]
-             ) -> list[Result | None]:
-    """What the child sent, job by job; None for each job it did not send whole."""
-    received: list[Result | None] = []
-    read = pipe.read
-    for job in jobs:
-        header = read(_HEADER.size)
-        if len(header) < _HEADER.size:
-            break
-        size, crc = _HEADER.unpack(header)
-        data = _read(read, size)
-        if data is None:
-            break
-        if zlib.crc32(data) != crc:
-            received.append(None)
-            continue
-        try:
-            received.append(decode(job, data))
-        except (ValueError, TypeError, EOFError, KeyError, IndexError):
-            received.append(None)  # not what a child of this code sends: load it here
-    return received + [None] * (len(jobs) - len(received))
-
-
-def _read(read: Callable[[int], bytes], size: int) -> bytes | None:
-    """``size`` bytes, or None at the end of the pipe; a piece at a time, so that a
-    garbled length asks for no more memory than the bytes that came."""
-    pieces = []
-    while size > 0:
-        piece = read(min(size, 1 << 22))
-        if not piece:
-            return None
-        pieces.append(piece)
-        size -= len(piece)
-    return pieces[0] if len(pieces) == 1 else b"".join(pieces)
