@@ -142,7 +142,7 @@ def test_an_output_that_cannot_encode_a_diagnostic_never_tracebacks(tmp_path: Pa
 def _temporaries(*folders: Path) -> list[Path]:
     return [p for folder in folders for p in folder.rglob("*")
             if p.name.endswith(".tmp") or p.name.startswith(("deckbuilder-", ".deckbuilder-j"))
-            or "collection.anki2" in p.name]
+            or ".db." in p.name]
 
 
 @pytest.mark.parametrize("moment", ["early", "scratch", "any temporary"])
@@ -159,7 +159,7 @@ def test_sigterm_during_a_build_leaves_no_temporary_behind(tmp_path: Path, momen
 
     def ready() -> bool:
         if moment == "scratch":  # the collection being built: the old TemporaryDirectory
-            return any("collection.anki2" in p.name for p in _temporaries(out, scratch))
+            return any(".db." in p.name for p in _temporaries(out, scratch))
         return moment == "early" or bool(_temporaries(out, deck, scratch))
 
     build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),

@@ -82,6 +82,13 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
+def scratch_collection(deck_id: str) -> str:
+    """The prefix of a build's scratch collections: named by the deck, so that the next
+    build of that deck, under its build lock, may remove what a killed one left beside
+    the package (another deck's build may be using the same folder)."""
+    return f"{deck_id}.db"
+
+
 def temporary_pattern(name: str) -> re.Pattern[str]:
     """The names ``create_exclusive(folder, name)`` gives, and only those."""
     return re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{16}}\.tmp")
