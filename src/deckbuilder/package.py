@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import signal
 import stat
 from collections.abc import Callable, Iterator
@@ -58,7 +57,7 @@ def create_exclusive(folder: Path, prefix: str, owned: list[Path]) -> tuple[int,
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(16):
-        path = folder / f".{prefix}.{secrets.token_hex(8)}.tmp"
+        path = folder / f".{prefix}.{os.urandom(8).hex()}.tmp"
         with signals_held():
             try:
                 fd = os.open(path, flags, 0o666)
