@@ -142,7 +142,7 @@ def test_an_output_that_cannot_encode_a_diagnostic_never_tracebacks(tmp_path: Pa
 def _temporaries(*folders: Path) -> list[Path]:
     return [p for folder in folders for p in folder.rglob("*")
             if p.name.endswith(".tmp") or p.name.startswith(("deckbuilder-", ".deckbuilder-j"))
-            or "collection.anki2" in p.name]
+            or ".db." in p.name]
 
 
 @pytest.mark.parametrize("moment", ["early", "scratch", "any temporary"])
@@ -159,7 +159,7 @@ def test_sigterm_during_a_build_leaves_no_temporary_behind(tmp_path: Path, momen
 
     def ready() -> bool:
         if moment == "scratch":  # the collection being built: the old TemporaryDirectory
-            return any("collection.anki2" in p.name for p in _temporaries(out, scratch))
+            return any(".db." in p.name for p in _temporaries(out, scratch))
         return moment == "early" or bool(_temporaries(out, deck, scratch))
 
     build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),
@@ -408,3 +408,28 @@ def test_the_program_ends_at_once_with_every_output_written_and_its_exit_code(
     profiled = subprocess.run([sys.executable, "-m", "cProfile", "-o", str(profile), "-m",
                                "deckbuilder", "--version"], capture_output=True, timeout=60)
     assert profiled.returncode == 0 and profile.stat().st_size, profiled.stderr
+
+
+@pytest.mark.parametrize("entry", ["-m deckbuilder", "console script"])
+def test_ctrl_c_while_the_modules_load_is_no_traceback(entry: str) -> None:
+    """A Ctrl-C in the first 40 ms (click and the commands loading) printed a
+    KeyboardInterrupt traceback. The interruption is made to arrive exactly there: while
+    click is imported."""
+    interrupt = ("import sys\n"
+                 "class Interrupt:\n"
+                 "    def find_spec(self, name, path=None, target=None):\n"
+                 "        if name == 'click':\n"
+                 "            raise KeyboardInterrupt\n"
+                 "sys.meta_path.insert(0, Interrupt())\n")
+    if entry == "-m deckbuilder":
+        code = interrupt + "import runpy; runpy.run_module('deckbuilder', run_name='__main__')"
+    else:  # what the installed script runs
+        from importlib.metadata import distribution
+
+        (point,) = [point for point in distribution("anki-deckbuilder").entry_points
+                    if point.group == "console_scripts" and point.name == "deckbuilder"]
+        module, _, function = point.value.partition(":")
+        code = interrupt + f"from {module} import {function}; {function}()"
+    done = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True,
+                          text=True, timeout=60)
+    assert (done.returncode, done.stderr) == (1, "Aborted!\n")

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from conftest import run
 
-from deckbuilder.stamp import stamp_path
+from deckbuilder.stamp import read_stamp, stamp_path
 
 
 def _keep_times(path: Path, change: Callable[[Path], None]) -> None:
@@ -287,3 +287,15 @@ def test_planted_cache_files_are_never_unmarshalled(example: Path, tmp_path: Pat
     assert (done.returncode, "Traceback" in done.stderr) == (0, False), done.stderr
     if planted == "quick state":
         assert done.stdout.strip() == "None"
+
+
+def test_a_build_folder_inside_the_deck_keeps_the_first_stamp(example: Path,
+                                                              monkeypatch: pytest.MonkeyPatch
+                                                              ) -> None:
+    """`cd cards && deckbuilder build .` makes build/ inside the deck folder: its appearing
+    changed the deck's listing during the first build, so that build left no stamp (nor
+    the quick rebuild's state) and only the third build was a quick one."""
+    monkeypatch.chdir(example)
+    assert run("build", ".").exit_code == 0
+    assert stamp_path(Path("."), Path("build")).is_file()
+    assert read_stamp(stamp_path(Path("."), Path("build"))) is not None

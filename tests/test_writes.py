@@ -436,3 +436,40 @@ def test_temporaries_a_killed_build_left_are_removed_by_the_next(tmp_path: Path)
     assert run("build", deck, "--out", out).exit_code == 0
     assert list(deck.glob(".deck.lock.*.tmp")) == [stranger]
     assert not list(out.glob(".*.apkg.*.tmp"))
+
+
+def test_a_scratch_collection_a_killed_build_left_is_removed_by_the_next(tmp_path: Path
+                                                                         ) -> None:
+    """kill -9 while the collection was built left `.collection.anki2.<hex>.tmp`, as big
+    as the collection, in the build folder for good: its name said nothing of the deck,
+    and another deck's build may share the folder. Now named by the deck, it goes with
+    the next build of that deck; another deck's, and a planted link, stay."""
+    import signal
+    import time
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import deckgen
+    finally:
+        sys.path.pop(0)
+    deck, out = tmp_path / "deck", tmp_path / "out"
+    deckgen.write_deck(5_000, deck)
+    left: list[Path] = []
+    for _ in range(10):
+        build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),
+                                  "--out", str(out)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        while build.poll() is None and not (left := list(out.glob(".benchmark.db.*.tmp"))):
+            time.sleep(0.001)
+        build.send_signal(signal.SIGKILL)
+        build.wait(timeout=60)
+        if left:
+            break
+        (deck / "deck.lock").unlink(missing_ok=True)
+    assert left, "the moment never came"
+    other = out / ".other-deck.db.0123456789abcdef.tmp"  # another deck's build, running
+    other.write_bytes(b"")
+    planted = out / ".benchmark.db.fedcba9876543210.tmp"
+    planted.symlink_to(tmp_path / "elsewhere")
+    assert run("build", deck, "--out", out).exit_code == 0
+    assert sorted(out.glob(".*.db.*.tmp")) == sorted([other, planted])

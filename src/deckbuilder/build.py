@@ -17,7 +17,7 @@ from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
-from .package import package_bytes, recover, staged, temporary_pattern
+from .package import package_bytes, recover, scratch_collection, staged, temporary_pattern
 from .quickstate import hold, quick_state, save
 from .salvage import lock_from_package
 from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
@@ -130,7 +130,8 @@ def _remove_leftovers(deck_dir: Path, out_dir: Path, deck_id: str) -> None:
     deck id and holds no other deck's). Only regular files: a planted symlink stays."""
     for folder, pattern in ((deck_dir, temporary_pattern(LOCK_NAME)),
                             (out_dir, re.compile(rf"\.{re.escape(deck_id)}(--[^/]+)?\.apkg"
-                                                 r"\.[0-9a-f]{16}\.tmp"))):
+                                                 r"\.[0-9a-f]{16}\.tmp")),
+                            (out_dir, temporary_pattern(scratch_collection(deck_id)))):
         try:
             names = os.listdir(folder)
         except OSError:

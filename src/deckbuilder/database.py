@@ -26,7 +26,7 @@ from .genankiload import load_genanki
 from .keptrows import Row, kept_rows
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
-from .package import create_exclusive
+from .package import create_exclusive, scratch_collection
 
 # Header fields that count writes (file change counter, version-valid-for, schema cookie):
 # they tell how the file was made, not what it holds.
@@ -101,7 +101,7 @@ def collection_file(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     owned: list[Path] = []
     try:
         try:
-            fd, work = create_exclusive(folder, "collection.anki2", owned)
+            fd, work = create_exclusive(folder, scratch_collection(deck.id), owned)
             with os.fdopen(fd, "wb") as handle:  # never reopened by name: see create_exclusive
                 handle.write(previous.data if previous else b"")
             connection = None
@@ -114,7 +114,7 @@ def collection_file(deck: Deck, notes: list[Note], note_mods: dict[str, int],
             try:
                 # After either path: an update copies the col row of a cold build, options-less.
                 deckoptions.write(connection, preset_id(deck.id), deck.name, deck.head.options)
-                fd, result = create_exclusive(folder, "collection.anki2", owned)
+                fd, result = create_exclusive(folder, scratch_collection(deck.id), owned)
                 os.close(fd)  # VACUUM INTO writes into an empty file
                 connection.execute("VACUUM INTO ?", (os.fspath(result.absolute()),))
             finally:

@@ -11,7 +11,6 @@ import contextlib
 import json
 import os
 import re
-import secrets
 import signal
 import stat
 from collections.abc import Callable, Iterator
@@ -58,7 +57,7 @@ def create_exclusive(folder: Path, prefix: str, owned: list[Path]) -> tuple[int,
     """
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(16):
-        path = folder / f".{prefix}.{secrets.token_hex(8)}.tmp"
+        path = folder / f".{prefix}.{os.urandom(8).hex()}.tmp"
         with signals_held():
             try:
                 fd = os.open(path, flags, 0o666)
@@ -80,6 +79,13 @@ def signals_held() -> Iterator[None]:
         yield
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def scratch_collection(deck_id: str) -> str:
+    """The prefix of a build's scratch collections: named by the deck, so that the next
+    build of that deck, under its build lock, may remove what a killed one left beside
+    the package (another deck's build may be using the same folder)."""
+    return f"{deck_id}.db"
 
 
 def temporary_pattern(name: str) -> re.Pattern[str]:

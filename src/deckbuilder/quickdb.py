@@ -14,7 +14,7 @@ from pathlib import Path
 from . import zipwrite
 from .anki import Note, derived_id, notetype_ids, unique_ids
 from .model import DeckHead
-from .package import create_exclusive, package_bytes
+from .package import create_exclusive, package_bytes, scratch_collection
 from .quickstate import SectionState, State, hold, read_regular
 from .stamp import CACHE_DIR
 
@@ -50,7 +50,7 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
         raise ValueError("the chunk sizes do not cut the package where it was cut")
     owned: list[Path] = []
     try:
-        fd, result = create_exclusive(out_dir, NAME, owned)
+        fd, result = create_exclusive(out_dir, scratch_collection(state.deck_id), owned)
         os.close(fd)  # VACUUM INTO writes into an empty file
         _update(old, result, state, sections, changed, rows, mods, head)
         packed: dict[str, bytes] = {}

@@ -16,7 +16,6 @@ import contextlib
 import marshal
 import os
 import re
-import secrets
 import stat
 from dataclasses import dataclass
 from itertools import chain
@@ -74,7 +73,7 @@ def hold(collection: Path, deck_dir: Path, out_dir: Path) -> str | None:
     if not is_marked(folder):
         return None  # not deckbuilder's cache folder (or none): nothing is kept
     for _ in range(4):
-        name = f"{key}.{secrets.token_hex(8)}.collection"
+        name = f"{key}.{os.urandom(8).hex()}.collection"
         try:
             os.link(collection, folder / name, follow_symlinks=False)
         except FileExistsError:

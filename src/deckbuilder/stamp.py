@@ -75,17 +75,18 @@ def stamp_path(deck_dir: Path, out_dir: Path) -> Path:
 
 
 def snapshot(deck_dir: Path) -> tuple[Any, ...] | None:
-    """The deck folder as a build reads it: its listing and the bytes (hashed) of every
-    YAML file in it; None when it cannot be read (the build reports why)."""
+    """The deck folder as a build reads it: the names and bytes (hashed) of its YAML
+    files; None when it cannot be read (the build reports why)."""
     try:
-        # The lock has its own digest; dot-files (temporaries, the journal) are the
-        # build's own, and loading ignores them.
-        names = sorted(n for n in os.listdir(deck_dir) if n != "deck.lock" and n[:1] != ".")
+        # Loading reads only these names (media have their own digests, the lock too):
+        # a build folder inside the deck appearing is no change. Dot-files
+        # (temporaries, the journal) are the build's own, and loading ignores them.
+        names = sorted(n for n in os.listdir(deck_dir)
+                       if n.endswith((".yaml", ".yml")) and n[:1] != ".")
         files = []
         for name in names:
-            if name.endswith((".yaml", ".yml")):
-                path = os.path.join(deck_dir, name)
-                files.append((name, os.path.realpath(path), _file_digest(path)))
+            path = os.path.join(deck_dir, name)
+            files.append((name, os.path.realpath(path), _file_digest(path)))
     except (OSError, ValueError):
         return None
     return tuple(names), tuple(files)
