@@ -405,9 +405,9 @@ def test_a_pipe_given_as_the_deck_folder_is_reported_not_waited_on(tmp_path: Pat
         1, "cards: is a file, not a deck folder\n1 error in 1 file\n")
 
 
-def test_temporaries_a_killed_build_left_are_removed_by_the_next(tmp_path: Path) -> None:
-    """kill -9 (a CI timeout, the OOM killer) while the package was written left the lock's
-    temporary in the deck folder, where `git add -A` commits it, for good."""
+def _killed_when(tmp_path: Path, folder: str, pattern: str) -> tuple[Path, Path]:
+    """A 5,000-card deck whose build was killed (SIGKILL) as soon as a file matching
+    ``pattern`` appeared in ``folder`` ("deck" or "out"); the deck and the output folder."""
     import signal
     import time
 
@@ -418,19 +418,27 @@ def test_temporaries_a_killed_build_left_are_removed_by_the_next(tmp_path: Path)
         sys.path.pop(0)
     deck, out = tmp_path / "deck", tmp_path / "out"
     deckgen.write_deck(5_000, deck)
+    watched = deck if folder == "deck" else out
     left: list[Path] = []
-    for _ in range(10):  # the moment: the lock's temporary written, the package not yet
+    for _ in range(10):
         build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),
                                   "--out", str(out)], stdout=subprocess.DEVNULL,
                                  stderr=subprocess.DEVNULL)
-        while build.poll() is None and not (left := list(deck.glob(".deck.lock.*.tmp"))):
+        while build.poll() is None and not (left := list(watched.glob(pattern))):
             time.sleep(0.001)
         build.send_signal(signal.SIGKILL)
         build.wait(timeout=60)
         if left:
-            break
-        (deck / "deck.lock").unlink()
-    assert left, "the moment never came"
+            return deck, out
+        (deck / "deck.lock").unlink(missing_ok=True)
+    raise AssertionError("the moment never came")
+
+
+def test_temporaries_a_killed_build_left_are_removed_by_the_next(tmp_path: Path) -> None:
+    """kill -9 (a CI timeout, the OOM killer) while the package was written left the lock's
+    temporary in the deck folder, where `git add -A` commits it, for good."""
+    # the moment: the lock's temporary written, the package not yet
+    deck, out = _killed_when(tmp_path, "deck", ".deck.lock.*.tmp")
     stranger = deck / ".deck.lock.0123456789abcdef.tmp"
     stranger.symlink_to(tmp_path / "elsewhere")  # planted: not a file a build wrote
     assert run("build", deck, "--out", out).exit_code == 0
@@ -444,29 +452,7 @@ def test_a_scratch_collection_a_killed_build_left_is_removed_by_the_next(tmp_pat
     as the collection, in the build folder for good: its name said nothing of the deck,
     and another deck's build may share the folder. Now named by the deck, it goes with
     the next build of that deck; another deck's, and a planted link, stay."""
-    import signal
-    import time
-
-    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-    try:
-        import deckgen
-    finally:
-        sys.path.pop(0)
-    deck, out = tmp_path / "deck", tmp_path / "out"
-    deckgen.write_deck(5_000, deck)
-    left: list[Path] = []
-    for _ in range(10):
-        build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),
-                                  "--out", str(out)], stdout=subprocess.DEVNULL,
-                                 stderr=subprocess.DEVNULL)
-        while build.poll() is None and not (left := list(out.glob(".benchmark.db.*.tmp"))):
-            time.sleep(0.001)
-        build.send_signal(signal.SIGKILL)
-        build.wait(timeout=60)
-        if left:
-            break
-        (deck / "deck.lock").unlink(missing_ok=True)
-    assert left, "the moment never came"
+    deck, out = _killed_when(tmp_path, "out", ".benchmark.db.*.tmp")
     other = out / ".other-deck.db.0123456789abcdef.tmp"  # another deck's build, running
     other.write_bytes(b"")
     planted = out / ".benchmark.db.fedcba9876543210.tmp"

@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import Location, OutputError
 from .model import Card, Section
-from .package import write_atomic
+from .package import read_regular, write_atomic
 from .render import RenderedCard
 from .stamp import code_fingerprint, seal, shadowed, unseal
 
@@ -128,7 +128,7 @@ class SectionCache:
             if section.path == shown and _media_fresh(stamps):
                 return section, list(rendered), dict(media)
         try:
-            payload = unseal(_read_entry(path)) if path else None
+            payload = unseal(read_regular(path, _MAX_ENTRY)) if path else None
             stored = marshal.loads(payload) if payload is not None else None
             if stored is None:
                 return None
@@ -172,18 +172,6 @@ def decode(entry: bytes, shown: str) -> tuple[Section, list[RenderedCard], dict[
         return _section_from_data(marshal.loads(entry), shown)
     except (OSError, EOFError, KeyError, TypeError, IndexError) as exc:
         raise ValueError("not an entry") from exc
-
-
-def _read_entry(path: Path) -> bytes:
-    """An entry's bytes: a regular file, never through a symlink (to /dev/zero, a pipe)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError("not a regular file")
-        data = handle.read(_MAX_ENTRY + 1)
-        if len(data) > _MAX_ENTRY:
-            raise OSError("too large")
-        return data
 
 
 def _raw_fields(card: Card) -> tuple[str, ...]:

@@ -93,6 +93,19 @@ def temporary_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{16}}\.tmp")
 
 
+def read_regular(path: Path, limit: int) -> bytes:
+    """A regular file's bytes, never through a symlink (to /dev/zero, a pipe), at most
+    ``limit`` of them (OSError otherwise)."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError("not a regular file")
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise OSError("too large")
+    return data
+
+
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` in one step: readers see the old file or the new one,
     never a part, and a failure leaves the old file as it was.

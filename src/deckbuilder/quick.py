@@ -20,8 +20,8 @@ from typing import Any
 from .anki import Note
 from .errors import plural
 from .lock import LOCK_NAME, CardEntry, Changes, Lock, parse_lock, update_lock
-from .package import JOURNAL, staged
-from .quickstate import SectionState, State, read_regular, read_state, save
+from .package import JOURNAL, read_regular, staged
+from .quickstate import SectionState, State, read_state, save
 from .stamp import (
     CACHE_DIR,
     Stamp,

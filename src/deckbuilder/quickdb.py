@@ -14,8 +14,8 @@ from pathlib import Path
 from . import zipwrite
 from .anki import Note, derived_id, notetype_ids, unique_ids
 from .model import DeckHead
-from .package import create_exclusive, package_bytes, scratch_collection
-from .quickstate import SectionState, State, hold, read_regular
+from .package import create_exclusive, package_bytes, read_regular, scratch_collection
+from .quickstate import SectionState, State, hold
 from .stamp import CACHE_DIR
 
 NAME = "collection.anki2"

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .cache import is_marked
+from .package import read_regular, write_atomic
 from .stamp import CACHE_DIR, Stamp, code_fingerprint, seal, stamp_path, unseal
 
 if TYPE_CHECKING:
@@ -126,8 +127,6 @@ def section_states(deck: Deck, sections: tuple[Section, ...] | list[Section],
 def save(state: State | None, held: str | None, deck_dir: Path, out_dir: Path) -> None:
     """Store ``state`` (None: forget the last one) and remove every collection of this
     deck's that it does not name. Saving only saves time: failures are ignored."""
-    from .package import write_atomic
-
     folder = out_dir / CACHE_DIR
     path = state_path(deck_dir, out_dir)
     keep = state.collection if state is not None else None
@@ -208,15 +207,3 @@ def _types(values: Any, kind: type) -> bool:
 def _names(media: Any) -> bool:
     return type(media) is dict and _types(media.keys(), str) and _types(media.values(), str)
 
-
-def read_regular(path: Path, limit: int) -> bytes:
-    """A regular file's bytes, never through a symlink (to /dev/zero, a pipe), at most
-    ``limit`` of them (OSError otherwise)."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
-    with os.fdopen(fd, "rb") as handle:
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError("not a regular file")
-        data = handle.read(limit + 1)
-    if len(data) > limit:
-        raise OSError("too large")
-    return data
