@@ -176,24 +176,27 @@ def _rename_all(ready: list[tuple[Path, Path]], owned: list[Path], journal: Path
     caller's clean-up leaves them)."""
     done = 0
     try:
-        for temporary, path in ready:
-            with signals_held():
+        # Held over all the renames, not each one: a Ctrl-C that came during the lock's
+        # rename was taken before the package's, and left the new lock, the old package
+        # and the journal (1 in 40 Ctrl-C at random moments of a 10,000-card rebuild).
+        with signals_held():
+            for temporary, path in ready:
                 try:
                     os.replace(temporary, path)
                 except OSError as exc:
                     raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
                 done += 1
                 owned.remove(temporary)
-        for folder in {path.parent for _, path in ready} if durable else ():
-            _fsync_folder(folder)
+            for folder in {path.parent for _, path in ready} if durable else ():
+                _fsync_folder(folder)
+            if journal is not None:
+                journal.unlink(missing_ok=True)
     except BaseException:
         if journal is not None and done:
             owned.clear()  # the next build finishes the renames
         elif journal is not None:
             journal.unlink(missing_ok=True)  # nothing renamed: the old files stand
         raise
-    if journal is not None:
-        journal.unlink(missing_ok=True)
 
 
 def _write_journal(folder: Path, ready: list[tuple[Path, Path]]) -> Path:
