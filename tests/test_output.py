@@ -430,15 +430,16 @@ def test_a_full_or_closed_stdout_is_said_once_without_a_traceback(example: Path,
     assert (closed.returncode, closed.stderr) == (0, b"")
 
 
+@pytest.mark.parametrize("module", ["click", "typing"])
 @pytest.mark.parametrize("entry", ["-m deckbuilder", "console script"])
-def test_ctrl_c_while_the_modules_load_is_no_traceback(entry: str) -> None:
+def test_ctrl_c_while_the_modules_load_is_no_traceback(entry: str, module: str) -> None:
     """A Ctrl-C in the first 40 ms (click and the commands loading) printed a
     KeyboardInterrupt traceback. The interruption is made to arrive exactly there: while
-    click is imported."""
+    click is imported, or typing (15 ms, imported by start.py itself before its try)."""
     interrupt = ("import sys\n"
                  "class Interrupt:\n"
                  "    def find_spec(self, name, path=None, target=None):\n"
-                 "        if name == 'click':\n"
+                 f"        if name == {module!r}:\n"
                  "            raise KeyboardInterrupt\n"
                  "sys.meta_path.insert(0, Interrupt())\n")
     if entry == "-m deckbuilder":
