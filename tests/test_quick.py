@@ -374,3 +374,50 @@ def test_a_moved_deck_folder_leaves_no_collection_behind(example: Path, tmp_path
                   if name.endswith((".collection", ".quick")))
     keys = sorted(stamp_path(deck, out).stem for deck in (other, moved))
     assert kept == sorted(keys * 2)
+
+
+def test_what_a_killed_quick_rebuild_left_goes_with_the_next_quick_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill -9 while a quick rebuild laid out its collection left that scratch file (5 MB
+    at 10,000 cards) and SQLite's `-journal` beside it; only a full build removed the
+    first, none the second, so both stayed while the builds after it were quick."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import deckgen
+    finally:
+        sys.path.pop(0)
+    deck, out = tmp_path / "deck", tmp_path / "out"
+    deckgen.write_deck(5_000, deck)
+    assert run("build", deck, "--out", out).exit_code == 0
+    section = sorted(deck.glob("0*.yaml"))[0]
+    left: list[Path] = []
+    for attempt in range(20):
+        section.write_text(section.read_text().replace("front: ", f"front: K{attempt} ", 1))
+        build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),
+                                  "--out", str(out)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        while build.poll() is None and not (left := list(out.glob(".benchmark.db.*"))):
+            time.sleep(0.0005)
+        build.send_signal(signal.SIGKILL)
+        build.wait(timeout=60)
+        if left:
+            break
+    assert left, "the moment never came"
+    section.write_text(section.read_text().replace("front: ", "front: Again ", 1))
+    taken = _spy(monkeypatch)
+    assert run("build", deck, "--out", out).exit_code == 0
+    assert taken == [True]
+    assert list(out.glob(".benchmark.db.*")) == []
+    # and a full build removes SQLite's journal of one too
+    journal = out / ".benchmark.db.0123456789abcdef.tmp-journal"
+    journal.write_bytes(b"")
+    head = deck / "deck.yaml"
+    head.write_text(head.read_text().replace("description: ", "description: New. ", 1))
+    assert run("build", deck, "--out", out).exit_code == 0
+    assert taken == [True, False]
+    assert not journal.exists()

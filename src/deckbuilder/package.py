@@ -93,6 +93,24 @@ def temporary_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"\.{re.escape(name)}\.[0-9a-f]{{16}}\.tmp")
 
 
+def remove_leftovers(lock: Path, out_dir: Path, deck_id: str) -> None:
+    """Temporaries of this deck's lock, packages and scratch collections (with SQLite's
+    journal beside one) that a killed build (kill -9, a power cut) left; the journal's
+    were renamed into place by ``recover`` already. Under the deck's build lock no other
+    build is writing them (a package name starts with its deck id and holds no other
+    deck's). Only regular files: a planted symlink stays."""
+    for folder, pattern in ((lock.parent, temporary_pattern(lock.name)),
+                            (out_dir, re.compile(rf"\.{re.escape(deck_id)}(--[^/]+)?\.apkg"
+                                                 r"\.[0-9a-f]{16}\.tmp")),
+                            (out_dir, re.compile(temporary_pattern(scratch_collection(
+                                deck_id)).pattern + "(-journal)?"))):
+        with contextlib.suppress(OSError):  # no output folder yet
+            for name in os.listdir(folder):
+                if pattern.fullmatch(name) and stat.S_ISREG(os.lstat(folder / name).st_mode):
+                    with contextlib.suppress(OSError):
+                        (folder / name).unlink()
+
+
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` in one step: readers see the old file or the new one,
     never a part, and a failure leaves the old file as it was.
