@@ -421,3 +421,59 @@ def test_what_a_killed_quick_rebuild_left_goes_with_the_next_quick_one(
     assert run("build", deck, "--out", out).exit_code == 0
     assert taken == [True, False]
     assert not journal.exists()
+
+
+def _tmpfs(folder: Path, size: int) -> bool:
+    import subprocess
+
+    folder.mkdir(exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size // 1024 + 1}k", "tmpfs",
+                           str(folder)], capture_output=True)
+    return done.returncode == 0
+
+
+def _used(folder: Path) -> int:
+    return sum(os.lstat(path).st_size for path in folder.rglob("*"))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="mounts a small tmpfs (root)")
+def test_the_collection_kept_for_a_quick_rebuild_needs_no_more_room(tmp_path: Path) -> None:
+    """The collection kept for the quick rebuild (5 MB at 10,000 cards) stayed while a
+    full build made its own: a build folder with room for one build (and the package it
+    replaces) said 'database or disk is full'. A full build lets it go first; and a
+    failed write leaves no SQLite journal behind."""
+    import subprocess
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import deckgen
+    finally:
+        sys.path.pop(0)
+    deck, out = tmp_path / "deck", tmp_path / "out"
+    deckgen.write_deck(10_000, deck)
+    assert run("build", deck, "--out", out).exit_code == 0
+    used = _used(out)
+    collection = max(p.stat().st_size for p in out.rglob("*.collection"))
+    package = (out / "benchmark.apkg").stat().st_size
+    small = tmp_path / "small"
+    # Room for what a build leaves, the package it writes and one more collection: the
+    # scratch one (two are made, one after the other is written), not the kept one too.
+    if not _tmpfs(small, used + collection * 3 // 2 + package):
+        pytest.skip("cannot mount a tmpfs")
+    try:
+        shutil.copytree(out, small, dirs_exist_ok=True)
+        head = deck / "deck.yaml"
+        head.write_text(head.read_text().replace("description: ", "description: New. ", 1))
+        rebuilt = run("build", deck, "--out", small)
+        assert rebuilt.exit_code == 0, rebuilt.output
+        for name in os.listdir(small):
+            shutil.rmtree(small / name) if (small / name).is_dir() else (small / name).unlink()
+        head.write_text(head.read_text().replace("description: ", "description: Again. ", 1))
+        (small / "filler").write_bytes(b"\0" * (collection * 3 // 2 + package))
+        failed = run("build", deck, "--out", small)
+        assert failed.exit_code == 1 and "full" in failed.output
+        assert sorted(os.listdir(small)) == [".deckbuilder-cache", "filler"]
+    finally:
+        subprocess.run(["umount", str(small)], check=True)

@@ -62,6 +62,10 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         lock, changes = update_lock(old_lock, notes, deck.id, now, allow_field_change)
         note_mods = {entry.guid: entry.mod for entry in lock.cards.values()}  # one per note
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
+        if leave_state and not check:
+            # The last build's collection, kept for a quick rebuild, is replaced by this
+            # one: gone first, a disk that held the last build holds this one.
+            save(None, None, deck_dir, out_dir)
         scratch = _scratch_folder(path, check)
         packed: dict[str, bytes] = {}
         # Under --watch the last collection made is a head start: only the rows that
