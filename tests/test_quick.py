@@ -376,6 +376,19 @@ def test_a_moved_deck_folder_leaves_no_collection_behind(example: Path, tmp_path
     assert kept == sorted(keys * 2)
 
 
+def _generated(size: int, folder: Path) -> Path:
+    """benchmarks/deckgen.py's deck of ``size`` cards (deck id 'benchmark') in ``folder``."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import deckgen
+    finally:
+        sys.path.pop(0)
+    deckgen.write_deck(size, folder)
+    return folder
+
+
 def test_what_a_killed_quick_rebuild_left_goes_with_the_next_quick_one(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """kill -9 while a quick rebuild laid out its collection left that scratch file (5 MB
@@ -386,13 +399,7 @@ def test_what_a_killed_quick_rebuild_left_goes_with_the_next_quick_one(
     import sys
     import time
 
-    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-    try:
-        import deckgen
-    finally:
-        sys.path.pop(0)
-    deck, out = tmp_path / "deck", tmp_path / "out"
-    deckgen.write_deck(5_000, deck)
+    deck, out = _generated(5_000, tmp_path / "deck"), tmp_path / "out"
     assert run("build", deck, "--out", out).exit_code == 0
     section = sorted(deck.glob("0*.yaml"))[0]
     left: list[Path] = []
@@ -444,15 +451,8 @@ def test_the_collection_kept_for_a_quick_rebuild_needs_no_more_room(tmp_path: Pa
     replaces) said 'database or disk is full'. A full build lets it go first; and a
     failed write leaves no SQLite journal behind."""
     import subprocess
-    import sys
 
-    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
-    try:
-        import deckgen
-    finally:
-        sys.path.pop(0)
-    deck, out = tmp_path / "deck", tmp_path / "out"
-    deckgen.write_deck(10_000, deck)
+    deck, out = _generated(10_000, tmp_path / "deck"), tmp_path / "out"
     assert run("build", deck, "--out", out).exit_code == 0
     used = _used(out)
     collection = max(p.stat().st_size for p in out.rglob("*.collection"))
