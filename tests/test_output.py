@@ -410,15 +410,36 @@ def test_the_program_ends_at_once_with_every_output_written_and_its_exit_code(
     assert profiled.returncode == 0 and profile.stat().st_size, profiled.stderr
 
 
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+def test_a_full_or_closed_stdout_is_said_once_without_a_traceback(example: Path,
+                                                                  tmp_path: Path) -> None:
+    """stdout on a full disk (/dev/full) gave an OSError traceback and exit 1; a stdout
+    closed at start (`>&-`) gave cli.run's AttributeError traceback ('NoneType' object has
+    no attribute 'flush') after the command's own work was done."""
+    out = str(tmp_path / "out")
+    for args in (["schema"], ["stats", str(example)], ["build", str(example), "--out", out]):
+        with open("/dev/full", "w") as full:
+            done = subprocess.run([sys.executable, "-m", "deckbuilder", *args], stdout=full,
+                                  stderr=subprocess.PIPE, timeout=120)
+        assert (done.returncode, done.stderr) == (
+            1, b"error: cannot write to standard output: No space left on device\n"), args
+    assert (tmp_path / "out" / "example-deck.apkg").is_file()  # written before it said so
+    closed = subprocess.run(["sh", "-c", 'exec "$@" >&-', "sh", sys.executable, "-m",
+                             "deckbuilder", "stats", str(example)],
+                            stderr=subprocess.PIPE, timeout=120)
+    assert (closed.returncode, closed.stderr) == (0, b"")
+
+
+@pytest.mark.parametrize("module", ["click", "typing"])
 @pytest.mark.parametrize("entry", ["-m deckbuilder", "console script"])
-def test_ctrl_c_while_the_modules_load_is_no_traceback(entry: str) -> None:
+def test_ctrl_c_while_the_modules_load_is_no_traceback(entry: str, module: str) -> None:
     """A Ctrl-C in the first 40 ms (click and the commands loading) printed a
     KeyboardInterrupt traceback. The interruption is made to arrive exactly there: while
-    click is imported."""
+    click is imported, or typing (15 ms, imported by start.py itself before its try)."""
     interrupt = ("import sys\n"
                  "class Interrupt:\n"
                  "    def find_spec(self, name, path=None, target=None):\n"
-                 "        if name == 'click':\n"
+                 f"        if name == {module!r}:\n"
                  "            raise KeyboardInterrupt\n"
                  "sys.meta_path.insert(0, Interrupt())\n")
     if entry == "-m deckbuilder":

@@ -354,3 +354,126 @@ def test_a_watching_build_neither_takes_nor_leaves_the_quick_state(example: Path
     assert taken == []
     assert not quickstate.state_path(example, out).exists()
     assert not list((out / ".deckbuilder-cache").glob("*.collection"))
+
+
+def test_a_moved_deck_folder_leaves_no_collection_behind(example: Path, tmp_path: Path
+                                                          ) -> None:
+    """A deck folder renamed (or its project moved) is a new key in the build folder: the
+    old key's collection (5 MB at 10,000 cards, 52 MB at 100,000) and state stayed for
+    ever, one more each move. Another deck's in the same build folder stay."""
+    out = tmp_path / "out"
+    other = write_deck(tmp_path / "other", {"deck.yaml": "deck: Other\nid: other\n",
+                                            "01-a.yaml": "section: A\ncards:\n"
+                                            "  - id: a\n    front: Q?\n    back: A\n"})
+    assert run("build", other, "--out", out).exit_code == 0
+    assert run("build", example, "--out", out).exit_code == 0
+    moved = example.rename(tmp_path / "renamed")
+    assert run("build", moved, "--out", out).exit_code == 0
+    cache = out / ".deckbuilder-cache"
+    kept = sorted(name.split(".")[0] for name in os.listdir(cache)
+                  if name.endswith((".collection", ".quick")))
+    keys = sorted(stamp_path(deck, out).stem for deck in (other, moved))
+    assert kept == sorted(keys * 2)
+
+
+def _generated(size: int, folder: Path) -> Path:
+    """benchmarks/deckgen.py's deck of ``size`` cards (deck id 'benchmark') in ``folder``."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parents[1] / "benchmarks"))
+    try:
+        import deckgen
+    finally:
+        sys.path.pop(0)
+    deckgen.write_deck(size, folder)
+    return folder
+
+
+def test_what_a_killed_quick_rebuild_left_goes_with_the_next_quick_one(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kill -9 while a quick rebuild laid out its collection left that scratch file (5 MB
+    at 10,000 cards) and SQLite's `-journal` beside it; only a full build removed the
+    first, none the second, so both stayed while the builds after it were quick."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    deck, out = _generated(5_000, tmp_path / "deck"), tmp_path / "out"
+    assert run("build", deck, "--out", out).exit_code == 0
+    section = sorted(deck.glob("0*.yaml"))[0]
+    left: list[Path] = []
+    for attempt in range(20):
+        section.write_text(section.read_text().replace("front: ", f"front: K{attempt} ", 1))
+        build = subprocess.Popen([sys.executable, "-m", "deckbuilder", "build", str(deck),
+                                  "--out", str(out)], stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+        while build.poll() is None and not (left := list(out.glob(".benchmark.db.*"))):
+            time.sleep(0.0005)
+        build.send_signal(signal.SIGKILL)
+        build.wait(timeout=60)
+        if left:
+            break
+    assert left, "the moment never came"
+    section.write_text(section.read_text().replace("front: ", "front: Again ", 1))
+    taken = _spy(monkeypatch)
+    assert run("build", deck, "--out", out).exit_code == 0
+    assert taken == [True]
+    assert list(out.glob(".benchmark.db.*")) == []
+    # and a full build removes SQLite's journal of one too
+    journal = out / ".benchmark.db.0123456789abcdef.tmp-journal"
+    journal.write_bytes(b"")
+    head = deck / "deck.yaml"
+    head.write_text(head.read_text().replace("description: ", "description: New. ", 1))
+    assert run("build", deck, "--out", out).exit_code == 0
+    assert taken == [True, False]
+    assert not journal.exists()
+
+
+def _tmpfs(folder: Path, size: int) -> bool:
+    import subprocess
+
+    folder.mkdir(exist_ok=True)
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size // 1024 + 1}k", "tmpfs",
+                           str(folder)], capture_output=True)
+    return done.returncode == 0
+
+
+def _used(folder: Path) -> int:
+    return sum(os.lstat(path).st_size for path in folder.rglob("*"))
+
+
+@pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0,
+                    reason="mounts a small tmpfs (root)")
+def test_the_collection_kept_for_a_quick_rebuild_needs_no_more_room(tmp_path: Path) -> None:
+    """The collection kept for the quick rebuild (5 MB at 10,000 cards) stayed while a
+    full build made its own: a build folder with room for one build (and the package it
+    replaces) said 'database or disk is full'. A full build lets it go first; and a
+    failed write leaves no SQLite journal behind."""
+    import subprocess
+
+    deck, out = _generated(10_000, tmp_path / "deck"), tmp_path / "out"
+    assert run("build", deck, "--out", out).exit_code == 0
+    used = _used(out)
+    collection = max(p.stat().st_size for p in out.rglob("*.collection"))
+    package = (out / "benchmark.apkg").stat().st_size
+    small = tmp_path / "small"
+    # Room for what a build leaves, the package it writes and one more collection: the
+    # scratch one (two are made, one after the other is written), not the kept one too.
+    if not _tmpfs(small, used + collection * 3 // 2 + package):
+        pytest.skip("cannot mount a tmpfs")
+    try:
+        shutil.copytree(out, small, dirs_exist_ok=True)
+        head = deck / "deck.yaml"
+        head.write_text(head.read_text().replace("description: ", "description: New. ", 1))
+        rebuilt = run("build", deck, "--out", small)
+        assert rebuilt.exit_code == 0, rebuilt.output
+        for name in os.listdir(small):
+            shutil.rmtree(small / name) if (small / name).is_dir() else (small / name).unlink()
+        head.write_text(head.read_text().replace("description: ", "description: Again. ", 1))
+        (small / "filler").write_bytes(b"\0" * (collection * 3 // 2 + package))
+        failed = run("build", deck, "--out", small)
+        assert failed.exit_code == 1 and "full" in failed.output
+        assert sorted(os.listdir(small)) == [".deckbuilder-cache", "filler"]
+    finally:
+        subprocess.run(["umount", str(small)], check=True)

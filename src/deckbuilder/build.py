@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
-import re
 import stat
 import tempfile
 from dataclasses import dataclass
@@ -17,7 +15,7 @@ from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
-from .package import package_bytes, recover, scratch_collection, staged, temporary_pattern
+from .package import package_bytes, recover, remove_leftovers, staged
 from .quickstate import hold, quick_state, save
 from .salvage import lock_from_package
 from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
@@ -56,7 +54,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         lock_path = deck_dir / LOCK_NAME
         path = out_dir / f"{deck.id}.apkg"
         if not check:
-            _remove_leftovers(deck_dir, out_dir, deck.id)
+            remove_leftovers(deck_dir / LOCK_NAME, out_dir, deck.id)
         old_lock, recovered = checked.lock, None
         if not lock_path.exists() and (recovery := lock_from_package(path, deck)) is not None:
             old_lock, recovered = recovery, path
@@ -64,6 +62,10 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         lock, changes = update_lock(old_lock, notes, deck.id, now, allow_field_change)
         note_mods = {entry.guid: entry.mod for entry in lock.cards.values()}  # one per note
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
+        if leave_state and not check:
+            # The last build's collection, kept for a quick rebuild, is replaced by this
+            # one: gone first, a disk that held the last build holds this one.
+            save(None, None, deck_dir, out_dir)
         scratch = _scratch_folder(path, check)
         packed: dict[str, bytes] = {}
         # Under --watch the last collection made is a head start: only the rows that
@@ -121,26 +123,6 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             save(None, held, deck_dir, out_dir)
         return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
                            tuple(notices), recovered)
-
-
-def _remove_leftovers(deck_dir: Path, out_dir: Path, deck_id: str) -> None:
-    """Temporaries of this deck's lock and packages that a killed build (kill -9, a power
-    cut) left; the journal's were renamed into place by ``recover`` already. Under the
-    deck's build lock no other build is writing them (a package name starts with its
-    deck id and holds no other deck's). Only regular files: a planted symlink stays."""
-    for folder, pattern in ((deck_dir, temporary_pattern(LOCK_NAME)),
-                            (out_dir, re.compile(rf"\.{re.escape(deck_id)}(--[^/]+)?\.apkg"
-                                                 r"\.[0-9a-f]{16}\.tmp")),
-                            (out_dir, temporary_pattern(scratch_collection(deck_id)))):
-        try:
-            names = os.listdir(folder)
-        except OSError:
-            continue  # no output folder yet
-        for name in names:
-            if pattern.fullmatch(name):
-                with contextlib.suppress(OSError):
-                    if stat.S_ISREG(os.lstat(folder / name).st_mode):
-                        (folder / name).unlink()
 
 
 def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: dict[str, int],

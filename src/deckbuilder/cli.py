@@ -75,8 +75,9 @@ def run() -> NoReturn:
     if type(code) is not int or _exit_has_work():
         sys.exit(code)  # a message is printed, exit 1, as Python does
     try:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:  # None: the program was started with it closed (>&-)
+                stream.flush()
     except (OSError, ValueError):
         sys.exit(code)  # a closed or broken stream: reported as Python reports it
     os._exit(code)

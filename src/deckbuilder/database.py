@@ -135,6 +135,8 @@ def collection_file(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     finally:
         for file in owned:
             file.unlink(missing_ok=True)
+            # and SQLite's journal, which a write the disk had no room for leaves
+            Path(f"{file}-journal").unlink(missing_ok=True)
 
 
 def _updated(work: Path, previous: Collection, decks: list[Any], note_rows: list[Row],

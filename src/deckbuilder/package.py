@@ -106,6 +106,24 @@ def read_regular(path: Path, limit: int) -> bytes:
     return data
 
 
+def remove_leftovers(lock: Path, out_dir: Path, deck_id: str) -> None:
+    """Temporaries of this deck's lock, packages and scratch collections (with SQLite's
+    journal beside one) that a killed build (kill -9, a power cut) left; the journal's
+    were renamed into place by ``recover`` already. Under the deck's build lock no other
+    build is writing them (a package name starts with its deck id and holds no other
+    deck's). Only regular files: a planted symlink stays."""
+    for folder, pattern in ((lock.parent, temporary_pattern(lock.name)),
+                            (out_dir, re.compile(rf"\.{re.escape(deck_id)}(--[^/]+)?\.apkg"
+                                                 r"\.[0-9a-f]{16}\.tmp")),
+                            (out_dir, re.compile(temporary_pattern(scratch_collection(
+                                deck_id)).pattern + "(-journal)?"))):
+        with contextlib.suppress(OSError):  # no output folder yet
+            for name in os.listdir(folder):
+                if pattern.fullmatch(name) and stat.S_ISREG(os.lstat(folder / name).st_mode):
+                    with contextlib.suppress(OSError):
+                        (folder / name).unlink()
+
+
 def write_atomic(path: Path, data: bytes, durable: bool = True) -> None:
     """Replace ``path`` with ``data`` in one step: readers see the old file or the new one,
     never a part, and a failure leaves the old file as it was.
@@ -189,24 +207,27 @@ def _rename_all(ready: list[tuple[Path, Path]], owned: list[Path], journal: Path
     caller's clean-up leaves them)."""
     done = 0
     try:
-        for temporary, path in ready:
-            with signals_held():
+        # Held over all the renames, not each one: a Ctrl-C that came during the lock's
+        # rename was taken before the package's, and left the new lock, the old package
+        # and the journal (1 in 40 Ctrl-C at random moments of a 10,000-card rebuild).
+        with signals_held():
+            for temporary, path in ready:
                 try:
                     os.replace(temporary, path)
                 except OSError as exc:
                     raise OutputError(f"cannot write {path}: {exc.strerror or exc}") from exc
                 done += 1
                 owned.remove(temporary)
-        for folder in {path.parent for _, path in ready} if durable else ():
-            _fsync_folder(folder)
+            for folder in {path.parent for _, path in ready} if durable else ():
+                _fsync_folder(folder)
+            if journal is not None:
+                journal.unlink(missing_ok=True)
     except BaseException:
         if journal is not None and done:
             owned.clear()  # the next build finishes the renames
         elif journal is not None:
             journal.unlink(missing_ok=True)  # nothing renamed: the old files stand
         raise
-    if journal is not None:
-        journal.unlink(missing_ok=True)
 
 
 def _write_journal(folder: Path, ready: list[tuple[Path, Path]]) -> Path:

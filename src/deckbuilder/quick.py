@@ -20,7 +20,7 @@ from typing import Any
 from .anki import Note
 from .errors import plural
 from .lock import LOCK_NAME, CardEntry, Changes, Lock, parse_lock, update_lock
-from .package import JOURNAL, read_regular, staged
+from .package import JOURNAL, read_regular, remove_leftovers, staged
 from .quickstate import SectionState, State, read_state, save
 from .stamp import (
     CACHE_DIR,
@@ -79,6 +79,9 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool
     if (digest(lock_data) != state.lock or digest(old_package) != state.package
             or not _media_fresh(stamp)):
         return None
+    # What a killed build left (a quick one's scratch collection too): only a full
+    # build removed it, so it stayed while the builds after it were quick.
+    remove_leftovers(lock_path, out_dir, state.deck_id)
     from .quickload import load_changed
 
     loaded = load_changed(deck_dir, out_dir / CACHE_DIR, state, before, changed)

@@ -63,6 +63,7 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
         for file in owned:
             with contextlib.suppress(OSError):
                 file.unlink()
+                Path(f"{file}-journal").unlink(missing_ok=True)  # as database.py
 
 
 def _update(old: bytes, result: Path, state: State, sections: list[SectionState],

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 from .cache import is_marked
 from .package import read_regular, write_atomic
-from .stamp import CACHE_DIR, Stamp, code_fingerprint, seal, stamp_path, unseal
+from .stamp import CACHE_DIR, Stamp, code_fingerprint, read_stamp, seal, stamp_path, unseal
 
 if TYPE_CHECKING:
     from .anki import Note
@@ -138,12 +138,31 @@ def save(state: State | None, held: str | None, deck_dir: Path, out_dir: Path) -
             write_atomic(path, seal(marshal.dumps(fields)), durable=False)
     if not is_marked(folder):
         return
-    mine = re.compile(re.escape(path.stem) + r"\.[0-9a-f]{16}\.collection")
+    linked = re.compile(r"([0-9a-f]{32})\.[0-9a-f]{16}\.collection")
+    abandoned: dict[str, bool] = {path.stem: True}  # key -> its files may go
     with contextlib.suppress(OSError):
         for name in os.listdir(folder):
-            if name != keep and mine.fullmatch(name) and stat.S_ISREG(
-                    os.lstat(folder / name).st_mode):
+            if name == keep or not (found := linked.fullmatch(name)):
+                continue
+            key = found.group(1)
+            if key not in abandoned:
+                abandoned[key] = _abandoned(folder, key)
+                if abandoned[key]:
+                    with contextlib.suppress(OSError):
+                        (folder / f"{key}.quick").unlink()
+            if abandoned[key] and stat.S_ISREG(os.lstat(folder / name).st_mode):
                 (folder / name).unlink()
+
+
+def _abandoned(folder: Path, key: str) -> bool:
+    """Whether another deck's state in this build folder is one of a deck folder that is
+    gone (moved or renamed: a new key): its collection (50 MB at 100,000 cards) would
+    stay for ever. Another deck that shares the folder, or one unknown, keeps its own."""
+    stamp = read_stamp(folder / f"{key}.stamp")
+    if stamp is None:
+        return False
+    decks = [real for name, real, _ in stamp.deck[1] if name == "deck.yaml"]
+    return bool(decks) and not os.path.isdir(os.path.dirname(decks[0]))
 
 
 def _plain(state: State) -> tuple[Any, ...]:

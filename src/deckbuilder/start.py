@@ -8,7 +8,12 @@ does: "Aborted!" and exit status 1.
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+
+# Not typing itself: importing it takes 15 ms, all of this module's time before the try
+# below, and a Ctrl-C then was a traceback. (mypy takes this name for typing's.)
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import NoReturn
 
 
 def run() -> NoReturn:

@@ -16,6 +16,7 @@ Every command prints through it, so every command follows the same rules:
 from __future__ import annotations
 
 import contextlib
+import errno
 import io
 import os
 import re
@@ -160,9 +161,35 @@ class Console:
 
     def _write(self, stream: TextIO, text: str, style: dict[str, Any]) -> None:
         text = _encodable(text, stream)
-        with paused():  # a status line never mixes with what is printed
-            click.echo(click.style(text, **style) if style else text, file=stream,
-                       color=self.color)
+        try:
+            with paused():  # a status line never mixes with what is printed
+                click.echo(click.style(text, **style) if style else text, file=stream,
+                           color=self.color)
+        except OSError as exc:  # a full disk, a closed pipe: see run_main
+            raise _Unwritable(stream, exc) from None
+
+
+class _Unwritable(Exception):
+    """stdout or stderr refused what the command printed."""
+
+    def __init__(self, stream: TextIO, error: OSError) -> None:
+        super().__init__(error.strerror or str(error))
+        self.stream, self.error = stream, error
+
+
+def _lost(exc: _Unwritable) -> int:
+    """Exit status 1 for output that could not be written, said on stderr when it is
+    stdout that failed (not for a reader gone, as `| head -1`): the command's result is
+    not where the user asked for it. The stream is dropped, so that what its buffer
+    still holds is not written again (and fails again) at the exit."""
+    if exc.stream is sys.stdout:
+        sys.stdout = None
+        if exc.error.errno != errno.EPIPE:
+            with contextlib.suppress(_Unwritable):
+                Console().error(f"cannot write to standard output: {exc}")
+    elif exc.stream is sys.stderr:
+        sys.stderr = None
+    return 1
 
 
 def run_main(main: Callable[..., Any], *args: Any, standalone_mode: bool = True,
@@ -178,4 +205,6 @@ def run_main(main: Callable[..., Any], *args: Any, standalone_mode: bool = True,
     except click.Abort:
         console.err("Aborted!")
         code = 1
+    except _Unwritable as exc:
+        code = _lost(exc)
     sys.exit(code if isinstance(code, int) else 0)
