@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from deckbuilder import cache, forked, load
+from deckbuilder import anki, cache, forked, load
 from deckbuilder.build import build_deck
 from deckbuilder.errors import InvalidDeck
 from deckbuilder.stamp import unseal
@@ -272,3 +272,65 @@ def test_a_slow_child_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None
         job * job for job in jobs]
     child, sent = forked.last_received
     assert child == 5 and sent <= 1
+
+
+def _slow_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process loads each of its sections slowly: the child sends all of its own."""
+    parent, run = os.getpid(), load._load
+
+    def slow(job: Any) -> Any:
+        if os.getpid() == parent:
+            time.sleep(0.05)
+        return run(job)
+
+    monkeypatch.setattr(load, "_load", slow)
+
+
+def test_a_childs_note_keys_compile_the_same_notes(generated: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    alone = load.load_deck(generated, parallel=False)
+    assert alone.keys == ()  # a load that does not compile makes none
+    notes = anki.compile_notes(alone.deck, alone.rendered)
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    _slow_parent(monkeypatch)
+    shared = load.load_deck(generated, compiling=True)
+    assert forked.last_received == (3, 3)  # every key of the last 3 sections: the child's
+    assert len(shared.keys) == len(notes) and None not in shared.keys
+    deck_id = alone.deck.id
+    assert shared.keys == tuple((n.guid, anki.derived_note_id(deck_id, n.guid), n.digest)
+                                for n in notes)
+    assert anki.compile_notes(shared.deck, shared.rendered, shared.keys) == notes
+
+
+def test_compile_takes_the_keys_it_is_given(generated: Path) -> None:
+    # So that the test above can fail: keys given are used, not made again.
+    checked = load.load_deck(generated, parallel=False, compiling=True)
+    keys = [None, ("GUID", 1_000_000_000_001, "0" * 16), *checked.keys[2:]]
+    notes = anki.compile_notes(checked.deck, checked.rendered, keys)
+    assert (notes[1].guid, notes[1].note_id, notes[1].digest) == keys[1]
+    assert notes[0] == anki.compile_notes(checked.deck, checked.rendered)[0]
+
+
+@pytest.mark.parametrize("keys", [
+    ([], [], []),  # not one a card
+    (["GUID"] * 500, [1] * 500, [2] * 500),  # a digest that is not text
+    (["GUID"] * 500, [1.0] * 500, ["d"] * 500),  # an id that is not an integer
+    [["GUID"] * 500, [1] * 500, ["d"] * 500],  # not the tuple sent
+    "keys",
+])
+def test_keys_that_are_not_a_childs_are_refused(keys: Any, generated: Path) -> None:
+    # The generated deck's first section has 500 cards.
+    jobs: list[Any] = []
+    monkeypatch = pytest.MonkeyPatch()
+    run = load._run
+    monkeypatch.setattr(load, "_run", lambda got, parallel: jobs.extend(got) or run(got, False))
+    try:
+        load.load_deck(generated, parallel=False, compiling=True)
+    finally:
+        monkeypatch.undo()
+    loaded = load._load(jobs[0])
+    assert len(loaded.rendered) == 500
+    rows, entry, sent = marshal.loads(load._encode(loaded))
+    assert load._decode(jobs[0], marshal.dumps((rows, entry, sent))).keys == sent
+    with pytest.raises(ValueError):
+        load._decode(jobs[0], marshal.dumps((rows, entry, keys)))

@@ -7,7 +7,7 @@ compiles to the same collection; ``mod`` times come from the lock.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,6 +92,26 @@ def note_digest(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
+# A card's note as far as it depends on the card alone: its GUID, the note id it would
+# like (before collisions are settled) and its digest. A forked child loading a share of a
+# big deck's sections makes them for its cards (forked.py, load.py): three SHA-256s a card,
+# half of what compiling costs, done on the other core.
+NoteKey = tuple[str, int, str]
+
+
+def note_keys(deck_id: str, rendered: Iterable[RenderedCard]
+              ) -> tuple[list[str], list[int], list[str]]:
+    """Each card's NoteKey, as three lists (the cheapest form for marshal)."""
+    guids, numbers, digests = [], [], []
+    for item in rendered:
+        card = item.card
+        guid = note_guid(deck_id, card.id)
+        guids.append(guid)
+        numbers.append(derived_note_id(deck_id, guid))
+        digests.append(note_digest(card.kind, item.fields, card.tags))
+    return guids, numbers, digests
+
+
 def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
     """Give each key its wanted id; the rare collision moves to the next free number,
     in a fixed order, so the result depends only on the set of keys."""
@@ -123,7 +143,10 @@ def keep_in_memory() -> None:
         _known = {}
 
 
-def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
+def compile_notes(deck: Deck, rendered: list[RenderedCard],
+                  keys: Sequence[NoteKey | None] = ()) -> list[Note]:
+    """The cards' notes; ``keys``, beside ``rendered``, may hold a card's NoteKey for this
+    deck (made by ``note_keys``), which then is not made again."""
     global _known
     deck_id = deck.id
     subdeck = {}
@@ -136,7 +159,7 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
     # sorted tags)
     compiled: list[tuple[RenderedCard, str, Note | None, Any, str, tuple[str, ...]]] = []
     wanted: list[tuple[str, int]] = []  # each note's GUID and the id it would like
-    for item in rendered:
+    for index, item in enumerate(rendered):
         card = item.card
         name = subdeck[card.id]
         kept = known.get(id(item)) if known else None
@@ -145,13 +168,17 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
             compiled.append((item, name, note, kept, "", note.tags))
             wanted.append((note.guid, kept[3]))
             continue
-        guid = note_guid(deck_id, card.id)
-        # The subdeck stays out of the digest: an import never moves existing cards,
-        # so a newer mod for a move would only overwrite the learner's own edits.
         tags = tuple(sorted(card.tags))
-        digest = note_digest(card.kind, item.fields, tags)
+        if keys and (key := keys[index]) is not None:
+            guid, number, digest = key
+        else:
+            guid = note_guid(deck_id, card.id)
+            number = derived_note_id(deck_id, guid)
+            # The subdeck stays out of the digest: an import never moves existing cards,
+            # so a newer mod for a move would only overwrite the learner's own edits.
+            digest = note_digest(card.kind, item.fields, tags)
         compiled.append((item, name, None, None, digest, tags))
-        wanted.append((guid, derived_note_id(deck_id, guid)))
+        wanted.append((guid, number))
     note_ids = unique_ids(wanted)
     notes = []
     for (item, name, made, kept, digest, tags), (guid, number) in zip(compiled, wanted,

@@ -51,7 +51,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         before = None if check else snapshot(deck_dir)
         checked = load_deck(deck_dir, out_dir / CACHE_DIR,
                             write_cache=not check if cache is None else cache,
-                            parallel=parallel)
+                            parallel=parallel, compiling=True)
         deck = checked.deck
         lock_path = deck_dir / LOCK_NAME
         path = out_dir / f"{deck.id}.apkg"
@@ -60,7 +60,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         old_lock, recovered = checked.lock, None
         if not lock_path.exists() and (recovery := lock_from_package(path, deck)) is not None:
             old_lock, recovered = recovery, path
-        notes = compile_notes(deck, checked.rendered)
+        notes = compile_notes(deck, checked.rendered, checked.keys)
         lock, changes = update_lock(old_lock, notes, deck.id, now, allow_field_change)
         note_mods = {entry.guid: entry.mod for entry in lock.cards.values()}  # one per note
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}

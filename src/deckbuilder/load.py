@@ -10,8 +10,10 @@ import marshal
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from . import cache as entries
+from .anki import NoteKey, note_keys
 from .cache import SectionCache
 from .check import check_across_sections, check_head, check_section
 from .errors import InvalidDeck, Location, Problem, Problems
@@ -21,6 +23,7 @@ from .model import Deck, DeckHead, Section
 from .render import RenderedCard, Renderer
 from .source import SourceFile, find_deck_files, load_yaml, read_bytes
 
+NoteKeys = tuple[list[str], list[int], list[str]]  # anki.note_keys: GUIDs, ids, digests
 CACHE_DIR = ".deckbuilder-cache"  # marked with a CACHEDIR.TAG: see cache.py
 
 
@@ -37,15 +40,19 @@ class Checked:
     section_media: tuple[dict[str, Path], ...] = ()
     # each section file's cache entry, by file name (where a load found it: not compared)
     entries: dict[str, str] | None = field(default=None, compare=False)
+    # beside ``rendered``: each card's NoteKey, where loading made it (see compile_notes)
+    keys: tuple[NoteKey | None, ...] = field(default=(), compare=False)
 
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
-              parallel: bool = True) -> Checked:
+              parallel: bool = True, compiling: bool = False) -> Checked:
     """Read and check the whole deck; raise InvalidDeck with every error found.
 
     With ``cache_dir``, sections whose files have not changed come from the cache
     (and, with ``write_cache``, checked sections are stored there). Big decks are
-    checked on every core unless ``parallel`` is false.
+    checked on every core unless ``parallel`` is false. With ``compiling`` (the caller
+    compiles the notes next), each section loaded also gets its cards' NoteKeys: on two
+    cores, that half of compiling is shared with a forked child.
     """
     problems = Problems()
     files = find_deck_files(deck_dir, problems)
@@ -67,7 +74,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
             loaded.append(_Loaded(*hit, []) if hit else _Loaded(None, [], {}, []))
         else:
             loaded.append(None)
-            jobs.append(_Job(deck_dir, head, number, source, data))
+            jobs.append(_Job(deck_dir, head, number, source, data, compiling))
     results = zip(jobs, _run(jobs, parallel), strict=True)
     for index, item in enumerate(loaded):
         if item is None:
@@ -90,8 +97,11 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     rendered = [card for item in done for card in item.rendered]
     media = {name: path for item in done for name, path in item.media.items()}
     media.update(describer.media)
+    keys = tuple(key for item in done for key in (
+        zip(*item.keys, strict=True) if item.keys else [None] * len(item.rendered)))
     return Checked(deck, rendered, media, problems.warnings, lock,
-                   tuple(item.media for item in done if item.section), cache.entries)
+                   tuple(item.media for item in done if item.section), cache.entries,
+                   keys if any(keys) else ())
 
 
 @dataclass(frozen=True)
@@ -103,6 +113,7 @@ class _Job:
     number: int
     source: SourceFile
     data: bytes
+    compiling: bool = False  # also make the cards' NoteKeys
 
 
 @dataclass(frozen=True)
@@ -112,6 +123,7 @@ class _Loaded:
     media: dict[str, Path]
     problems: list[Problem]
     entry: bytes | None = None  # the section's cache entry, when a forked child sent it
+    keys: NoteKeys | None = None  # its cards' NoteKeys, for a load that compiles next
 
 
 def load_section(deck_dir: Path, head: DeckHead, number: int, source: SourceFile,
@@ -129,20 +141,24 @@ def _load(job: _Job) -> _Loaded:
     if section is None:
         return _Loaded(None, [], {}, problems.items)
     renderer = Renderer(job.deck_dir, job.head.html, problems)
-    return _Loaded(section, renderer.section(section), renderer.media, problems.items)
+    rendered = renderer.section(section)
+    keys = note_keys(job.head.id, rendered) if job.compiling else None
+    return _Loaded(section, rendered, renderer.media, problems.items, None, keys)
 
 
 def _encode(loaded: _Loaded) -> bytes:
-    """What a forked child sends: the problems, and the section as a cache entry."""
+    """What a forked child sends: the problems, the section as a cache entry, and its
+    cards' NoteKeys if it made them."""
     entry = (entries.encode(loaded.section, loaded.rendered, loaded.media)
              if loaded.section else None)
     return marshal.dumps(([(p.location.path, p.location.line, p.location.column, p.message,
-                            p.severity, p.rule) for p in loaded.problems], entry))
+                            p.severity, p.rule) for p in loaded.problems], entry,
+                          loaded.keys if entry is not None else None))
 
 
 def _decode(job: _Job, data: bytes) -> _Loaded:
     """What ``_encode`` was given; ValueError for anything else."""
-    rows, entry = marshal.loads(data)
+    rows, entry, keys = marshal.loads(data)
     problems = []
     for path, line, column, message, severity, rule in rows:
         if not (_types(path, message, rule) == {str} and _types(line, column) == {int}
@@ -154,7 +170,17 @@ def _decode(job: _Job, data: bytes) -> _Loaded:
     if type(entry) is not bytes:
         raise ValueError("not an entry")
     section, rendered, media = entries.decode(entry, job.source.display)
-    return _Loaded(section, rendered, media, problems, entry)
+    if keys is not None and not _valid_keys(keys, len(rendered)):
+        raise ValueError("not note keys")
+    return _Loaded(section, rendered, media, problems, entry, keys)
+
+
+def _valid_keys(keys: Any, count: int) -> bool:
+    if type(keys) is not tuple or len(keys) != 3 or not all(
+            type(column) is list and len(column) == count for column in keys):
+        return False
+    guids, numbers, digests = keys
+    return _types(*guids, *digests) <= {str} and _types(*numbers) <= {int}
 
 
 def _types(*values: object) -> set[type]:
