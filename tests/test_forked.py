@@ -10,6 +10,7 @@ import contextlib
 import marshal
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -334,3 +335,25 @@ def test_keys_that_are_not_a_childs_are_refused(keys: Any, generated: Path) -> N
     assert load._decode(jobs[0], marshal.dumps((rows, entry, sent))).keys == sent
     with pytest.raises(ValueError):
         load._decode(jobs[0], marshal.dumps((rows, entry, keys)))
+
+
+def test_a_lock_text_that_fails_on_its_thread_fails_the_build(
+        generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The lock's text is made on a thread while SQLite works (build.py): what goes wrong
+    # there is raised by the build as before, and nothing is written.
+    from deckbuilder import lock
+
+    made: list[str] = []
+
+    def failing(self: lock.Lock) -> str:
+        made.append(threading.current_thread().name)
+        raise MemoryError("no memory for the lock")
+
+    monkeypatch.setattr(lock.Lock, "text", failing)
+    folder = tmp_path / "cards"
+    shutil.copytree(generated, folder)
+    with pytest.raises(MemoryError, match="no memory for the lock"):
+        build_deck(folder, tmp_path / "out", now=1_700_000_000)
+    assert made == ["deckbuilder-lock", "MainThread"]  # tried there, then here
+    assert not (folder / "deck.lock").exists()
+    assert not list((tmp_path / "out").glob("*.apkg"))
