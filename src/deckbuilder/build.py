@@ -65,7 +65,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         note_mods = {entry.guid: entry.mod for entry in lock.cards.values()}  # one per note
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
         scratch = _scratch_folder(path, check)
-        lock_text = _Text(lock)  # made while SQLite and zlib work without the GIL
+        text = _Text(lock)  # made while SQLite and zlib work without the GIL
         packed: dict[str, bytes] = {}
         # Under --watch the last collection made is a head start: only the rows that
         # differ are written (the bytes of a build from nothing; see database.py).
@@ -78,7 +78,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             held = hold(file, deck_dir, out_dir) if leave_state and not (check or split) \
                 else None
         del made
-        lock_text = lock_text.result()
+        lock_text = text.result()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media, scratch) if split else []
         # One-section packages of sections that are gone would mislead learners.
