@@ -357,3 +357,26 @@ def test_a_lock_text_that_fails_on_its_thread_fails_the_build(
     assert made == ["deckbuilder-lock", "MainThread"]  # tried there, then here
     assert not (folder / "deck.lock").exists()
     assert not list((tmp_path / "out").glob("*.apkg"))
+
+
+@pytest.mark.parametrize("write_cache", [False, True])
+def test_entries_are_made_while_loading_only_for_a_load_that_stores_them(
+        write_cache: bool, generated: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # validate and lint do not pay for entries they never write; a build's entries are
+    # made by whoever loads the section (this process or the child), and stored as made.
+    loaded: list[Any] = []
+    run = load._run
+
+    def recorded(jobs: list[Any], parallel: bool) -> list[Any]:
+        loaded.extend(run(jobs, parallel))
+        return loaded
+
+    monkeypatch.setattr(load, "_run", recorded)
+    folder = tmp_path / "cache"
+    load.load_deck(generated, folder, write_cache=write_cache, parallel=False)
+    assert len(loaded) == 6
+    assert all((item.entry is not None) == write_cache for item in loaded)
+    stored = sorted(marshal.loads(unseal(p.read_bytes()) or b"")
+                    for p in folder.glob("*.entry")) if write_cache else []
+    assert stored == sorted(marshal.loads(item.entry) for item in loaded if item.entry)

@@ -74,7 +74,8 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
             loaded.append(_Loaded(*hit, []) if hit else _Loaded(None, [], {}, []))
         else:
             loaded.append(None)
-            jobs.append(_Job(deck_dir, head, number, source, data, compiling))
+            jobs.append(_Job(deck_dir, head, number, source, data, compiling,
+                             write_cache and cache_dir is not None))
     results = zip(jobs, _run(jobs, parallel), strict=True)
     for index, item in enumerate(loaded):
         if item is None:
@@ -114,6 +115,10 @@ class _Job:
     source: SourceFile
     data: bytes
     compiling: bool = False  # also make the cards' NoteKeys
+    # Also make the section's cache entry (for a load that stores it): on two cores, a
+    # forked child makes those of its share anyway, and this process makes its own
+    # while the child works rather than after.
+    caching: bool = False
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,7 @@ class _Loaded:
     rendered: list[RenderedCard]
     media: dict[str, Path]
     problems: list[Problem]
-    entry: bytes | None = None  # the section's cache entry, when a forked child sent it
+    entry: bytes | None = None  # the section's cache entry, when made with it
     keys: NoteKeys | None = None  # its cards' NoteKeys, for a load that compiles next
 
 
@@ -143,14 +148,16 @@ def _load(job: _Job) -> _Loaded:
     renderer = Renderer(job.deck_dir, job.head.html, problems)
     rendered = renderer.section(section)
     keys = note_keys(job.head.id, rendered) if job.compiling else None
-    return _Loaded(section, rendered, renderer.media, problems.items, None, keys)
+    entry = (entries.encode(section, rendered, renderer.media)
+             if job.caching and not problems.errors else None)
+    return _Loaded(section, rendered, renderer.media, problems.items, entry, keys)
 
 
 def _encode(loaded: _Loaded) -> bytes:
     """What a forked child sends: the problems, the section as a cache entry, and its
     cards' NoteKeys if it made them."""
-    entry = (entries.encode(loaded.section, loaded.rendered, loaded.media)
-             if loaded.section else None)
+    entry = loaded.entry or (entries.encode(loaded.section, loaded.rendered, loaded.media)
+                             if loaded.section else None)
     return marshal.dumps(([(p.location.path, p.location.line, p.location.column, p.message,
                             p.severity, p.rule) for p in loaded.problems], entry,
                           loaded.keys if entry is not None else None))
