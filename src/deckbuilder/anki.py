@@ -7,8 +7,9 @@ compiles to the same collection; ``mod`` times come from the lock.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 from .model import Deck
@@ -144,8 +145,8 @@ def keep_in_memory() -> None:
 
 
 def compile_notes(deck: Deck, rendered: list[RenderedCard],
-                  keys: Sequence[NoteKey | None] = ()) -> list[Note]:
-    """The cards' notes; ``keys``, beside ``rendered``, may hold a card's NoteKey for this
+                  keys: Iterable[NoteKey | None] = ()) -> list[Note]:
+    """The cards' notes; ``keys``, beside ``rendered``, may give a card's NoteKey for this
     deck (made by ``note_keys``), which then is not made again."""
     global _known
     deck_id = deck.id
@@ -159,7 +160,7 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard],
     # sorted tags)
     compiled: list[tuple[RenderedCard, str, Note | None, Any, str, tuple[str, ...]]] = []
     wanted: list[tuple[str, int]] = []  # each note's GUID and the id it would like
-    for index, item in enumerate(rendered):
+    for item, key in zip(rendered, chain(keys, repeat(None)), strict=False):  # keys may end
         card = item.card
         name = subdeck[card.id]
         kept = known.get(id(item)) if known else None
@@ -169,7 +170,7 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard],
             wanted.append((note.guid, kept[3]))
             continue
         tags = tuple(sorted(card.tags))
-        if keys and (key := keys[index]) is not None:
+        if key is not None:
             guid, number, digest = key
         else:
             guid = note_guid(deck_id, card.id)

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import marshal
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
 from typing import Any
 
@@ -40,8 +42,15 @@ class Checked:
     section_media: tuple[dict[str, Path], ...] = ()
     # each section file's cache entry, by file name (where a load found it: not compared)
     entries: dict[str, str] | None = field(default=None, compare=False)
-    # beside ``rendered``: each card's NoteKey, where loading made it (see compile_notes)
-    keys: tuple[NoteKey | None, ...] = field(default=(), compare=False)
+    # each loaded section's number of rendered cards and their NoteKeys, where loading
+    # made them (see note_keys)
+    keys: tuple[tuple[int, NoteKeys | None], ...] = field(default=(), compare=False)
+
+    def note_keys(self) -> Iterator[NoteKey | None]:
+        """Each card's NoteKey, beside ``rendered``; None where loading made none. (Made
+        as compile_notes takes them: at 100,000 cards, a tuple each is 6 MB more.)"""
+        for count, keys in self.keys:
+            yield from zip(*keys, strict=True) if keys else repeat(None, count)
 
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
@@ -98,11 +107,10 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     rendered = [card for item in done for card in item.rendered]
     media = {name: path for item in done for name, path in item.media.items()}
     media.update(describer.media)
-    keys = tuple(key for item in done for key in (
-        zip(*item.keys, strict=True) if item.keys else [None] * len(item.rendered)))
+    keys = tuple((len(item.rendered), item.keys) for item in done if item.rendered)
     return Checked(deck, rendered, media, problems.warnings, lock,
                    tuple(item.media for item in done if item.section), cache.entries,
-                   keys if any(keys) else ())
+                   keys if any(made for _, made in keys) else ())
 
 
 @dataclass(frozen=True)
