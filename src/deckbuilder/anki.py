@@ -94,9 +94,9 @@ def note_digest(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
 
 
 # A card's note as far as it depends on the card alone: its GUID, the note id it would
-# like (before collisions are settled) and its digest. A forked child loading a share of a
-# big deck's sections makes them for its cards (forked.py, load.py): three SHA-256s a card,
-# half of what compiling costs, done on the other core.
+# like (before collisions are settled) and its digest: three SHA-256s a card, half of what
+# compiling costs. A build's load makes them as it checks each section (load.py), so on
+# two cores a forked child makes those of its share (forked.py).
 NoteKey = tuple[str, int, str]
 
 
