@@ -10,6 +10,7 @@ import contextlib
 import marshal
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -21,7 +22,7 @@ from typing import Any
 
 import pytest
 
-from deckbuilder import cache, forked, load
+from deckbuilder import anki, cache, forked, load
 from deckbuilder.build import build_deck
 from deckbuilder.errors import InvalidDeck
 from deckbuilder.stamp import unseal
@@ -272,3 +273,111 @@ def test_a_slow_child_is_not_waited_for(monkeypatch: pytest.MonkeyPatch) -> None
         job * job for job in jobs]
     child, sent = forked.last_received
     assert child == 5 and sent <= 1
+
+
+def _slow_parent(monkeypatch: pytest.MonkeyPatch) -> None:
+    """This process loads each of its sections slowly: the child sends all of its own."""
+    parent, run = os.getpid(), load._load
+
+    def slow(job: Any) -> Any:
+        if os.getpid() == parent:
+            time.sleep(0.05)
+        return run(job)
+
+    monkeypatch.setattr(load, "_load", slow)
+
+
+def test_a_childs_note_keys_compile_the_same_notes(generated: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    alone = load.load_deck(generated, parallel=False)
+    assert alone.keys == ()  # a load that does not compile makes none
+    notes = anki.compile_notes(alone.deck, alone.rendered)
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    _slow_parent(monkeypatch)
+    shared = load.load_deck(generated, compiling=True)
+    assert forked.last_received == (3, 3)  # every key of the last 3 sections: the child's
+    keys = tuple(shared.note_keys())
+    assert len(keys) == len(notes) and None not in keys
+    deck_id = alone.deck.id
+    assert keys == tuple((n.guid, anki.derived_note_id(deck_id, n.guid), n.digest)
+                                for n in notes)
+    assert anki.compile_notes(shared.deck, shared.rendered, keys) == notes
+
+
+def test_compile_takes_the_keys_it_is_given(generated: Path) -> None:
+    # So that the test above can fail: keys given are used, not made again.
+    checked = load.load_deck(generated, parallel=False, compiling=True)
+    keys = [None, ("GUID", 1_000_000_000_001, "0" * 16), *list(checked.note_keys())[2:]]
+    notes = anki.compile_notes(checked.deck, checked.rendered, keys)
+    assert (notes[1].guid, notes[1].note_id, notes[1].digest) == keys[1]
+    assert notes[0] == anki.compile_notes(checked.deck, checked.rendered)[0]
+
+
+@pytest.mark.parametrize("keys", [
+    ([], [], []),  # not one a card
+    (["GUID"] * 500, [1] * 500, [2] * 500),  # a digest that is not text
+    (["GUID"] * 500, [1.0] * 500, ["d"] * 500),  # an id that is not an integer
+    [["GUID"] * 500, [1] * 500, ["d"] * 500],  # not the tuple sent
+    "keys",
+])
+def test_keys_that_are_not_a_childs_are_refused(keys: Any, generated: Path) -> None:
+    # The generated deck's first section has 500 cards.
+    jobs: list[Any] = []
+    monkeypatch = pytest.MonkeyPatch()
+    run = load._run
+    monkeypatch.setattr(load, "_run", lambda got, parallel: jobs.extend(got) or run(got, False))
+    try:
+        load.load_deck(generated, parallel=False, compiling=True)
+    finally:
+        monkeypatch.undo()
+    loaded = load._load(jobs[0])
+    assert len(loaded.rendered) == 500
+    rows, entry, sent = marshal.loads(load._encode(loaded))
+    assert load._decode(jobs[0], marshal.dumps((rows, entry, sent))).keys == sent
+    with pytest.raises(ValueError):
+        load._decode(jobs[0], marshal.dumps((rows, entry, keys)))
+
+
+def test_a_lock_text_that_fails_on_its_thread_fails_the_build(
+        generated: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The lock's text is made on a thread while SQLite works (build.py): what goes wrong
+    # there is raised by the build as before, and nothing is written.
+    from deckbuilder import lock
+
+    made: list[str] = []
+
+    def failing(self: lock.Lock) -> str:
+        made.append(threading.current_thread().name)
+        raise MemoryError("no memory for the lock")
+
+    monkeypatch.setattr(lock.Lock, "text", failing)
+    folder = tmp_path / "cards"
+    shutil.copytree(generated, folder)
+    with pytest.raises(MemoryError, match="no memory for the lock"):
+        build_deck(folder, tmp_path / "out", now=1_700_000_000)
+    assert made == ["deckbuilder-lock", "MainThread"]  # tried there, then here
+    assert not (folder / "deck.lock").exists()
+    assert not list((tmp_path / "out").glob("*.apkg"))
+
+
+@pytest.mark.parametrize("write_cache", [False, True])
+def test_entries_are_made_while_loading_only_for_a_load_that_stores_them(
+        write_cache: bool, generated: Path, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # validate and lint do not pay for entries they never write; a build's entries are
+    # made by whoever loads the section (this process or the child), and stored as made.
+    loaded: list[Any] = []
+    run = load._run
+
+    def recorded(jobs: list[Any], parallel: bool) -> list[Any]:
+        loaded.extend(run(jobs, parallel))
+        return loaded
+
+    monkeypatch.setattr(load, "_run", recorded)
+    folder = tmp_path / "cache"
+    load.load_deck(generated, folder, write_cache=write_cache, parallel=False)
+    assert len(loaded) == 6
+    assert all((item.entry is not None) == write_cache for item in loaded)
+    stored = sorted(marshal.loads(unseal(p.read_bytes()) or b"")
+                    for p in folder.glob("*.entry")) if write_cache else []
+    assert stored == sorted(marshal.loads(item.entry) for item in loaded if item.entry)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
+from itertools import chain, repeat
 from typing import Any
 
 from .model import Deck
@@ -92,6 +93,26 @@ def note_digest(kind: str, fields: Iterable[str], tags: Iterable[str]) -> str:
     return hashlib.sha256(content.encode()).hexdigest()[:16]
 
 
+# A card's note as far as it depends on the card alone: its GUID, the note id it would
+# like (before collisions are settled) and its digest: three SHA-256s a card, half of what
+# compiling costs. A build's load makes them as it checks each section (load.py), so on
+# two cores a forked child makes those of its share (forked.py).
+NoteKey = tuple[str, int, str]
+
+
+def note_keys(deck_id: str, rendered: Iterable[RenderedCard]
+              ) -> tuple[list[str], list[int], list[str]]:
+    """Each card's NoteKey, as three lists (the cheapest form for marshal)."""
+    guids, numbers, digests = [], [], []
+    for item in rendered:
+        card = item.card
+        guid = note_guid(deck_id, card.id)
+        guids.append(guid)
+        numbers.append(derived_note_id(deck_id, guid))
+        digests.append(note_digest(card.kind, item.fields, card.tags))
+    return guids, numbers, digests
+
+
 def unique_ids(wanted: Iterable[tuple[str, int]]) -> dict[str, int]:
     """Give each key its wanted id; the rare collision moves to the next free number,
     in a fixed order, so the result depends only on the set of keys."""
@@ -123,7 +144,10 @@ def keep_in_memory() -> None:
         _known = {}
 
 
-def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
+def compile_notes(deck: Deck, rendered: list[RenderedCard],
+                  keys: Iterable[NoteKey | None] = ()) -> list[Note]:
+    """The cards' notes; ``keys``, beside ``rendered``, may give a card's NoteKey for this
+    deck (made by ``note_keys``), which then is not made again."""
     global _known
     deck_id = deck.id
     subdeck = {}
@@ -136,7 +160,7 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
     # sorted tags)
     compiled: list[tuple[RenderedCard, str, Note | None, Any, str, tuple[str, ...]]] = []
     wanted: list[tuple[str, int]] = []  # each note's GUID and the id it would like
-    for item in rendered:
+    for item, key in zip(rendered, chain(keys, repeat(None)), strict=False):  # keys may end
         card = item.card
         name = subdeck[card.id]
         kept = known.get(id(item)) if known else None
@@ -145,13 +169,17 @@ def compile_notes(deck: Deck, rendered: list[RenderedCard]) -> list[Note]:
             compiled.append((item, name, note, kept, "", note.tags))
             wanted.append((note.guid, kept[3]))
             continue
-        guid = note_guid(deck_id, card.id)
-        # The subdeck stays out of the digest: an import never moves existing cards,
-        # so a newer mod for a move would only overwrite the learner's own edits.
         tags = tuple(sorted(card.tags))
-        digest = note_digest(card.kind, item.fields, tags)
+        if key is not None:
+            guid, number, digest = key
+        else:
+            guid = note_guid(deck_id, card.id)
+            number = derived_note_id(deck_id, guid)
+            # The subdeck stays out of the digest: an import never moves existing cards,
+            # so a newer mod for a move would only overwrite the learner's own edits.
+            digest = note_digest(card.kind, item.fields, tags)
         compiled.append((item, name, None, None, digest, tags))
-        wanted.append((guid, derived_note_id(deck_id, guid)))
+        wanted.append((guid, number))
     note_ids = unique_ids(wanted)
     notes = []
     for (item, name, made, kept, digest, tags), (guid, number) in zip(compiled, wanted,

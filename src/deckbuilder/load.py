@@ -8,10 +8,14 @@ from __future__ import annotations
 
 import marshal
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from pathlib import Path
+from typing import Any
 
 from . import cache as entries
+from .anki import NoteKey, note_keys
 from .cache import SectionCache
 from .check import check_across_sections, check_head, check_section
 from .errors import InvalidDeck, Location, Problem, Problems
@@ -21,6 +25,7 @@ from .model import Deck, DeckHead, Section
 from .render import RenderedCard, Renderer
 from .source import SourceFile, find_deck_files, load_yaml, read_bytes
 
+NoteKeys = tuple[list[str], list[int], list[str]]  # anki.note_keys: GUIDs, ids, digests
 CACHE_DIR = ".deckbuilder-cache"  # marked with a CACHEDIR.TAG: see cache.py
 
 
@@ -37,15 +42,26 @@ class Checked:
     section_media: tuple[dict[str, Path], ...] = ()
     # each section file's cache entry, by file name (where a load found it: not compared)
     entries: dict[str, str] | None = field(default=None, compare=False)
+    # each loaded section's number of rendered cards and their NoteKeys, where loading
+    # made them (see note_keys)
+    keys: tuple[tuple[int, NoteKeys | None], ...] = field(default=(), compare=False)
+
+    def note_keys(self) -> Iterator[NoteKey | None]:
+        """Each card's NoteKey, beside ``rendered``; None where loading made none. (Made
+        as compile_notes takes them: at 100,000 cards, a tuple each is 6 MB more.)"""
+        for count, keys in self.keys:
+            yield from zip(*keys, strict=True) if keys else repeat(None, count)
 
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
-              parallel: bool = True) -> Checked:
+              parallel: bool = True, compiling: bool = False) -> Checked:
     """Read and check the whole deck; raise InvalidDeck with every error found.
 
     With ``cache_dir``, sections whose files have not changed come from the cache
     (and, with ``write_cache``, checked sections are stored there). Big decks are
-    checked on every core unless ``parallel`` is false.
+    checked on every core unless ``parallel`` is false. With ``compiling`` (the caller
+    compiles the notes next), each section loaded also gets its cards' NoteKeys: on two
+    cores, that half of compiling is shared with a forked child.
     """
     problems = Problems()
     files = find_deck_files(deck_dir, problems)
@@ -67,7 +83,8 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
             loaded.append(_Loaded(*hit, []) if hit else _Loaded(None, [], {}, []))
         else:
             loaded.append(None)
-            jobs.append(_Job(deck_dir, head, number, source, data))
+            jobs.append(_Job(deck_dir, head, number, source, data, compiling,
+                             write_cache and cache_dir is not None))
     results = zip(jobs, _run(jobs, parallel), strict=True)
     for index, item in enumerate(loaded):
         if item is None:
@@ -90,8 +107,10 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     rendered = [card for item in done for card in item.rendered]
     media = {name: path for item in done for name, path in item.media.items()}
     media.update(describer.media)
+    keys = tuple((len(item.rendered), item.keys) for item in done if item.rendered)
     return Checked(deck, rendered, media, problems.warnings, lock,
-                   tuple(item.media for item in done if item.section), cache.entries)
+                   tuple(item.media for item in done if item.section), cache.entries,
+                   keys if any(made for _, made in keys) else ())
 
 
 @dataclass(frozen=True)
@@ -103,6 +122,11 @@ class _Job:
     number: int
     source: SourceFile
     data: bytes
+    compiling: bool = False  # also make the cards' NoteKeys
+    # Also make the section's cache entry (for a load that stores it): on two cores, a
+    # forked child makes those of its share anyway, and this process makes its own
+    # while the child works rather than after.
+    caching: bool = False
 
 
 @dataclass(frozen=True)
@@ -111,7 +135,8 @@ class _Loaded:
     rendered: list[RenderedCard]
     media: dict[str, Path]
     problems: list[Problem]
-    entry: bytes | None = None  # the section's cache entry, when a forked child sent it
+    entry: bytes | None = None  # the section's cache entry, when made with it
+    keys: NoteKeys | None = None  # its cards' NoteKeys, for a load that compiles next
 
 
 def load_section(deck_dir: Path, head: DeckHead, number: int, source: SourceFile,
@@ -129,20 +154,26 @@ def _load(job: _Job) -> _Loaded:
     if section is None:
         return _Loaded(None, [], {}, problems.items)
     renderer = Renderer(job.deck_dir, job.head.html, problems)
-    return _Loaded(section, renderer.section(section), renderer.media, problems.items)
+    rendered = renderer.section(section)
+    keys = note_keys(job.head.id, rendered) if job.compiling else None
+    entry = (entries.encode(section, rendered, renderer.media)
+             if job.caching and not problems.errors else None)
+    return _Loaded(section, rendered, renderer.media, problems.items, entry, keys)
 
 
 def _encode(loaded: _Loaded) -> bytes:
-    """What a forked child sends: the problems, and the section as a cache entry."""
-    entry = (entries.encode(loaded.section, loaded.rendered, loaded.media)
-             if loaded.section else None)
+    """What a forked child sends: the problems, the section as a cache entry, and its
+    cards' NoteKeys if it made them."""
+    entry = loaded.entry or (entries.encode(loaded.section, loaded.rendered, loaded.media)
+                             if loaded.section else None)
     return marshal.dumps(([(p.location.path, p.location.line, p.location.column, p.message,
-                            p.severity, p.rule) for p in loaded.problems], entry))
+                            p.severity, p.rule) for p in loaded.problems], entry,
+                          loaded.keys if entry is not None else None))
 
 
 def _decode(job: _Job, data: bytes) -> _Loaded:
     """What ``_encode`` was given; ValueError for anything else."""
-    rows, entry = marshal.loads(data)
+    rows, entry, keys = marshal.loads(data)
     problems = []
     for path, line, column, message, severity, rule in rows:
         if not (_types(path, message, rule) == {str} and _types(line, column) == {int}
@@ -154,7 +185,17 @@ def _decode(job: _Job, data: bytes) -> _Loaded:
     if type(entry) is not bytes:
         raise ValueError("not an entry")
     section, rendered, media = entries.decode(entry, job.source.display)
-    return _Loaded(section, rendered, media, problems, entry)
+    if keys is not None and not _valid_keys(keys, len(rendered)):
+        raise ValueError("not note keys")
+    return _Loaded(section, rendered, media, problems, entry, keys)
+
+
+def _valid_keys(keys: Any, count: int) -> bool:
+    if type(keys) is not tuple or len(keys) != 3 or not all(
+            type(column) is list and len(column) == count for column in keys):
+        return False
+    guids, numbers, digests = keys
+    return _types(*guids, *digests) <= {str} and _types(*numbers) <= {int}
 
 
 def _types(*values: object) -> set[type]:
