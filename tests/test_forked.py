@@ -193,6 +193,32 @@ def test_no_child_while_a_thread_runs(generated: Path, monkeypatch: pytest.Monke
     assert forked.last_received[0] == 3  # 6 sections of the same size: the last 3
 
 
+def test_a_status_line_does_not_keep_the_child_away(generated: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build on a terminal shows a status line drawn by a thread, and any thread kept
+    the child away: every interactive build loaded on one core. The line's thread holds
+    nothing a fork could copy half-taken, so the child is forked beside it, while it
+    draws, with the same result."""
+    from deckbuilder import progress
+
+    wanted = _outcome(generated, False, monkeypatch)
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    monkeypatch.setattr(progress, "DELAY", 0.0)  # drawing from the start
+    monkeypatch.setattr(progress, "INTERVAL", 0.0005)
+    leader, follower = os.openpty()
+    terminal = os.fdopen(follower, "w")
+    monkeypatch.setenv("TERM", "xterm")
+    try:
+        with progress.shown(terminal, "build"):
+            assert progress.THREAD in [t.name for t in threading.enumerate()]
+            assert _outcome(generated, True, monkeypatch) == wanted
+            assert forked.last_received[0] == 3
+        assert b"build:" in os.read(leader, 1 << 16)  # the line was drawn meanwhile
+    finally:
+        terminal.close()
+        os.close(leader)
+
+
 def _children(pid: int) -> list[int]:
     found = Path(f"/proc/{pid}/task/{pid}/children")
     return [int(child) for child in found.read_text().split()] if found.exists() else []

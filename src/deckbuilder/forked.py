@@ -21,6 +21,8 @@ import zlib
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
 
+from . import progress
+
 Job = TypeVar("Job")
 Result = TypeVar("Result")
 
@@ -162,7 +164,7 @@ def _split(sizes: Sequence[int]) -> int | None:
     """Where the child's share starts (the last sections, by bytes), or None: no fork."""
     total = sum(sizes)
     if (len(sizes) < 2 or total < MIN_BYTES or not hasattr(os, "fork")
-            or _usable_cores() < 2 or threading.active_count() > 1):
+            or usable_cores() < 2 or _other_threads()):
         return None  # forking a process with threads could copy a lock another one held
     split, theirs = len(sizes), 0
     while split > 1 and theirs + sizes[split - 1] / 2 < total * CHILD_SHARE:
@@ -171,7 +173,15 @@ def _split(sizes: Sequence[int]) -> int | None:
     return split if split < len(sizes) else None
 
 
-def _usable_cores() -> int:
+def _other_threads() -> bool:
+    """A thread beside this one, other than the status line's: that one holds nothing a
+    fork could copy half-taken (progress.py forks only between two of its draws)."""
+    main = threading.current_thread()
+    return any(thread is not main and thread.name != progress.THREAD
+               for thread in threading.enumerate())
+
+
+def usable_cores() -> int:
     try:
         return len(os.sched_getaffinity(0))  # what this process may run on, not the machine
     except AttributeError:

@@ -19,7 +19,7 @@ from .anki import NoteKey, note_keys
 from .cache import SectionCache
 from .check import check_across_sections, check_head, check_section
 from .errors import InvalidDeck, Location, Problem, Problems
-from .forked import load_shared
+from .forked import load_shared, usable_cores
 from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck, DeckHead, Section
 from .render import RenderedCard, Renderer
@@ -212,7 +212,7 @@ PARALLEL_CORES = 4
 
 def _run(jobs: list[_Job], parallel: bool) -> list[_Loaded]:
     """Load the jobs, on every core when there is enough work; results in job order."""
-    cores = os.cpu_count() or 1
+    cores = usable_cores()  # a process held to some cores (taskset) uses those
     workers = min(cores, len(jobs))
     if not parallel:
         return [_load(job) for job in jobs]

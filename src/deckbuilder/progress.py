@@ -20,6 +20,7 @@ from typing import TextIO
 
 DELAY = 1.0  # seconds of work before the line appears: quick commands never show it
 INTERVAL = 0.25  # seconds between redraws
+THREAD = "deckbuilder-progress"  # the thread's name: a fork may leave it behind
 _ERASE = "\r\x1b[2K"  # back to the line's start, then clear it
 
 _current: StatusLine | None = None
@@ -78,7 +79,8 @@ def _release() -> None:
 
 
 # Big decks are checked in forked workers: fork only between two draws, so no child
-# starts with the line half written (the children never draw: the thread stays behind).
+# starts with the line half written or an import half done (the children never draw:
+# the thread stays behind, and a child leaves with os._exit, never stopping the line).
 os.register_at_fork(before=_hold, after_in_parent=_release, after_in_child=_release)
 
 
@@ -101,8 +103,7 @@ class StatusLine:
         self.visible = False
         self.lock = threading.Lock()  # held to draw, and by whoever prints meanwhile
         self._stopped = threading.Event()
-        self._thread = threading.Thread(target=self._run, name="deckbuilder-progress",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._run, name=THREAD, daemon=True)
 
     def start(self) -> None:
         self._thread.start()
@@ -133,10 +134,10 @@ class StatusLine:
         how_far = f" {self.done:,} of {self.total:,}" if self.total else ""
         text = (f"{self.label}: {self.text or 'working'}{how_far} "
                 f"({time.monotonic() - self.began:.0f} s)")
-        import shutil  # here, not at the top: every command imports this module
+        with self.lock:  # everything this thread does that a fork must not cut in half
+            import shutil  # here, not at the top: every command imports this module
 
-        width = shutil.get_terminal_size().columns - 1  # the last column would wrap
-        with self.lock:
+            width = shutil.get_terminal_size().columns - 1  # the last column would wrap
             self._write(_ERASE + text[:width])
             self.visible = True
 
