@@ -24,6 +24,7 @@ from .package import JOURNAL, read_regular, remove_leftovers, staged
 from .quickstate import SectionState, State, read_state, save
 from .stamp import (
     CACHE_DIR,
+    Look,
     Stamp,
     digest,
     exclusive,
@@ -45,22 +46,24 @@ class Rebuilt:
 
 
 def quick_rebuild(deck_dir: Path, out_dir: Path, now: int,
-                  allow_field_change: bool = False) -> Rebuilt | None:
+                  allow_field_change: bool = False, looked: Look | None = None
+                  ) -> Rebuilt | None:
     """Rebuild from what the last build left, when only section files changed; None when
-    a full build is needed (nothing is then written)."""
+    a full build is needed (nothing is then written). ``looked``: what the no-change
+    check just read (stamp.py), not read again."""
     try:
         with exclusive(deck_dir):
-            return _rebuild(deck_dir, out_dir, now, allow_field_change)
+            return _rebuild(deck_dir, out_dir, now, allow_field_change, looked)
     except Exception:
         return None
 
 
-def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool
-             ) -> Rebuilt | None:
+def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool,
+             looked: Look | None) -> Rebuilt | None:
     if os.path.lexists(deck_dir / JOURNAL):
         return None  # an interrupted build: the full build finishes it first
     state = read_state(deck_dir, out_dir)
-    stamp = read_stamp(stamp_path(deck_dir, out_dir))
+    stamp = looked.stamp if looked else read_stamp(stamp_path(deck_dir, out_dir))
     path = out_dir / f"{state.deck_id}.apkg" if state else None
     if (state is None or stamp is None or path is None or stamp.split
             or stamp.deck_dir != str(deck_dir) or stamp.deck_id != state.deck_id
@@ -69,7 +72,7 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool
             or stamp.outputs != ((os.path.realpath(path), state.package),)
             or stamp.lock != state.lock or stamp.deck != state.snapshot):
         return None
-    before = snapshot(deck_dir)
+    before = looked.deck if looked else snapshot(deck_dir)
     changed = _changed_sections(state, before)
     if before is None or not changed:
         return None

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from .common import DECK_DIR, QUIET, Console, folder_option
+
+if TYPE_CHECKING:
+    from ..stamp import Look
 
 
 @click.command()
@@ -116,14 +120,15 @@ def _within(path: str, folder: str) -> bool:
 def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
                 **options: bool) -> bool:
     check = options["check"]
-    if not check and _unchanged(console, deck_dir, out_dir, quiet, options["split"]):
+    looked = None if check else _unchanged(console, deck_dir, out_dir, quiet, options["split"])
+    if looked is True:
         return True
     from ..lock import build_time
     from ..report import describe_changes
 
     quick = options.pop("quick")
     if quick and not check and not options["split"] and _quick(
-            console, deck_dir, out_dir, quiet, options["allow_field_change"]):
+            console, deck_dir, out_dir, quiet, options["allow_field_change"], looked or None):
         return True
     from ..build import build_deck
 
@@ -157,7 +162,7 @@ def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
 
 
 def _quick(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
-           allow_field_change: bool) -> bool:
+           allow_field_change: bool, looked: Look | None) -> bool:
     """When only section files changed since the last build, rebuild from what it left
     (quick.py: the same bytes, in time proportional to the change); False otherwise."""
     from ..lock import build_time
@@ -168,7 +173,7 @@ def _quick(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
         now = build_time()
     except Exception:
         return False
-    result = quick_rebuild(deck_dir, out_dir, now, allow_field_change)
+    result = quick_rebuild(deck_dir, out_dir, now, allow_field_change, looked)
     if result is None:
         return False
     if not quiet:
@@ -179,17 +184,19 @@ def _quick(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
 
 
 def _unchanged(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
-               split: bool) -> bool:
+               split: bool) -> Look | bool:
     """When the deck, lock and packages are what the last build read and wrote, say what
-    that build said and stop: no parsing, nothing written (see stamp.py)."""
+    that build said and stop (True): no parsing, nothing written (see stamp.py). Else
+    what the check read, for the quick rebuild (False: nothing worth keeping)."""
     from ..stamp import unchanged_build
 
     epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
     if epoch and not (epoch.isascii() and epoch.isdigit()):
         return False  # the full build reports it
-    stamp = unchanged_build(deck_dir, out_dir, split)
-    if stamp is None:
-        return False
+    looked = unchanged_build(deck_dir, out_dir, split)
+    stamp = looked.stamp
+    if not looked.fresh or stamp is None:
+        return looked
     if not quiet:
         console.out(f"wrote {out_dir / (stamp.deck_id + '.apkg')}: {stamp.counts}", fg="green")
         if split:
