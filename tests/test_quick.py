@@ -3,7 +3,6 @@ bytes of a full build of the same state; anything unexpected is the full build."
 
 from __future__ import annotations
 
-import dataclasses
 import marshal
 import os
 import shutil
@@ -58,9 +57,9 @@ def _against_cold(deck: Path, out: Path, tmp_path: Path, monkeypatch: pytest.Mon
     # The stamp says what a full build's says (but for where the build folder is).
     stamps = [read_stamp(stamp_path(deck, folder)) for folder in (out, cold)]
     assert None not in stamps
-    assert [dataclasses.replace(s, out_dir="", outputs=tuple(d for _, d in s.outputs))
-            for s in stamps if s] == 2 * [dataclasses.replace(
-                stamps[1], out_dir="", outputs=tuple(d for _, d in stamps[1].outputs))]
+    assert [s._replace(out_dir="", outputs=tuple(d for _, d in s.outputs))
+            for s in stamps if s] == 2 * [stamps[1]._replace(
+                out_dir="", outputs=tuple(d for _, d in stamps[1].outputs))]
     return taken, old_lock, new_lock
 
 
