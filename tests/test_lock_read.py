@@ -55,6 +55,9 @@ MUTATIONS = [
     ("another deck", lambda lines, rng: [("deck\tother" if line.startswith("deck") else line)
                                         for line in lines]),
     ("BOM", lambda lines, rng: ["\ufeff" + lines[0], *lines[1:]]),
+    ("no header", lambda lines, rng: [line for line in lines if line.startswith("card\t")]),
+    ("no header, first id again", lambda lines, rng: [
+        *(cards := [line for line in lines if line.startswith("card\t")]), cards[0]]),
     ("conflict", lambda lines, rng: _at(lines, rng, lambda line: "<<<<<<< ours\n" + line
                                         + "\n=======\n" + line + "\n>>>>>>> theirs")),
 ]

@@ -160,7 +160,9 @@ def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock,
     reader.read(head, 1)
     lock = reader.lock
     if body:
-        cards = _cards_at_once(text[body:]) if lock.deck or deck_id is None else None
+        # (not when the first line was a card line already: a lock without its header)
+        at_once = not lock.cards and (lock.deck or deck_id is None)
+        cards = _cards_at_once(text[body:]) if at_once else None
         if cards is not None:
             lock.cards = cards
         else:
