@@ -9,9 +9,8 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 from urllib.parse import unquote, urlsplit
 
 from .errors import Location, Problems
@@ -64,8 +63,7 @@ def _inline_patterns() -> tuple[re.Pattern[str], re.Pattern[str]]:
             re.compile(rf"(?P<plain>{_PLAIN}+)|{_STYLED}"))
 
 
-@dataclass(frozen=True, slots=True)
-class RenderedCard:
+class RenderedCard(NamedTuple):  # as Note (anki.py): one per card
     card: Card
     fields: tuple[str, ...]  # Front, Back, Extra, Source; or Text, Extra, Source for cloze
 
