@@ -407,3 +407,16 @@ def test_entries_are_made_while_loading_only_for_a_load_that_stores_them(
     stored = sorted(marshal.loads(unseal(p.read_bytes()) or b"")
                     for p in folder.glob("*.entry")) if write_cache else []
     assert stored == sorted(marshal.loads(item.entry) for item in loaded if item.entry)
+
+
+def test_the_pool_counts_the_cores_this_process_may_use(generated: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build held to 2 cores (taskset) on a machine of 8 started a pool of 8 workers
+    (os.cpu_count) instead of the one child that 2 cores call for."""
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    monkeypatch.setattr(load, "PARALLEL_BYTES", 0)  # big enough for a pool, were there cores
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1}, raising=False)
+    forked.last_received = (0, 0)
+    _outcome(generated, True, monkeypatch)
+    assert forked.last_received[0] == 3  # the child's share, not a pool
