@@ -616,3 +616,80 @@ def test_a_lock_line_naming_a_deck_of_the_users_never_removes_it(
         assert {"Japanese", "Japanese::Kanji"} <= names, result.output
     finally:
         col.close()
+
+
+def deck_names(path: Path) -> set[str]:
+    col = open_col(path)
+    try:
+        return {d.name for d in col.decks.all_names_and_ids()}
+    finally:
+        col.close()
+
+
+def reported(output: str) -> set[str]:
+    """What a run says it does or would do, in the real run's words."""
+    lines = {line.replace(" would be ", " ").replace("plan: ", "synced: ")
+             for line in output.splitlines()}
+    return {line for line in lines if not line.startswith(("backup: ", "synced /", "dry run"))}
+
+
+def test_the_dry_run_says_everything_the_real_run_does(imported: dict[str, Path]) -> None:
+    """The dry run left out the subdecks and empty cards the real run removes."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    (deck / "deck.yaml").write_text("deck: Parent::Sync Deck\nid: sync-deck\n")
+    (deck / "01-alpha.yaml").write_text(alpha(cloze="{{c1::x}} and y"))
+    (deck / "02-beta.yaml").unlink()
+    dry = run("sync", deck, "--collection", path, "--out", out, "--dry-run", "--yes")
+    assert dry.exit_code == 0, dry.output
+    real = run("sync", deck, "--collection", path, "--out", out, "--yes")
+    assert real.exit_code == 0, real.output
+    assert "empty subdeck removed: 'Sync Deck::02 Beta'" in real.output
+    assert "empty subdeck removed: 'Sync Deck'" in real.output
+    assert "empty cards removed: 1" in real.output
+    assert reported(dry.output) == reported(real.output)
+    assert deck_names(path) == {"Default", "Parent", "Parent::Sync Deck",
+                                "Parent::Sync Deck::01 Alpha"}
+
+
+def test_a_deck_taken_out_of_its_parent_leaves_no_empty_parent(
+        imported: dict[str, Path]) -> None:
+    """`deck: Parent::Sync Deck` brought 'Parent' along; back to `deck: Sync Deck`, the
+    empty 'Parent' stayed in the collection."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    for name in ("Parent::Sync Deck", "Sync Deck"):
+        (deck / "deck.yaml").write_text(f"deck: {name}\nid: sync-deck\n")
+        result = run("sync", deck, "--collection", path, "--out", out)
+        assert result.exit_code == 0, result.output
+    assert "empty subdeck removed: 'Parent'" in result.output
+    assert deck_names(path) == {"Default", "Sync Deck", "Sync Deck::01 Alpha",
+                                "Sync Deck::02 Beta"}
+
+
+def test_a_parent_the_user_made_or_filled_stays(imported: dict[str, Path]) -> None:
+    """Only decks deckbuilder made go, and only while nothing of the user's is in them:
+    'Shelf' existed before the deck moved in, 'Made' got a subdeck of the user's."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+
+    def sync_as(name: str) -> str:
+        (deck / "deck.yaml").write_text(f"deck: {name}\nid: sync-deck\n")
+        result = run("sync", deck, "--collection", path, "--out", out)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    sync_as("Made::Sync Deck")
+    col = open_col(path)
+    col.decks.id("Made::Mine")
+    col.decks.id("Shelf")
+    col.close()
+    sync_as("Shelf::Sync Deck")
+    sync_as("Sync Deck")
+    assert {"Made", "Made::Mine", "Shelf"} <= deck_names(path)
+    assert "nothing to do" in sync_as("Sync Deck")
+    col = open_col(path)
+    col.decks.remove([col.decks.id_for_name("Made::Mine")])
+    col.close()
+    dry = run("sync", deck, "--collection", path, "--out", out, "--dry-run")
+    assert "empty subdeck would be removed: 'Made'" in dry.output
+    assert "empty subdeck removed: 'Made'" in sync_as("Sync Deck")
+    assert deck_names(path) == {"Default", "Shelf", "Sync Deck", "Sync Deck::01 Alpha",
+                                "Sync Deck::02 Beta"}

@@ -68,6 +68,7 @@ class Snapshot:
     decks: dict[int, str]  # every deck, id -> name
     notetypes: dict[str, StoredNotetype]  # this deck's notetypes in the collection, by key
     schema: int
+    filtered: frozenset[int] = frozenset()  # ids of the filtered decks
 
 
 @contextlib.contextmanager
@@ -135,6 +136,7 @@ def snapshot(col: Any, deck_id: str) -> Snapshot:
         else:
             others.add(row[4] or row[3])
     decks = {d.id: d.name for d in col.decks.all_names_and_ids()}
+    filtered = frozenset(did for did in decks if col.decks.is_filtered(did))
     notetypes = {}
     for mid, key in ours.items():
         nt = col.models.get(mid)
@@ -144,7 +146,7 @@ def snapshot(col: Any, deck_id: str) -> Snapshot:
                 tuple((t["name"], t["qfmt"], t["afmt"]) for t in nt["tmpls"]), nt["css"],
                 nt["type"] == 1)
     return Snapshot(notes, foreign, cards, others, decks, notetypes,
-                    col.db.scalar("select scm from col"))
+                    col.db.scalar("select scm from col"), filtered)
 
 
 def backup(col: Any, folder: Path) -> Path | None:
@@ -228,18 +230,6 @@ def set_home_deck(col: Any, cards: list[StoredCard], deck_id: int) -> None:
             col.update_card(card)
 
 
-def empty_decks(col: Any, names: set[str]) -> list[str]:
-    """Those of ``names`` that hold no card and no deck outside ``names``, children first."""
-    empty = []
-    for name in sorted(names, key=lambda n: (-n.count("::"), n)):
-        did = col.decks.id_for_name(name)
-        if (did and not col.decks.is_filtered(did)
-                and col.decks.card_count(did, include_subdecks=True) == 0
-                and all(child in names for child, _ in col.decks.children(did))):
-            empty.append(name)
-    return empty
-
-
 def synced_digests(col: Any, deck_id: str) -> dict[str, str]:
     """What the last sync left in the collection: each of the deck's notes' content digest,
     by GUID (empty before the first sync). Kept in the collection's own config, so it
@@ -261,6 +251,21 @@ def _record_key(deck_id: str) -> str:
     return f"deckbuilder:{deck_id}:synced"
 
 
+def made_decks(col: Any, deck_id: str) -> set[int]:
+    """The ids of the decks syncs of this deck created (a section's subdeck, the deck, a
+    parent its name brought along): deckbuilder's own, to remove once empty."""
+    value = col.get_config(_made_key(deck_id), None)
+    return {v for v in value if isinstance(v, int)} if isinstance(value, list) else set()
+
+
+def remember_made(col: Any, deck_id: str, ids: set[int]) -> None:
+    """Record ``ids`` (only when they differ: a sync with nothing to do writes nothing)."""
+    if made_decks(col, deck_id) != ids:
+        col.set_config(_made_key(deck_id), sorted(ids))
+
+
+def _made_key(deck_id: str) -> str:
+    return f"deckbuilder:{deck_id}:decks"
 
 
 def sync_preset(col: Any, preset_id: int, name: str, options: tuple[tuple[str, Any], ...],

@@ -26,9 +26,10 @@ from .collection import (
     add_missing_media,
     backup,
     change_notetype,
-    empty_decks,
     import_package,
+    made_decks,
     opened,
+    remember_made,
     remember_synced,
     set_home_deck,
     snapshot,
@@ -38,6 +39,7 @@ from .collection import (
 from .errors import SyncFailed, SyncRefused
 from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck
+from .syncdecks import candidates, predicted, present
 from .syncplan import (
     ANKI_OWN_TAGS,
     Plan,
@@ -110,16 +112,21 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
         result = SyncResult(plan, applied=True)
         from anki.errors import AnkiException
 
+        before = {d.id for d in col.decks.all_names_and_ids()}
         try:
             if not options.no_backup:
                 folder = options.backup_dir or collection.parent / "backups"
                 result.backup = backup(col, folder)
-            _apply(col, built, plan, options, result, legacy)
+            _apply(col, built, plan, options, result)
             result.preset = _preset(col, built.deck, True)
         except (AnkiException, OSError) as exc:
             where = f"; the backup is {result.backup}" if result.backup else ""
             raise SyncFailed(f"Anki stopped the sync: {exc}{where}. Run it again to finish; "
                              "every step starts from what the collection holds") from exc
+        finally:  # the decks this sync made are deckbuilder's, even when it stopped early
+            after = {d.id for d in col.decks.all_names_and_ids()}
+            made = made_decks(col, built.deck.id)
+            remember_made(col, built.deck.id, (made | (after - before)) & after)
         problems = verify(col, built.deck, built.notes, plan, schema,
                           options.allow_full_sync)
         problems += [f"deck options not applied: {left}"
@@ -150,7 +157,9 @@ def _plan(col: Any, built: BuildResult, old_lock: Lock, legacy: set[str],
           synced: dict[str, str]) -> Plan:
     snap = snapshot(col, built.deck.id)
     plan = plan_sync(snap, built.deck, built.notes, old_lock, legacy, synced)
-    plan.empty_decks = empty_decks(col, _owned(legacy, built.deck, built.notes))
+    plan.deck_candidates = candidates(snap, built.notes, plan, built.deck.name, legacy,
+                                      made_decks(col, built.deck.id))
+    plan.empty_decks = predicted(snap, built.notes, plan, plan.deck_candidates)
     return plan
 
 
@@ -162,14 +171,8 @@ def _preset(col: Any, deck: Deck, write: bool) -> list[str]:
                        write)
 
 
-def _owned(names: set[str], deck: Deck, notes: list[Note]) -> set[str]:
-    """Subdecks deckbuilder may remove when empty: never the deck's or a section's own."""
-    kept = {name.casefold() for name in (deck.name, *(note.subdeck for note in notes))}
-    return {name for name in names if name.casefold() not in kept}
-
-
 def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
-           result: SyncResult, legacy: set[str]) -> None:
+           result: SyncResult) -> None:
     deck, notes = built.deck, built.notes
     for old, new in plan.renamed:
         col.decks.rename(col.decks.id_for_name(old), new)
@@ -184,21 +187,14 @@ def _apply(col: Any, built: BuildResult, plan: Plan, options: SyncOptions,
     _update_notes(col, snapshot(col, deck.id), notes, plan, options.overwrite_anki_edits,
                   own_tags)
     add_missing_media(col, built.path)
-    emptied = _move_cards(col, snapshot(col, deck.id), notes)
+    _move_cards(col, snapshot(col, deck.id), notes)
     if plan.removed:
-        snap = snapshot(col, deck.id)
-        removed = {nid for nid, _ in plan.removed}
-        emptied |= {snap.decks.get(c.home, "") for c in snap.cards if c.nid in removed}
-        col.remove_notes(sorted(removed))
+        col.remove_notes(sorted(nid for nid, _ in plan.removed))
     cards = extra_cards(snapshot(col, deck.id), notes)
     if cards:
         col.remove_cards_and_orphaned_notes(cards)
     result.cards_removed = len(cards)
-    # A deck of the user's own that a card came back from is theirs to remove, not ours.
-    emptied = {name for name in emptied
-               if name.casefold().startswith(deck.name.casefold() + "::")}
-    candidates = _owned(legacy | emptied | {old for old, _ in plan.renamed}, deck, notes)
-    for name in empty_decks(col, candidates):  # children first
+    for name in present(snapshot(col, deck.id), plan.deck_candidates):  # children first
         col.decks.remove([col.decks.id_for_name(name)])
         result.decks_removed.append(name)
 
@@ -252,18 +248,15 @@ def _update_notes(col: Any, snap: Snapshot, notes: list[Note], plan: Plan,
         col.after_note_updates(kind_ids, mark_modified=False, generate_cards=True)
 
 
-def _move_cards(col: Any, snap: Snapshot, notes: list[Note]) -> set[str]:
-    """Every card to its section's subdeck; returns the subdecks cards left."""
+def _move_cards(col: Any, snap: Snapshot, notes: list[Note]) -> None:
+    """Every card to its section's subdeck."""
     moves: dict[str, list[Any]] = {}
-    left = set()
     for card, note in cards_of(snap, notes):
         home = snap.decks.get(card.home, "")
         if not same_deck(home, note.subdeck) and card.ord in note.ords:  # not one to go
             moves.setdefault(note.subdeck, []).append(card)
-            left.add(home)
     for name, cards in sorted(moves.items()):
         set_home_deck(col, cards, col.decks.id(name, create=True))
-    return left
 
 
 def verify(col: Any, deck: Deck, notes: list[Note], plan: Plan, schema: int,

@@ -52,6 +52,7 @@ class Plan:
     foreign: list[str] = field(default_factory=list)  # card ids whose GUID another owns
     empty_cards: int = 0  # cards of ours left empty (a removed cloze number or side)
     empty_decks: list[str] = field(default_factory=list)  # deckbuilder's, left empty
+    deck_candidates: set[str] = field(default_factory=set)  # see syncdecks.candidates
     deck_notes: int = 0  # this deck's notes in the collection now
 
     @property
@@ -222,6 +223,10 @@ def describe_plan(plan: Plan, applied: bool) -> list[str]:
     if plan.notetypes:
         lines.append(f"  notetypes {verb}updated (templates or style): "
                      f"{', '.join(plan.notetypes)}")
+    if not applied:  # a real run reports what it removed (commands/sync.py)
+        if plan.empty_cards:
+            lines.append(f"  empty cards would be removed: {plan.empty_cards}")
+        lines += [f"  empty subdeck would be removed: '{name}'" for name in plan.empty_decks]
     return lines
 
 
