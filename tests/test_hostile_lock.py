@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import os
 import sqlite3
+import time
 import zipfile
 from pathlib import Path
 
@@ -37,16 +38,50 @@ def test_many_conflict_markers_are_found_in_one_pass(built: Path, name: str) -> 
     assert "merge conflict" in result.output
 
 
-def test_a_mod_at_the_end_of_time_still_gives_a_lock_that_reads_back(built: Path,
-                                                                     tmp_path: Path) -> None:
-    lock = built / "deck.lock"
+def _set_mod(lock: Path, mod: int) -> tuple[str, int, int]:
+    """Give the lock's first card ``mod``; its id, line and the mod's column."""
     lines, index = _card_line(lock)
     fields = lines[index].split("\t")
-    fields[5], fields[6] = "0" * 16, str(MAX_MOD)  # a changed card whose mod cannot grow
+    fields[6] = str(mod)
     lines[index] = "\t".join(fields)
     lock.write_text("".join(lines))
+    return fields[1], index + 1, len("\t".join(fields[:6])) + 2
+
+
+def test_a_mod_far_in_the_future_is_a_located_problem(built: Path, tmp_path: Path) -> None:
+    """A mod of the year 9999 was accepted, and then no later edit could get a newer one."""
+    lock = built / "deck.lock"
+    card_id, line, column = _set_mod(lock, MAX_MOD)
+    text = lock.read_text()
+    for command in (["validate"], ["build", "--out", tmp_path / "out"]):
+        result = run_guarded(*command, built)
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(
+            f"{built}/deck.lock:{line}:{column}: card '{card_id}' has a mod in the future "
+            f"({MAX_MOD}, 9999-12-31; this computer's clock says "), result.output
+        assert "restore this line from version control" in result.output.lower()
+        assert "delete" not in result.output
+        assert lock.read_text() == text
+    now = int(result.output.split("set this one mod to ", 1)[1].split(".")[0])
+    assert abs(now - time.time()) < 60
+    _set_mod(lock, now)  # the advice, followed: the deck builds, and an edit gets newer mods
     assert run_guarded("build", built, "--out", tmp_path / "out").exit_code == 0
-    assert read_lock(lock, "deck.lock", DECK_ID).cards[fields[1]].mod == MAX_MOD
+    assert read_lock(lock, "deck.lock", DECK_ID).cards[card_id].mod == now
+
+
+@pytest.mark.parametrize("ahead", [3600, 86_000])
+def test_a_clock_a_little_ahead_is_no_problem(built: Path, tmp_path: Path,
+                                              ahead: int) -> None:
+    """Two authors' clocks may differ: a mod up to a day ahead reads, as Anki allows ids."""
+    _set_mod(built / "deck.lock", int(time.time()) + ahead)
+    assert run_guarded("validate", built).exit_code == 0
+
+
+def test_a_build_time_chosen_ahead_reads_its_own_lock(built: Path, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) + 100 * 86_400))
+    (built / "deck.lock").unlink()
+    assert run_guarded("build", built, "--out", tmp_path / "o2").exit_code == 0
     assert run_guarded("validate", built).exit_code == 0
 
 
