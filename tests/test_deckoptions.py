@@ -180,7 +180,27 @@ BAD = [
 # stored as 0), and PyYAML refuses a bad tag before any schema sees it (it was reported twice)
 VALIDATE_ONLY = [("  learning-steps: [0.001s]\n", "5:20: 'learning-steps': a step is a number"),
                  ("  learning-steps: [!!int 1m]\n", "5:20: '1m' is not a whole number (YAML "
-                  "tag !!int)")]
+                  "tag !!int)"),
+                 # YAML 1.1 (PyYAML) reads a leading zero as octal, YAML 1.2 (editors, so
+                 # the schema) does not: 017 was taken as 17, PyYAML's own reading is 15
+                 ("  new-per-day: 017\n", "5:16: 'new-per-day' is written 017, with a "
+                  "leading zero: YAML 1.1 (PyYAML) reads it as the octal 15, YAML 1.2 "
+                  "(editors) as 17; write 17"),
+                 ("  reviews-per-day: +0100\n", "5:20: 'reviews-per-day' is written +0100"),
+                 ("  maximum-interval: 0_365\n", "5:21: 'maximum-interval' is written 0_365, "
+                  "with a leading zero: YAML 1.1 (PyYAML) reads it as the octal 245, YAML 1.2 "
+                  "(editors) as text; write 365")]
+
+
+def test_a_leading_zero_that_reads_alike_is_no_problem(tmp_path: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """07 and 00 are the same number in YAML 1.1 and 1.2: nothing to report."""
+    monkeypatch.chdir(tmp_path)
+    write_deck(tmp_path / "cards", {"deck.yaml": DECK + "html: false\noptions:\n  "
+                                    "new-per-day: 07\n  reviews-per-day: 00\n",
+                                    "01-a.yaml": CARDS})
+    result = run_guarded("validate", "cards")
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize(("options", "message"), BAD + VALIDATE_ONLY)

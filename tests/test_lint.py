@@ -213,6 +213,8 @@ def test_a_card_silences_a_rule(tmp_path: Path) -> None:
     ("  yes-no: 2\n", "4:11: lint threshold 'yes-no' must be 1 (on) or 0 (off)"),
     ("  yes-no: .inf\n", "4:11: lint threshold 'yes-no' must be a plain number, like 3 or 0.5"),
     ("  yes-no: off\n", "4:11: lint threshold 'yes-no' must be a plain number, like 3 or 0.5"),
+    ("  answer-too-long: 040\n", "4:20: 'answer-too-long' is written 040, with a leading "
+     "zero: YAML 1.1 (PyYAML) reads it as the octal 32, YAML 1.2 (editors) as 40; write 40"),
 ])
 def test_bad_lint_settings_are_located_errors(tmp_path: Path, lint_yaml: str,
                                               message: str) -> None:

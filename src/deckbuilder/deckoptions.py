@@ -21,7 +21,14 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .errors import Problems
-from .limits import FLAG_SCHEMA, TRUE_WORDS, YAML_BOOLEANS, finite_number, shown
+from .limits import (
+    FLAG_SCHEMA,
+    TRUE_WORDS,
+    YAML_BOOLEANS,
+    finite_number,
+    leading_zero_problem,
+    shown,
+)
 from .source import Node, SourceFile
 
 if TYPE_CHECKING:  # sqlite3 and json only when a package is written: not on validate's path
@@ -120,6 +127,9 @@ def _value(option: Option, node: Node, source: SourceFile, problems: Problems) -
     if option.kind == "steps":
         return _steps(option, node, source, problems)
     number = finite_number(str(node.value)) if node.kind in ("int", "float") else None
+    if number is not None and (ambiguous := leading_zero_problem(option.name, str(node.value))):
+        problems.error(source.node_at(node), ambiguous)
+        return None
     whole = option.kind == "count"
     if number is None or not option.low <= number <= option.high or (
             whole and number != int(number)):

@@ -107,6 +107,27 @@ def finite_number(written: str) -> float | None:
     return number if math.isfinite(number) else None
 
 
+# A plain integer with a leading zero: YAML 1.1 (PyYAML) reads it as octal (017 is 15,
+# 0_365 is 245), YAML 1.2 (editors, check-jsonschema) as decimal (17): whichever the
+# author meant, one of the two reads another number.
+_LEADING_ZERO = re.compile(r"[-+]?0[0-7_]*[0-9][0-9_]*")
+
+
+def leading_zero_problem(name: str, written: str) -> str:
+    """Why the number ``written`` for setting ``name`` reads as two numbers, or ''."""
+    if not _LEADING_ZERO.fullmatch(written):
+        return ""
+    digits = written.replace("_", "")
+    decimal = int(digits, 10)
+    octal = int(digits, 8) if set(digits.lstrip("+-")) <= set("01234567") else None
+    editors = "as text" if "_" in written else f"as {decimal}"
+    if octal == decimal and "_" not in written:  # 07: the same number either way
+        return ""
+    pyyaml = f"as the octal {octal}" if octal is not None else "as text"
+    return (f"'{name}' is written {written}, with a leading zero: YAML 1.1 (PyYAML) reads "
+            f"it {pyyaml}, YAML 1.2 (editors) {editors}; write {decimal}")
+
+
 # YAML 1.1 (PyYAML, `validate`) reads these plain words as booleans, YAML 1.2 (editors,
 # check-jsonschema) as text: a flag takes either reading, quoted or not, so both agree.
 # Here because a flag is a card's (`reverse`), the deck's (`html`) and an option's.

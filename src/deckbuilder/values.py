@@ -9,7 +9,7 @@ from pathlib import Path
 
 from . import limits, schema
 from .errors import Location, Problems
-from .limits import YAML_BOOLEANS, shown
+from .limits import YAML_BOOLEANS, leading_zero_problem, shown
 from .schema import Key
 from .source import Node, SourceFile
 
@@ -178,7 +178,8 @@ class ValueChecker:
             elif value.kind == "bad":  # already reported by the loader
                 continue
             elif (number := _number(value)) is not None:
-                problem = schema.threshold_problem(name, number)
+                problem = (leading_zero_problem(name, str(value.value))
+                           or schema.threshold_problem(name, number))
                 if problem:
                     self.problems.error(source.node_at(value), problem)
                 else:
