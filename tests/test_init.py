@@ -125,8 +125,11 @@ def test_never_overwrites_and_writes_nothing_then(tmp_path: Path) -> None:
     (tmp_path / "cards" / "deck.yaml").write_text("deck: Mine\nid: mine\n")
     result = run("init", tmp_path)
     assert (result.exit_code, result.stdout) == (1, "")
-    assert result.stderr == (f"{tmp_path}/.gitignore: already exists; nothing was written\n"
-                             f"{tmp_path}/cards/deck.yaml: already exists; nothing was written\n"
+    # located as every problem is, with the line in the way under it
+    assert result.stderr == (f"{tmp_path}/.gitignore:1:1: already exists; nothing was "
+                             "written\n  1 | mine\n    | ^\n"
+                             f"{tmp_path}/cards/deck.yaml:1:1: already exists; nothing was "
+                             "written\n  1 | deck: Mine\n    | ^\n"
                              "2 errors in 2 files\n")
     assert _files(tmp_path) == [".gitignore", "cards/deck.yaml"]
     assert (tmp_path / ".gitignore").read_text() == "mine\n"
@@ -182,3 +185,24 @@ def test_the_readme_steps_work_as_written(tmp_path: Path) -> None:
     driver = subprocess.run(["git", "config", "merge.deckbuilder.driver"], cwd=deck,
                             capture_output=True, text=True, env=env).stdout.strip()
     assert f'git config merge.deckbuilder.driver "{driver}"' == MERGE_DRIVER
+
+
+def test_a_file_made_meanwhile_is_located_too(tmp_path: Path,
+                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another program writes .gitignore between init's check and its write: reported
+    like the files found at the check, not as a bare error."""
+    import deckbuilder.scaffold as scaffold
+
+    real = scaffold.create_new
+
+    def someone_else_first(path: Path, data: bytes) -> None:
+        if path.name == ".gitignore":
+            path.write_text("theirs\n")
+        real(path, data)
+
+    monkeypatch.setattr(scaffold, "create_new", someone_else_first)
+    result = run("init", tmp_path / "deck")
+    assert result.exit_code == 1
+    assert result.stderr.startswith(f"{tmp_path}/deck/.gitignore:1:1: already exists; it was "
+                                    "left as it is\n  1 | theirs\n"), result.stderr
+    assert (tmp_path / "deck" / ".gitignore").read_text() == "theirs\n"

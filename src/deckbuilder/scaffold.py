@@ -61,8 +61,9 @@ def new_section(deck_dir: Path, title: str, number: int | None = None) -> Path:
     path = deck_dir / f"{number:0{width}d}-{stem}.yaml"
     try:
         create_new(path, section_text(title, stem, _modeline(deck_dir)).encode())
-    except FileExistsError:
-        raise CannotCreate(f"{path} already exists; it was left as it is") from None
+    except FileExistsError:  # made by someone else since the numbers were read
+        raise InvalidDeck([Problem(_existing(path), "already exists; it was left as it "
+                                   "is")]) from None
     except OSError as exc:
         raise CannotCreate(f"cannot create {path}: {exc.strerror or exc}") from exc
     return path
@@ -126,29 +127,42 @@ def init_deck(folder: Path) -> list[Path]:
     name, deck_id = deck_names(os.path.basename(os.path.abspath(folder)))
     files = starter_files(name, deck_id)
     if folder.exists() and not folder.is_dir():
-        raise CannotCreate(f"{folder} exists and is not a folder")
+        raise InvalidDeck([Problem(Location(str(folder)), "exists and is not a folder")])
     problems = [Problem(Location(str(folder / sub)), "is a symlink or not a folder; init never "
                         "writes through a symlink")
                 for sub in ("cards", "schema")
                 if os.path.lexists(folder / sub) and (os.path.islink(folder / sub)
                                                       or not os.path.isdir(folder / sub))]
-    problems += [Problem(Location(str(folder / relative)), "already exists; nothing was written")
+    problems += [Problem(_existing(folder / relative), "already exists; nothing was written")
                  for relative in files if os.path.lexists(folder / relative)]
     if problems:
         raise InvalidDeck(problems)
-    written = []
+    written: list[Path] = []
+    path = folder
     try:
         for sub in ("cards", "schema"):
             (folder / sub).mkdir(parents=True, exist_ok=True)
         for relative, text in files.items():
-            create_new(folder / relative, text.encode())
-            written.append(folder / relative)
-    except FileExistsError as exc:  # created by someone else since the check above
-        raise CannotCreate(f"{exc.filename} already exists; it was left as it is") from None
+            path = folder / relative
+            create_new(path, text.encode())
+            written.append(path)
+    except FileExistsError:  # created by someone else since the check above (the error
+        # names the temporary file that was to be linked there, not this one)
+        raise InvalidDeck([Problem(_existing(path), "already exists; it was left as it "
+                                   "is")]) from None
     except OSError as exc:
         raise CannotCreate(f"cannot create {exc.filename or folder}: {exc.strerror or exc}"
                            ) from exc
     return written
+
+
+def _existing(path: Path) -> Location:
+    """Where a file in the way is shown: at its first line, as every located problem is
+    (with the line under it), when it is a regular file; a folder, a link (never read: it
+    could show a file from elsewhere) or a device only by its path."""
+    if os.path.islink(path) or not path.is_file():
+        return Location(str(path))
+    return Location(str(path), 1, 1)
 
 
 def deck_names(folder_name: str) -> tuple[str, str]:
