@@ -476,3 +476,27 @@ def test_the_collection_kept_for_a_quick_rebuild_needs_no_more_room(tmp_path: Pa
         assert sorted(os.listdir(small)) == [".deckbuilder-cache", "filler"]
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_watch_leaves_no_stale_state_behind(example: Path, tmp_path: Path,
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """--watch keeps its last build in memory and leaves no state for a fresh process; the
+    one-off build's state before it, its collection included (50 MB at 100,000 cards),
+    stayed in the cache folder, naming a package that was gone, until the next one-off
+    build. The watch removes it as its build replaces that package."""
+    from test_output import _save_until_rebuilt, _watching
+
+    from deckbuilder.stamp import CACHE_DIR
+
+    out = _built(example, tmp_path, monkeypatch)
+    held = f"{stamp_path(example, out).stem}.*.collection"
+    assert list((out / CACHE_DIR).glob(held))
+    log = tmp_path / "watch.log"
+    with _watching(tmp_path, log, str(example), "--out", str(out)):
+        _save_until_rebuilt(example, log)
+    assert not quickstate.state_path(example, out).exists()
+    assert list((out / CACHE_DIR).glob(held)) == []
+    _two_edits(example)  # the next one-off build leaves its state again
+    assert run("build", example, "--out", out).exit_code == 0
+    assert quickstate.read_state(example, out) is not None
+    assert len(list((out / CACHE_DIR).glob(held))) == 1

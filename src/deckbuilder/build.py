@@ -17,7 +17,7 @@ from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, Lock, remember, update_lock
 from .model import Deck
 from .package import package_bytes, recover, remove_leftovers, staged
-from .quickstate import hold, quick_state, save
+from .quickstate import hold, quick_state, save, state_path
 from .salvage import lock_from_package
 from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
 
@@ -63,9 +63,10 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         lock, changes = update_lock(old_lock, notes, deck.id, now, allow_field_change)
         note_mods = {entry.guid: entry.mod for entry in lock.cards.values()}  # one per note
         notetype_mods = {key: entry.mod for key, entry in lock.notetypes.items()}
-        if leave_state and not check:
+        if not check and (leave_state or state_path(deck_dir, out_dir).exists()):
             # The last build's collection, kept for a quick rebuild, is replaced by this
-            # one: gone first, a disk that held the last build holds this one.
+            # one: gone first, a disk that held the last build holds this one. A build
+            # that leaves none (--watch) still removes it: it no longer matches.
             save(None, None, deck_dir, out_dir)
         scratch = _scratch_folder(path, check)
         text = _Text(lock)  # made while SQLite and zlib work without the GIL
