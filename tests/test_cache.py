@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -179,3 +180,37 @@ def test_a_hit_names_files_as_this_run_was_given_the_folder(
         checked = load_deck(Path(where), tmp_path / "elsewhere")
         assert {c.location.path for c in checked.deck.cards} <= {
             f"{where}/01-basics.yaml", f"{where}/02-maths.yaml"}
+
+
+def test_decks_sharing_a_build_folder_keep_each_others_entries(example: Path,
+                                                               tmp_path: Path) -> None:
+    """Each build pruned every entry it had not used: two decks built into one folder
+    evicted each other's, and each build checked every section again. Each deck now
+    prunes only its own; a deck folder that is gone loses its entries at the next build
+    of any deck there, so the cache still holds one deck's worth per deck folder."""
+    other = tmp_path / "other"
+    shutil.copytree(example, other)
+    (other / "deck.yaml").write_text((other / "deck.yaml").read_text().replace(
+        "id: example-deck", "id: other-deck"))
+    (other / "deck.lock").unlink(missing_ok=True)
+    out = tmp_path / "out"
+
+    def entries() -> int:
+        return len(list((out / CACHE_DIR).glob("*.entry")))
+
+    for answer in ("Lyon", "Marseille"):
+        for deck in (example, other):
+            basics = deck / "01-basics.yaml"
+            basics.write_text(basics.read_text().replace("back: Paris", f"back: {answer}")
+                              .replace("back: Lyon", f"back: {answer}"))
+            assert run("build", deck, "--out", out).exit_code == 0
+    assert entries() == 4  # two sections each: the older edit's entries pruned
+    before = {p.name: p.stat().st_ino for p in (out / CACHE_DIR).glob("*.entry")}
+    load_deck(example, out / CACHE_DIR)  # every section a hit: no entry written again
+    assert {p.name: p.stat().st_ino for p in (out / CACHE_DIR).glob("*.entry")} == before
+    shutil.rmtree(other)
+    basics = example / "01-basics.yaml"
+    basics.write_text(basics.read_text().replace("back: Marseille", "back: Paris"))
+    assert run("build", example, "--out", out).exit_code == 0
+    assert entries() == 2
+    assert [p.suffix for p in (out / CACHE_DIR).glob("*.deck")] == [".deck"]

@@ -35,10 +35,13 @@ TAG_NAME = "CACHEDIR.TAG"
 TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
        b"# This file is a cache directory tag created by deckbuilder.\n"
        b"# For information about cache directory tags, see https://bford.info/cachedir/\n")
-# Entries, and the JSON ones of deckbuilder before 0.3 (pruned like any unused entry)
-_ENTRY = re.compile(r"[0-9a-f]{64}\.(entry|json)")
-# what package.create_exclusive names an entry's temporary (a kill -9 may leave one)
-_ENTRY_TEMPORARY = re.compile(r"\.[0-9a-f]{64}\.(entry|json)\.[0-9a-f]{16}\.tmp")
+# Entries, `<deck key>.<entry key>.entry`: the deck key names the deck folder (as the
+# stamp's does), so decks that share a build folder each prune only their own; and what
+# package.create_exclusive names an entry's temporary (a kill -9 may leave one).
+_ENTRY = re.compile(r"\.?([0-9a-f]{32})\.[0-9a-f]{64}\.entry(\.[0-9a-f]{16}\.tmp)?")
+# Entries of deckbuilder before the deck key (JSON ones before 0.3): pruned by any deck.
+_OLD_ENTRY = re.compile(r"\.?[0-9a-f]{64}\.(entry|json)(\.[0-9a-f]{16}\.tmp)?")
+_MAX_FOLDER = 1 << 16  # a `<deck key>.deck` file: the deck folder's path
 _MAX_ENTRY = 1 << 30
 
 
@@ -88,6 +91,8 @@ class SectionCache:
         # A path may hold bytes that are not UTF-8 (surrogate escapes): keep them as bytes.
         seed = os.fsencode(f"{FORMAT}\0{code_fingerprint()}\0{deck_dir.resolve()}\0") + deck_yaml
         self.seed = hashlib.sha256(seed).digest()
+        self.deck_folder = os.fsencode(os.path.realpath(deck_dir))
+        self.deck_key = _deck_key(self.deck_folder)
         self.used: set[str] = set()
         self.entries: dict[str, str] = {}  # each section file's entry name, by file name
         self.claimed: bool | None = None  # unknown until the first write
@@ -96,27 +101,43 @@ class SectionCache:
         if self.folder is None:
             return None
         key = hashlib.sha256(self.seed + name.encode() + b"\0" + data).hexdigest()
-        self.used.add(f"{key}.entry")
-        self.entries[name] = f"{key}.entry"
-        return self.folder / f"{key}.entry"
+        entry = f"{self.deck_key}.{key}.entry"
+        self.used.add(entry)
+        self.entries[name] = entry
+        return self.folder / entry
 
     def prune(self) -> None:
-        """Remove the entries this load did not use, so the cache holds one deck's worth.
+        """Remove the entries of this deck that this load did not use, so the cache holds
+        one deck's worth for each deck folder that builds here, and every entry of a deck
+        folder that is gone (moved, renamed, deleted: its entries would stay for ever).
 
         Only regular files named like entries (or their temporaries), in a marked folder."""
         if _memory is not None:
             for name in _memory.keys() - self.used:
                 del _memory[name]
-        if self.folder is None or not self.writable or not is_marked(self.folder):
+        folder = self.folder
+        if folder is None or not self.writable or not is_marked(folder):
             return
-        for name in os.listdir(self.folder):
-            if name in self.used or not (_ENTRY.fullmatch(name)
-                                         or _ENTRY_TEMPORARY.fullmatch(name)):
+        mine = folder / f"{self.deck_key}.deck"
+        if not os.path.lexists(mine):  # whose entries these are, for the other decks
+            with contextlib.suppress(OutputError):
+                write_atomic(mine, self.deck_folder, durable=False)
+        gone: dict[str, bool] = {}
+        for name in os.listdir(folder):
+            if name in self.used:
                 continue
-            entry = self.folder / name
-            with contextlib.suppress(OSError):
-                if stat.S_ISREG(os.lstat(entry).st_mode):
-                    entry.unlink()
+            if found := _ENTRY.fullmatch(name):
+                key = found.group(1)
+                if key != self.deck_key:
+                    if key not in gone:
+                        gone[key] = _gone(folder, key)
+                    if not gone[key]:
+                        continue  # another deck's, which prunes its own
+            elif not _OLD_ENTRY.fullmatch(name):
+                continue
+            _remove(folder / name)
+        for key in (key for key, is_gone in gone.items() if is_gone):
+            _remove(folder / f"{key}.deck")
 
     def get(self, name: str, data: bytes, shown: str) -> tuple[Section, list[RenderedCard],
                                                                dict[str, Path]] | None:
@@ -158,6 +179,26 @@ class SectionCache:
         # fsyncs (they cost a cold build ~100 ms): after a crash an entry is only a miss.
         with contextlib.suppress(OutputError):
             write_atomic(path, seal(entry), durable=False)
+
+
+def _deck_key(deck_folder: bytes) -> str:
+    return hashlib.sha256(deck_folder).hexdigest()[:32]
+
+
+def _gone(folder: Path, key: str) -> bool:
+    """Whether the deck folder whose entries carry ``key`` is gone: its ``.deck`` file
+    is missing, damaged or names a folder that no longer exists."""
+    try:
+        named = read_regular(folder / f"{key}.deck", _MAX_FOLDER)
+    except OSError:
+        return True
+    return _deck_key(named) != key or not os.path.isdir(os.fsdecode(named))
+
+
+def _remove(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        if stat.S_ISREG(os.lstat(path).st_mode):
+            path.unlink()
 
 
 def encode(section: Section, rendered: list[RenderedCard], media: dict[str, Path]) -> bytes:
