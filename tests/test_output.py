@@ -265,7 +265,7 @@ PROBLEM_RUNS = {
     "preview": (["preview", "{bad}", "--out", "{out}"], 1, BAD_LINE),
     "sync": (["sync", "{bad}", "--collection", "{col}", "--out", "{out}"], 1, BAD_LINE),
     "new": (["new", "A::B", "{good}"], 1, "error: the section title cannot contain '::'"),
-    "init": (["init", "{taken}"], 1, ".gitignore: already exists; nothing was written"),
+    "init": (["init", "{taken}"], 1, ".gitignore:1:1: already exists; nothing was written"),
     "merge-lock": (["merge-lock", "{lock}", "{lock}", "{lock}"], 1,
                    "deck.lock:1:1: damaged lock line"),
     "schema": (["schema", "card"], 2, "'card' is not one of 'section', 'deck'"),
