@@ -8,7 +8,6 @@ per card, sorted, so that its diffs read like the deck's.
 
 from __future__ import annotations
 
-import datetime
 import functools
 import os
 import re
@@ -19,6 +18,7 @@ from pathlib import Path
 from .anki import Note, note_guid
 from .conflicts import conflict_markers
 from .errors import BadSetting, InvalidDeck, Location, Problem, Problems, RefusedChange
+from .lockahead import ahead
 from .notetypes import NOTETYPES
 
 LOCK_NAME = "deck.lock"
@@ -133,54 +133,15 @@ def _read_lock(path: Path, shown: str, deck_id: str | None, problems: Problems) 
         problems.error(Location(shown), f"cannot read the lock: {reason}")
         return Lock()
     if _kept is not None and (kept := _kept.get((text, shown, deck_id))):
-        lock, found = kept
-    else:
-        lock, found = parse_lock(text, shown, deck_id)
-        if _kept is not None:
-            _kept.clear()
-            _kept[text, shown, deck_id] = (lock, found)
+        problems.extend(kept[1])
+        return kept[0]
+    lock, found = parse_lock(text, shown, deck_id)
+    found += ahead(lock, text.removeprefix("\ufeff"), shown)  # (kept: a limit only grows)
+    if _kept is not None:
+        _kept.clear()
+        _kept[text, shown, deck_id] = (lock, found)
     problems.extend(found)
-    problems.extend(ahead(lock, text.removeprefix("\ufeff"), shown))
     return lock
-
-
-# Anki's Check Database sets a note's mod later than its clock back to now (measured with
-# anki 26.9), and a lock mod far ahead leaves the card's later edits no newer mod to take
-# (MAX_MOD at the latest). A day ahead is allowed, as Anki allows ids: two authors' clocks
-# may differ; so is a build time (SOURCE_DATE_EPOCH) chosen ahead, whose mods it wrote.
-AHEAD = 86_400
-
-
-def ahead(lock: Lock, text: str, shown: str) -> list[Problem]:
-    """A problem at each mod of ``lock`` (read from ``text``) too far in the future."""
-    now = int(time.time())
-    epoch = os.environ.get("SOURCE_DATE_EPOCH", "")
-    limit = max(now, int(epoch) if epoch.isascii() and epoch.isdigit() else 0) + AHEAD
-    late = [("notetype", key, 3, nt.mod) for key, nt in lock.notetypes.items()
-            if nt.mod > limit]
-    late += [("card", card_id, 6, c.mod) for card_id, c in lock.cards.items() if c.mod > limit]
-    problems = []
-    for kind, key, field_index, mod in sorted(late):
-        start = text.find(f"\n{kind}\t{key}\t") + 1
-        if not start and not text.startswith(f"{kind}\t{key}\t"):
-            continue  # (never: each entry was read from a line of the text)
-        line = text[start:text.find("\n", start) if "\n" in text[start:] else len(text)]
-        column = len("\t".join(line.split("\t")[:field_index])) + 2
-        problems.append(Problem(
-            Location(shown, text.count("\n", 0, start) + 1, column),
-            f"{kind} '{key}' has a mod in the future ({mod}, {_day(mod)}; this computer's "
-            f"clock says {now}, {_day(now)}): no later edit of "
-            f"it could get a newer one, so learners would miss it. Restore this line from "
-            f"version control as it was before the wrong time came in (a clock set wrong, "
-            f"or a hand edit); if no version has it right, set this one mod to {now}. "
-            f"Leave the other mods as they are"))
-    return problems
-
-
-def _day(seconds: int) -> str:
-    """The UTC date of a time since 1970, for any mod up to MAX_MOD on every platform."""
-    return (datetime.datetime(1970, 1, 1) + datetime.timedelta(seconds=seconds)).strftime(
-        "%Y-%m-%d")
 
 
 def parse_lock(text: str, shown: str, deck_id: str | None = None) -> tuple[Lock, list[Problem]]:

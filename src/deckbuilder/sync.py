@@ -12,6 +12,7 @@ collection holds, not from what the previous run did.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Callable
@@ -124,9 +125,10 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
             raise SyncFailed(f"Anki stopped the sync: {exc}{where}. Run it again to finish; "
                              "every step starts from what the collection holds") from exc
         finally:  # the decks this sync made are deckbuilder's, even when it stopped early
-            after = {d.id for d in col.decks.all_names_and_ids()}
-            made = made_decks(col, built.deck.id)
-            remember_made(col, built.deck.id, (made | (after - before)) & after)
+            with contextlib.suppress(AnkiException, OSError):
+                after = {d.id for d in col.decks.all_names_and_ids()}
+                made = made_decks(col, built.deck.id)
+                remember_made(col, built.deck.id, (made | (after - before)) & after)
         problems = verify(col, built.deck, built.notes, plan, schema,
                           options.allow_full_sync)
         problems += [f"deck options not applied: {left}"
