@@ -647,6 +647,7 @@ def test_the_dry_run_says_everything_the_real_run_does(imported: dict[str, Path]
     assert "empty subdeck removed: 'Sync Deck'" in real.output
     assert "empty cards removed: 1" in real.output
     assert reported(dry.output) == reported(real.output)
+    assert f"backup: would be made in {path.parent / 'backups'}\n" in dry.output
     assert deck_names(path) == {"Default", "Parent", "Parent::Sync Deck",
                                 "Parent::Sync Deck::01 Alpha"}
 

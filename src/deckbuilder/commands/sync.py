@@ -89,6 +89,8 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
     elif result.preset and not dry_run:
         console.out(f"synced {path}", fg="green")
     elif dry_run and (not result.plan.empty or result.preset):
+        if not result.plan.empty and not no_backup:
+            console.out(f"backup: would be made in {backup_dir or path.parent / 'backups'}")
         if result.plan.big_removal and not yes:
             console.note(f"the real run removes {len(result.plan.removed)} of the deck's "
                          f"{result.plan.deck_notes} notes: it will ask, or need --yes")
