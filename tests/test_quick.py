@@ -316,6 +316,42 @@ def test_the_stamp_after_a_quick_rebuild_makes_the_next_build_a_no_op(
     assert taken == [True]  # answered by the stamp: nothing changed
 
 
+@pytest.mark.parametrize("late", ["the edited section", "another section", "a new section"])
+def test_a_change_made_during_a_quick_rebuild_is_the_next_builds(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: str) -> None:
+    """The quick rebuild's stamp and state are those of the deck as it read it: a file
+    changed once it was read (while the collection is made) is never taken for built,
+    and the next build gives the bytes of a full build of the deck as it is then."""
+    out = _built(example, tmp_path, monkeypatch)
+    _change(example, "edit")
+    real = quickdb.zipped
+
+    def meanwhile(*args: object, **kwargs: object) -> object:
+        if late == "a new section":
+            (example / "03-late.yaml").write_text("section: Late\ncards:\n  - id: late-1\n"
+                                                  "    front: Late\n    back: Card\n")
+        else:
+            name = "01-basics.yaml" if late == "the edited section" else "02-maths.yaml"
+            path = example / name
+            path.write_text(path.read_text().replace("cards:\n", "cards:\n  - id: late-1\n"
+                                                     "    front: Late\n    back: Card\n\n", 1))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quickdb, "zipped", meanwhile)
+    taken = _spy(monkeypatch)
+    assert run("build", example, "--out", out).exit_code == 0
+    assert taken == [True]
+    monkeypatch.setattr(quickdb, "zipped", real)
+    again = run("build", example, "--out", out)
+    assert again.exit_code == 0
+    assert "1 added" in again.output and "late-1" in again.output
+    built = (out / PACKAGE).read_bytes()
+    lock = (example / "deck.lock").read_bytes()
+    assert run("build", example, "--out", tmp_path / "cold").exit_code == 0
+    assert (tmp_path / "cold" / PACKAGE).read_bytes() == built
+    assert (example / "deck.lock").read_bytes() == lock
+
+
 def _remove_list_card(deck: Path) -> None:
     maths = deck / "02-maths.yaml"
     text = maths.read_text()

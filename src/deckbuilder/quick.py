@@ -273,12 +273,17 @@ def _record(deck_dir: Path, out_dir: Path, before: tuple[Any, ...], state: State
             sections: list[SectionState], written: tuple[bytes, bytes, dict[str, bytes]],
             collection: str | None, chunks: tuple[int, int, list[int]], counts: str,
             total: int) -> None:
-    """The stamp and state a full build would leave, when no file changed meanwhile."""
+    """The stamp and state a full build would leave. A full build takes the deck's
+    snapshot again here, as its load read the files without looking at their digests;
+    this build read only deck.yaml and the changed sections, each checked against
+    ``before`` (quickload.py), and took the rest from the state of that same snapshot:
+    what it wrote is the build of ``before`` whatever changed since (1.7 ms at 10,000
+    cards). A change made meanwhile differs from ``before``: the next build sees it."""
     from .cache import claim
     from .report import describe_changes
 
     package, lock_text, packed = written
-    if snapshot(deck_dir) != before or not claim(out_dir / CACHE_DIR):
+    if not claim(out_dir / CACHE_DIR):
         save(None, None, deck_dir, out_dir)
         return
     path = out_dir / f"{state.deck_id}.apkg"
