@@ -141,21 +141,24 @@ def _lock(data: bytes, known: list[str], shown: str, deck_id: str, notes: list[N
     """The new lock: the last one with the lines of the changed sections' cards that
     changed made again (``known``: those the last build had), put in place by id (lines
     are sorted by id); the changes, those notes' mods, their old and new entries. None
-    when the lock is not one this path can splice."""
-    text = data.decode()
-    body = text.find("\ncard\t") + 1
-    if not body or not text.endswith("\n"):
+    when the lock is not one this path can splice.
+
+    The lock is the one the last build wrote (its digest is the state's), so it is UTF-8:
+    only the lines read are decoded and only the lines made are encoded (a decode and
+    encode of the whole lock cost 1.2 ms at 10,000 cards)."""
+    body = data.find(b"\ncard\t") + 1
+    if not body or not data.endswith(b"\n"):
         return None
     found = []  # (start, end) of each known card's line: one pass, ids in lock order
     end = body - 1
-    for card_id in sorted(known):
-        start = text.find(f"\ncard\t{card_id}\t", end) + 1
+    for card_id in sorted(known):  # code point order is UTF-8's byte order
+        start = data.find(b"\ncard\t%s\t" % card_id.encode(), end) + 1
         if not start:
             return None
-        end = text.index("\n", start)
+        end = data.index(b"\n", start)
         found.append((start, end))
-    old, problems = parse_lock(text[:body] + "".join(text[start:end + 1]
-                                                     for start, end in found),
+    old, problems = parse_lock((data[:body] + b"".join(data[start:end + 1]
+                                                       for start, end in found)).decode(),
                                shown, deck_id)
     if problems:
         return None
@@ -166,35 +169,35 @@ def _lock(data: bytes, known: list[str], shown: str, deck_id: str, notes: list[N
     # Lock.text, as a full build makes them.
     made = Lock(deck_id, {card_id: entry for card_id, entry in lock.cards.items()
                           if entry is not old.cards.get(card_id)})
-    fresh = {line.split("\t", 2)[1]: line for line in made.text().splitlines(True)
+    fresh = {line.split("\t", 2)[1]: line.encode() for line in made.text().splitlines(True)
              if line.startswith("card\t")}
     edits = []  # (offset, added first, id, end, text)
     for start, end in found:
-        card_id = text[start + 5:text.index("\t", start + 5)]
+        card_id = data[start + 5:data.index(b"\t", start + 5)].decode()
         if card_id not in lock.cards or card_id in fresh:
-            edits.append((start, 1, card_id, end + 1, fresh.pop(card_id, "")))
+            edits.append((start, 1, card_id, end + 1, fresh.pop(card_id, b"")))
     for card_id, line in fresh.items():  # added
-        at = _insertion(text, body, card_id)
+        at = _insertion(data, body, card_id.encode())
         edits.append((at, 0, card_id, at, line))
     edits.sort()
-    pieces: list[str] = []
+    pieces: list[bytes] = []
     done = 0
     for start, _, _, end, line in edits:
-        pieces += (text[done:start], line)
+        pieces += (data[done:start], line)
         done = end
-    pieces.append(text[done:])
+    pieces.append(data[done:])
     mods = {entry.guid: entry.mod for entry in lock.cards.values()}
-    return "".join(pieces).encode(), changes, mods, old.cards, lock.cards
+    return b"".join(pieces), changes, mods, old.cards, lock.cards
 
 
-def _insertion(text: str, body: int, card_id: str) -> int:
+def _insertion(data: bytes, body: int, card_id: bytes) -> int:
     """Where the line of ``card_id`` goes among the card lines from ``body`` on: the start
-    of the first line with a greater id (a binary search over the text)."""
-    low, high = body, len(text)
+    of the first line with a greater id (a binary search over the lock's bytes)."""
+    low, high = body, len(data)
     while low < high:
-        start = text.rfind("\n", low - 1, (low + high) // 2) + 1
-        end = text.index("\n", start)
-        if text[start + 5:text.index("\t", start + 5)] < card_id:
+        start = data.rfind(b"\n", low - 1, (low + high) // 2) + 1
+        end = data.index(b"\n", start)
+        if data[start + 5:data.index(b"\t", start + 5)] < card_id:
             low = end + 1
         else:
             high = start
