@@ -21,6 +21,7 @@ from .anki import Note
 from .errors import plural
 from .lock import LOCK_NAME, CardEntry, Changes, Lock, parse_lock, update_lock
 from .package import JOURNAL, read_regular, remove_leftovers, staged
+from .quickread import Reading
 from .quickstate import SectionState, State, read_state, save
 from .stamp import (
     CACHE_DIR,
@@ -77,16 +78,18 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool,
     if before is None or not changed:
         return None
     lock_path = deck_dir / LOCK_NAME
-    lock_data = read_regular(lock_path, _MAX_FILE)
-    old_package = read_regular(path, _MAX_FILE)
-    if (digest(lock_data) != state.lock or digest(old_package) != state.package
+    reading = Reading(lock_path, path, out_dir / CACHE_DIR / state.collection)
+    from .quickdb import zipped
+    from .quickload import load_changed
+
+    read = reading.result()
+    lock_data = read.lock
+    if (read.lock_digest != state.lock or read.package_digest != state.package
             or not _media_fresh(stamp)):
         return None
     # What a killed build left (a quick one's scratch collection too): only a full
     # build removed it, so it stayed while the builds after it were quick.
     remove_leftovers(lock_path, out_dir, state.deck_id)
-    from .quickload import load_changed
-
     loaded = load_changed(deck_dir, out_dir / CACHE_DIR, state, before, changed)
     if loaded is None:
         return None
@@ -113,10 +116,8 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool,
     again = {note.card_id for note in redo}
     gone = [number for card_id, (_, number) in before_at.items()
             if card_id not in now_at or card_id in again]
-    from .quickdb import zipped
-
     package, collection, chunks, packed = zipped(
-        state, deck_dir, out_dir, old_package, sections, set(changed),
+        state, deck_dir, out_dir, read, sections, set(changed),
         (redo, gone, {key: at for key, (at, _) in now_at.items()}), mods, head)
     with staged(deck_dir) as stage:
         if lock_data != lock_text:
