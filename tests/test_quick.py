@@ -215,6 +215,13 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
         target.write_bytes(collection.read_bytes())
         collection.unlink()
         collection.symlink_to(target)
+    elif kind == "collection missing":
+        collection.unlink()
+    elif kind == "package damaged":
+        package = out / PACKAGE
+        data = bytearray(package.read_bytes())
+        data[-30] ^= 0xFF
+        package.write_bytes(bytes(data))
     elif kind == "collection damaged":
         data = bytearray(collection.read_bytes())
         data[5000] ^= 0xFF
@@ -245,7 +252,8 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["truncated", "garbage", "symlink", "collection symlink",
-                                  "collection damaged", "older format", "wrong types",
+                                  "collection missing", "collection damaged",
+                                  "package damaged", "older format", "wrong types",
                                   "another deck", "chunks", "chunks cut elsewhere"])
 def test_a_damaged_or_foreign_state_is_the_full_build(example: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch,
