@@ -241,6 +241,15 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
                               "    back: B\n"})
         assert run("build", other, "--out", out).exit_code == 0
         shutil.copy(quickstate.state_path(other, out), state)
+    elif kind == "cards data":  # the edited section's: read only when it is
+        fields = list(marshal.loads(unseal(state.read_bytes())))
+        fields[13][0] = (*fields[13][0][:7], marshal.dumps([("capital-france", 1, "0")]))
+        state.write_bytes(seal(marshal.dumps(tuple(fields))))
+    elif kind == "ids and notes disagree":
+        fields = list(marshal.loads(unseal(state.read_bytes())))
+        section = fields[13][1]
+        fields[13][1] = (*section[:4], section[4] + "\nanother", *section[5:])
+        state.write_bytes(seal(marshal.dumps(tuple(fields))))
     elif kind == "chunks":
         fields = list(marshal.loads(unseal(state.read_bytes())))
         fields[11] = [1, *fields[11]]
@@ -254,6 +263,7 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize("kind", ["truncated", "garbage", "symlink", "collection symlink",
                                   "collection missing", "collection damaged",
                                   "package damaged", "older format", "wrong types",
+                                  "cards data", "ids and notes disagree",
                                   "another deck", "chunks", "chunks cut elsewhere"])
 def test_a_damaged_or_foreign_state_is_the_full_build(example: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch,
@@ -322,6 +332,36 @@ def test_the_stamp_after_a_quick_rebuild_makes_the_next_build_a_no_op(
     again = run("build", example, "--out", out)
     assert again.exit_code == 0
     assert taken == [True]  # answered by the stamp: nothing changed
+
+
+def test_a_quick_rebuild_keeps_the_state_of_unchanged_sections_as_it_read_it(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the edited section's cards are decoded; the others' go back to the state file
+    as they were read, and a rebuild that does need them (a card moved there) reads
+    them."""
+    out = _built(example, tmp_path, monkeypatch)
+    path = quickstate.state_path(example, out)
+    before = marshal.loads(unseal(path.read_bytes()))[13]
+    decoded: list[str] = []  # the ids of the cards decoded
+    real = quickstate.Cards.decoded
+
+    def spy(self: quickstate.Cards) -> list[quickstate.CardState]:
+        decoded.append(self.ids)
+        return real(self)
+
+    monkeypatch.setattr(quickstate.Cards, "decoded", spy)
+    _change(example, "edit")
+    taken = _spy(monkeypatch)
+    assert run("build", example, "--out", out).exit_code == 0
+    after = marshal.loads(unseal(path.read_bytes()))[13]
+    assert taken == [True]
+    assert set(decoded) == {before[0][4]}  # the first section's
+    assert after[1] == before[1] and after[0] != before[0]
+    decoded.clear()
+    _change(example, "move")  # a card from the first section to the second
+    assert run("build", example, "--out", out).exit_code == 0
+    assert taken == [True, True]
+    assert set(decoded) == {after[0][4], after[1][4]}
 
 
 @pytest.mark.parametrize("late", ["the edited section", "another section", "a new section"])

@@ -22,7 +22,7 @@ from .errors import plural
 from .lock import LOCK_NAME, CardEntry, Changes, Lock, parse_lock, update_lock
 from .package import JOURNAL, read_regular, remove_leftovers, staged
 from .quickread import Reading
-from .quickstate import SectionState, State, read_state, save
+from .quickstate import SectionState, State, card_ids, card_total, read_state, save
 from .stamp import (
     CACHE_DIR,
     Look,
@@ -123,15 +123,17 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool,
         if lock_data != lock_text:
             stage(lock_path, lock_text)
         stage(path, package)
-    cards = [card for s in sections for card in s.cards]
-    counts = (f"{plural(len(sections), 'section')}, {plural(len(cards), 'note')}, "
-              f"{plural(sum(len(card[2]) for card in cards), 'card')}")
-    # The unchanged cards in deck order, as update_lock lists them in a full build.
+    total = sum(map(len, (s.cards for s in sections)))
+    counts = (f"{plural(len(sections), 'section')}, {plural(total, 'note')}, "
+              f"{plural(sum(card_total(s.cards) for s in sections), 'card')}")
+    # The unchanged cards in deck order, as update_lock lists them in a full build: all
+    # of an unchanged section's (no id of its is in a changed one: quickload.py).
     same = set(changes.unchanged)
-    changes.unchanged[:] = [card[0] for card in cards
-                            if card[0] not in touched or card[0] in same]
+    changes.unchanged[:] = [card_id for s in sections for card_id in card_ids(s.cards)
+                            if s.name not in by_name or card_id not in touched
+                            or card_id in same]
     _record(deck_dir, out_dir, before, state, sections, (package, lock_text, packed),
-            collection, chunks, counts, len(cards))
+            collection, chunks, counts, total)
     return Rebuilt(path, counts, changes)
 
 

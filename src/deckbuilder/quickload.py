@@ -12,7 +12,7 @@ from .check import check_across_sections, check_head
 from .errors import Problems
 from .load import load_section
 from .model import Deck, DeckHead
-from .quickstate import SectionState, State, section_states
+from .quickstate import SectionState, State, card_ids, section_states
 from .source import find_deck_files, load_yaml, read_bytes
 from .stamp import digest
 
@@ -58,7 +58,8 @@ def load_changed(deck_dir: Path, cache_dir: Path, state: State, now: tuple[Any, 
     deck = Deck(head, tuple(sections), str(deck_dir))
     notes = compile_notes(deck, rendered)
     old = {s.name: s for s in state.sections}
-    elsewhere = {card[0] for s in state.sections if s.name not in changed for card in s.cards}
+    elsewhere = {card_id for s in state.sections if s.name not in changed
+                 for card_id in card_ids(s.cards)}
     states = section_states(deck, sections, media, notes, cache.entries)
     for name, new in zip(changed, states, strict=True):
         # A renamed subdeck, other media, a section emptied or filled, a card id of an
