@@ -217,6 +217,8 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
         collection.symlink_to(target)
     elif kind == "collection missing":
         collection.unlink()
+    elif kind == "collection emptied":
+        collection.write_bytes(b"")
     elif kind == "package damaged":
         package = out / PACKAGE
         data = bytearray(package.read_bytes())
@@ -261,7 +263,8 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["truncated", "garbage", "symlink", "collection symlink",
-                                  "collection missing", "collection damaged",
+                                  "collection missing", "collection emptied",
+                                  "collection damaged",
                                   "package damaged", "older format", "wrong types",
                                   "cards data", "ids and notes disagree",
                                   "another deck", "chunks", "chunks cut elsewhere"])

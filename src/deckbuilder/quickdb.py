@@ -4,17 +4,19 @@ changed sections' rows replaced, then zipped deflating only the chunks that chan
 from __future__ import annotations
 
 import contextlib
+import mmap
 import os
 import sqlite3
 import struct
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 from . import zipwrite
 from .anki import Note, derived_id, notetype_ids, unique_ids
 from .model import DeckHead
 from .package import create_exclusive, package_bytes, scratch_collection
-from .quickread import Read
+from .quickread import Read, mapped
 from .quickstate import SectionState, State, hold
 
 NAME = "collection.anki2"
@@ -54,9 +56,11 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, read: Read,
         os.close(fd)  # VACUUM INTO writes into an empty file
         _update(old, result, state, sections, changed, rows, mods, head)
         packed: dict[str, bytes] = {}
-        with zipwrite.primed(NAME, old, chunks):
-            package = package_bytes(result, {k: Path(v) for k, v in state.media.items()},
-                                    packed)
+        made = mapped(result)
+        # (a mapping is read as bytes are: zipwrite takes its length, CRC, slices and views)
+        with made, zipwrite.primed(NAME, cast(bytes, old), chunks):
+            package = package_bytes(cast(bytes, made),
+                                    {k: Path(v) for k, v in state.media.items()}, packed)
         kept = hold(result, deck_dir, out_dir)
         return package, kept, zipwrite.written[NAME], packed
     finally:
@@ -66,7 +70,7 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, read: Read,
                 Path(f"{file}-journal").unlink(missing_ok=True)  # as database.py
 
 
-def _update(old: bytes, result: Path, state: State, sections: list[SectionState],
+def _update(old: mmap.mmap, result: Path, state: State, sections: list[SectionState],
             changed: set[str], rows: tuple[list[Note], list[int], dict[str, int]],
             mods: dict[str, int], head: DeckHead) -> None:
     """The last collection (in memory) with the rows of the notes that changed replaced

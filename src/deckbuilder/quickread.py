@@ -5,6 +5,9 @@ second core is free). Only reads: a rebuild that stops early leaves nothing to u
 
 from __future__ import annotations
 
+import mmap
+import os
+import stat
 import threading
 import zlib
 from pathlib import Path
@@ -21,8 +24,24 @@ class Read(NamedTuple):
     lock_digest: bytes
     package: bytes
     package_digest: bytes
-    collection: bytes  # the last collection, kept in the cache folder (quickstate.py)
+    collection: mmap.mmap  # the last collection, kept in the cache folder (quickstate.py)
     collection_crc: int
+
+
+def mapped(path: Path) -> mmap.mmap:
+    """A regular file's bytes, mapped read-only (never through a symlink), for a file of
+    megabytes read once: the pages the system holds already, where a read copies them
+    into memory the process touches for the first time (2 ms for a 5 MB collection).
+    Only for deckbuilder's own files while it holds the deck's build lock: a file cut
+    short under a mapping would end the process."""
+    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC)
+    try:
+        found = os.fstat(fd)
+        if not (stat.S_ISREG(found.st_mode) and 0 < found.st_size < _MAX_FILE):
+            raise OSError(f"{path} is not a file deckbuilder wrote")
+        return mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    finally:
+        os.close(fd)
 
 
 class Reading:
@@ -42,7 +61,7 @@ class Reading:
             lock_digest = digest(lock_data)
             package_data = read_regular(package, _MAX_FILE)
             package_digest = digest(package_data)
-            collection_data = read_regular(collection, _MAX_FILE)
+            collection_data = mapped(collection)
             self._done = Read(lock_data, lock_digest, package_data, package_digest,
                               collection_data, zlib.crc32(collection_data))
         except BaseException as exc:  # raised again by result(), in the rebuild's thread
