@@ -19,6 +19,7 @@ import re
 import stat
 from collections.abc import Iterator, Sequence
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple, overload
 
@@ -231,8 +232,8 @@ def _stored(cards: Sequence[CardState]) -> tuple[str, int, int, bytes]:
     if isinstance(cards, Cards):
         return cards.ids, cards.notes, cards.total, cards.data  # as read: the same bytes
     listed = list(cards)
-    return ("\n".join(card[0] for card in listed), len(listed), card_total(listed),
-            marshal.dumps(listed))
+    return ("\n".join([card[0] for card in listed]), len(listed),
+            sum(map(len, map(itemgetter(2), listed))), marshal.dumps(listed))
 
 
 def read_state(deck_dir: Path, out_dir: Path) -> State | None:
