@@ -4,7 +4,6 @@ changed sections' rows replaced, then zipped deflating only the chunks that chan
 from __future__ import annotations
 
 import contextlib
-import mmap
 import os
 import sqlite3
 import struct
@@ -54,7 +53,7 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, read: Read,
     try:
         fd, result = create_exclusive(out_dir, scratch_collection(state.deck_id), owned)
         os.close(fd)  # VACUUM INTO writes into an empty file
-        _update(old, result, state, sections, changed, rows, mods, head)
+        _update(read.database, result, state, sections, changed, rows, mods, head)
         packed: dict[str, bytes] = {}
         made = mapped(result)
         # (a mapping is read as bytes are: zipwrite takes its length, CRC, slices and views)
@@ -70,15 +69,15 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, read: Read,
                 Path(f"{file}-journal").unlink(missing_ok=True)  # as database.py
 
 
-def _update(old: mmap.mmap, result: Path, state: State, sections: list[SectionState],
-            changed: set[str], rows: tuple[list[Note], list[int], dict[str, int]],
-            mods: dict[str, int], head: DeckHead) -> None:
-    """The last collection (in memory) with the rows of the notes that changed replaced
-    and every other card's position moved as its section moved, laid out into ``result``."""
+def _update(connection: sqlite3.Connection, result: Path, state: State,
+            sections: list[SectionState], changed: set[str],
+            rows: tuple[list[Note], list[int], dict[str, int]], mods: dict[str, int],
+            head: DeckHead) -> None:
+    """The last collection (``connection``: a copy in memory, closed here) with the rows
+    of the notes that changed replaced and every other card's position moved as its
+    section moved, laid out into ``result``."""
     notes, gone, positions = rows
-    connection = sqlite3.connect(":memory:")
     try:
-        connection.deserialize(old)
         # As database.py: VACUUM INTO syncs its file as the source's setting says (a
         # scratch file: the package written from it is what is synced).
         connection.execute("PRAGMA synchronous = OFF")
