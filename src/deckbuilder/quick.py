@@ -93,10 +93,10 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool,
     loaded = load_changed(deck_dir, out_dir / CACHE_DIR, state, before, changed)
     if loaded is None:
         return None
-    head, fresh, notes = loaded
+    head, fresh, notes, wanted = loaded
     old_changed = [s for s in state.sections if s.name in changed]
     kept = [s for s in state.sections if s.name not in changed]
-    if not _ids_hold(state.deck_id, old_changed, kept, notes):
+    if not _ids_hold(state.deck_id, old_changed, kept, notes, wanted):
         return None
     known = [card[0] for s in old_changed for card in s.cards]
     touched = {*known, *(note.card_id for note in notes)}
@@ -248,13 +248,14 @@ def _media_fresh(stamp: Stamp) -> bool:
 
 
 def _ids_hold(deck_id: str, old: list[SectionState], kept: list[SectionState],
-              notes: list[Note]) -> bool:
-    """Whether every note and card id is the one it wants, as in the last build, and stays
-    so: then ids of cards in unchanged sections need no look (see anki.unique_ids)."""
+              notes: list[Note], wanted: list[int]) -> bool:
+    """Whether every note and card id is the one it wants (``wanted``, beside ``notes``),
+    as in the last build, and stays so: then ids of cards in unchanged sections need no
+    look (see anki.unique_ids)."""
     from .anki import derived_note_id, note_guid
 
     before = {card[0]: card[1] for s in old for card in s.cards}
-    if any(note.note_id != derived_note_id(deck_id, note.guid) for note in notes):
+    if any(note.note_id != number for note, number in zip(notes, wanted, strict=True)):
         return False  # a note pushed off the id it wants: the full build places it
     # Notes whose id is new here must not take another's; notes gone must not have pushed
     # another to the next id (then it would move back). A mere edit has neither.
