@@ -21,7 +21,7 @@ from .anki import Note
 from .errors import plural
 from .lock import LOCK_NAME, CardEntry, Changes, Lock, parse_lock, update_lock
 from .package import JOURNAL, read_regular, remove_leftovers, staged
-from .quickread import Reading
+from .quickread import Later, digests, read_last
 from .quickstate import SectionState, State, card_ids, card_total, read_state, save
 from .stamp import (
     CACHE_DIR,
@@ -78,7 +78,7 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool,
     if before is None or not changed:
         return None
     lock_path = deck_dir / LOCK_NAME
-    reading = Reading(lock_path, path, out_dir / CACHE_DIR / state.collection)
+    reading = Later(read_last, lock_path, path, out_dir / CACHE_DIR / state.collection)
     from .quickdb import zipped
     from .quickload import load_changed
 
@@ -119,6 +119,7 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool,
     package, collection, chunks, packed = zipped(
         state, deck_dir, out_dir, read, sections, set(changed),
         (redo, gone, {key: at for key, (at, _) in now_at.items()}), mods, head)
+    hashing = Later(digests, package, lock_text)  # for the stamp, while the disk syncs
     with staged(deck_dir) as stage:
         if lock_data != lock_text:
             stage(lock_path, lock_text)
@@ -132,7 +133,7 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool,
     changes.unchanged[:] = [card_id for s in sections for card_id in card_ids(s.cards)
                             if s.name not in by_name or card_id not in touched
                             or card_id in same]
-    _record(deck_dir, out_dir, before, state, sections, (package, lock_text, packed),
+    _record(deck_dir, out_dir, before, state, sections, (hashing.result(), packed),
             collection, chunks, counts, total)
     return Rebuilt(path, counts, changes)
 
@@ -277,7 +278,7 @@ def _ids_hold(deck_id: str, old: list[SectionState], kept: list[SectionState],
 
 
 def _record(deck_dir: Path, out_dir: Path, before: tuple[Any, ...], state: State,
-            sections: list[SectionState], written: tuple[bytes, bytes, dict[str, bytes]],
+            sections: list[SectionState], written: tuple[list[bytes], dict[str, bytes]],
             collection: str | None, chunks: tuple[int, int, list[int]], counts: str,
             total: int) -> None:
     """The stamp and state a full build would leave. A full build takes the deck's
@@ -289,13 +290,12 @@ def _record(deck_dir: Path, out_dir: Path, before: tuple[Any, ...], state: State
     from .cache import claim
     from .report import describe_changes
 
-    package, lock_text, packed = written
+    (package_digest, lock_digest), packed = written  # the digests of package and lock
     if not claim(out_dir / CACHE_DIR):
         save(None, None, deck_dir, out_dir)
         return
     path = out_dir / f"{state.deck_id}.apkg"
     report = describe_changes(Changes(unchanged=[""] * total))  # as after no change
-    package_digest, lock_digest = digest(package), digest(lock_text)
     Stamp(str(deck_dir), before, tuple(sorted(packed.items())), lock_digest,
           state.deck_id, counts, (), os.path.realpath(out_dir), False,
           ((os.path.realpath(path), package_digest),), tuple(report),

@@ -1,8 +1,9 @@
-"""The files a quick rebuild (quick.py) starts from, read and hashed on a thread of their
-own while the rebuild imports its loader and its collection writer: file reads, SHA-256,
-CRC-32 and SQLite's copy of the last collection let go of the GIL, imports hold it (6 ms
-of a 10,000-card rebuild, when a second core is free). Only reads and memory: a rebuild
-that stops early leaves nothing to undo."""
+"""Work a quick rebuild (quick.py) hands to a thread of its own, all of it work that lets
+go of the GIL: reading, hashing and copying into SQLite the files it starts from while it
+imports its loader and collection writer (6 ms of a 10,000-card rebuild, the imports
+hold the GIL for 20), and hashing the new package and lock for the stamp while their
+writes wait for the disk. Only reads, hashes and memory: a rebuild that stops early
+leaves nothing to undo."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ import os
 import stat
 import threading
 import zlib
+from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, Generic, NamedTuple, TypeVar
 
 if TYPE_CHECKING:
     import sqlite3
@@ -21,6 +23,7 @@ from .package import read_regular
 from .stamp import digest
 
 _MAX_FILE = 1 << 31
+T = TypeVar("T")
 
 
 class Read(NamedTuple):
@@ -49,38 +52,48 @@ def mapped(path: Path) -> mmap.mmap:
         os.close(fd)
 
 
-class Reading:
-    """The reads under way; ``result`` waits for them, and raises what they raised."""
+class Later(Generic[T]):
+    """``work(*args)`` run on a thread of its own, for work that lets go of the GIL (file
+    reads, hashes, SQLite) while this thread does other things; ``result`` waits for it,
+    and raises what it raised."""
 
-    def __init__(self, lock: Path, package: Path, collection: Path) -> None:
-        self._paths = lock, package, collection
-        self._done: Read | BaseException | None = None
-        self._thread = threading.Thread(target=self._read, name="deckbuilder-read",
-                                        daemon=True)
+    def __init__(self, work: Callable[..., T], *args: Any) -> None:
+        self._done: tuple[T] | BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._done = (work(*args),)
+            except BaseException as exc:  # raised again by result(), in the caller's thread
+                self._done = exc
+
+        self._thread = threading.Thread(target=run, name="deckbuilder-later", daemon=True)
         self._thread.start()
 
-    def _read(self) -> None:
-        try:
-            lock, package, collection = self._paths
-            lock_data = read_regular(lock, _MAX_FILE)
-            lock_digest = digest(lock_data)
-            package_data = read_regular(package, _MAX_FILE)
-            package_digest = digest(package_data)
-            collection_data = mapped(collection)
-            crc = zlib.crc32(collection_data)
-            import sqlite3
-
-            database = sqlite3.connect(":memory:", check_same_thread=False)
-            database.deserialize(collection_data)
-            self._done = Read(lock_data, lock_digest, package_data, package_digest,
-                              collection_data, crc, database)
-        except BaseException as exc:  # raised again by result(), in the rebuild's thread
-            self._done = exc
-
-    def result(self) -> Read:
+    def result(self) -> T:
         self._thread.join()
         done = self._done
         if isinstance(done, BaseException):
             raise done
         assert done is not None
-        return done
+        return done[0]
+
+
+def read_last(lock: Path, package: Path, collection: Path) -> Read:
+    """The lock, package and collection the last build left, read and checked."""
+    lock_data = read_regular(lock, _MAX_FILE)
+    lock_digest = digest(lock_data)
+    package_data = read_regular(package, _MAX_FILE)
+    package_digest = digest(package_data)
+    collection_data = mapped(collection)
+    crc = zlib.crc32(collection_data)
+    import sqlite3
+
+    database = sqlite3.connect(":memory:", check_same_thread=False)
+    database.deserialize(collection_data)
+    return Read(lock_data, lock_digest, package_data, package_digest, collection_data, crc,
+                database)
+
+
+def digests(*items: bytes) -> list[bytes]:
+    """Each item's SHA-256."""
+    return [digest(item) for item in items]
