@@ -563,3 +563,16 @@ def test_the_collection_kept_for_a_quick_rebuild_needs_no_more_room(tmp_path: Pa
         assert sorted(os.listdir(small)) == [".deckbuilder-cache", "filler"]
     finally:
         subprocess.run(["umount", str(small)], check=True)
+
+
+def test_work_on_a_thread_gives_its_result_or_raises_its_exception() -> None:
+    """What the quick rebuild hands to a thread (quickread.Later) comes back whole: its
+    result, or its exception raised in the thread that asks (then the build runs in
+    full), never None."""
+    from deckbuilder.quickread import Later
+
+    assert Later(pow, 2, 10).result() == 1024
+    with pytest.raises(ZeroDivisionError):
+        Later(divmod, 1, 0).result()
+    with pytest.raises(FileNotFoundError):
+        Later(open, "/nonexistent/deckbuilder").result()
