@@ -79,14 +79,15 @@ class Later(Generic[T]):
 
 
 def read_last(lock: Path, package: Path, collection: Path) -> Read:
-    """The lock, package and collection the last build left, read and checked."""
+    """The lock, package and collection the last build left, with their digests (the
+    caller compares them with the state's) and the collection copied into SQLite."""
     lock_data = read_regular(lock, _MAX_FILE)
     lock_digest = digest(lock_data)
     package_data = read_regular(package, _MAX_FILE)
     package_digest = digest(package_data)
     collection_data = mapped(collection)
     crc = zlib.crc32(collection_data)
-    import sqlite3
+    import sqlite3  # (imported here, on this thread, while the other imports the rest)
 
     database = sqlite3.connect(":memory:", check_same_thread=False)
     database.deserialize(collection_data)
