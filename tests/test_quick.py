@@ -215,6 +215,15 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
         target.write_bytes(collection.read_bytes())
         collection.unlink()
         collection.symlink_to(target)
+    elif kind == "collection missing":
+        collection.unlink()
+    elif kind == "collection emptied":
+        collection.write_bytes(b"")
+    elif kind == "package damaged":
+        package = out / PACKAGE
+        data = bytearray(package.read_bytes())
+        data[-30] ^= 0xFF
+        package.write_bytes(bytes(data))
     elif kind == "collection damaged":
         data = bytearray(collection.read_bytes())
         data[5000] ^= 0xFF
@@ -234,6 +243,15 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
                               "    back: B\n"})
         assert run("build", other, "--out", out).exit_code == 0
         shutil.copy(quickstate.state_path(other, out), state)
+    elif kind == "cards data":  # the edited section's: read only when it is
+        fields = list(marshal.loads(unseal(state.read_bytes())))
+        fields[13][0] = (*fields[13][0][:7], marshal.dumps([("capital-france", 1, "0")]))
+        state.write_bytes(seal(marshal.dumps(tuple(fields))))
+    elif kind == "ids and notes disagree":
+        fields = list(marshal.loads(unseal(state.read_bytes())))
+        section = fields[13][1]
+        fields[13][1] = (*section[:4], section[4] + "\nanother", *section[5:])
+        state.write_bytes(seal(marshal.dumps(tuple(fields))))
     elif kind == "chunks":
         fields = list(marshal.loads(unseal(state.read_bytes())))
         fields[11] = [1, *fields[11]]
@@ -245,7 +263,10 @@ def _damage(kind: str, example: Path, out: Path, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("kind", ["truncated", "garbage", "symlink", "collection symlink",
-                                  "collection damaged", "older format", "wrong types",
+                                  "collection missing", "collection emptied",
+                                  "collection damaged",
+                                  "package damaged", "older format", "wrong types",
+                                  "cards data", "ids and notes disagree",
                                   "another deck", "chunks", "chunks cut elsewhere"])
 def test_a_damaged_or_foreign_state_is_the_full_build(example: Path, tmp_path: Path,
                                                       monkeypatch: pytest.MonkeyPatch,
@@ -314,6 +335,72 @@ def test_the_stamp_after_a_quick_rebuild_makes_the_next_build_a_no_op(
     again = run("build", example, "--out", out)
     assert again.exit_code == 0
     assert taken == [True]  # answered by the stamp: nothing changed
+
+
+def test_a_quick_rebuild_keeps_the_state_of_unchanged_sections_as_it_read_it(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Only the edited section's cards are decoded; the others' go back to the state file
+    as they were read, and a rebuild that does need them (a card moved there) reads
+    them."""
+    out = _built(example, tmp_path, monkeypatch)
+    path = quickstate.state_path(example, out)
+    before = marshal.loads(unseal(path.read_bytes()))[13]
+    decoded: list[str] = []  # the ids of the cards decoded
+    real = quickstate.Cards.decoded
+
+    def spy(self: quickstate.Cards) -> list[quickstate.CardState]:
+        decoded.append(self.ids)
+        return real(self)
+
+    monkeypatch.setattr(quickstate.Cards, "decoded", spy)
+    _change(example, "edit")
+    taken = _spy(monkeypatch)
+    assert run("build", example, "--out", out).exit_code == 0
+    after = marshal.loads(unseal(path.read_bytes()))[13]
+    assert taken == [True]
+    assert set(decoded) == {before[0][4]}  # the first section's
+    assert after[1] == before[1] and after[0] != before[0]
+    decoded.clear()
+    _change(example, "move")  # a card from the first section to the second
+    assert run("build", example, "--out", out).exit_code == 0
+    assert taken == [True, True]
+    assert set(decoded) == {after[0][4], after[1][4]}
+
+
+@pytest.mark.parametrize("late", ["the edited section", "another section", "a new section"])
+def test_a_change_made_during_a_quick_rebuild_is_the_next_builds(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, late: str) -> None:
+    """The quick rebuild's stamp and state are those of the deck as it read it: a file
+    changed once it was read (while the collection is made) is never taken for built,
+    and the next build gives the bytes of a full build of the deck as it is then."""
+    out = _built(example, tmp_path, monkeypatch)
+    _change(example, "edit")
+    real = quickdb.zipped
+
+    def meanwhile(*args: object, **kwargs: object) -> object:
+        if late == "a new section":
+            (example / "03-late.yaml").write_text("section: Late\ncards:\n  - id: late-1\n"
+                                                  "    front: Late\n    back: Card\n")
+        else:
+            name = "01-basics.yaml" if late == "the edited section" else "02-maths.yaml"
+            path = example / name
+            path.write_text(path.read_text().replace("cards:\n", "cards:\n  - id: late-1\n"
+                                                     "    front: Late\n    back: Card\n\n", 1))
+        return real(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quickdb, "zipped", meanwhile)
+    taken = _spy(monkeypatch)
+    assert run("build", example, "--out", out).exit_code == 0
+    assert taken == [True]
+    monkeypatch.setattr(quickdb, "zipped", real)
+    again = run("build", example, "--out", out)
+    assert again.exit_code == 0
+    assert "1 added" in again.output and "late-1" in again.output
+    built = (out / PACKAGE).read_bytes()
+    lock = (example / "deck.lock").read_bytes()
+    assert run("build", example, "--out", tmp_path / "cold").exit_code == 0
+    assert (tmp_path / "cold" / PACKAGE).read_bytes() == built
+    assert (example / "deck.lock").read_bytes() == lock
 
 
 def _remove_list_card(deck: Path) -> None:
@@ -500,3 +587,16 @@ def test_watch_leaves_no_stale_state_behind(example: Path, tmp_path: Path,
     assert run("build", example, "--out", out).exit_code == 0
     assert quickstate.read_state(example, out) is not None
     assert len(list((out / CACHE_DIR).glob(held))) == 1
+
+
+def test_work_on_a_thread_gives_its_result_or_raises_its_exception() -> None:
+    """What the quick rebuild hands to a thread (quickread.Later) comes back whole: its
+    result, or its exception raised in the thread that asks (then the build runs in
+    full), never None."""
+    from deckbuilder.quickread import Later
+
+    assert Later(pow, 2, 10).result() == 1024
+    with pytest.raises(ZeroDivisionError):
+        Later(divmod, 1, 0).result()
+    with pytest.raises(FileNotFoundError):
+        Later(open, "/nonexistent/deckbuilder").result()

@@ -299,3 +299,22 @@ def test_a_build_folder_inside_the_deck_keeps_the_first_stamp(example: Path,
     assert run("build", ".").exit_code == 0
     assert stamp_path(Path("."), Path("build")).is_file()
     assert read_stamp(stamp_path(Path("."), Path("build"))) is not None
+
+
+def test_the_code_fingerprint_sees_every_code_file_and_only_those(tmp_path: Path) -> None:
+    """Code and assets in every folder of the package, with their sizes and mtimes; not
+    bytecode, other files, nor a folder linked from elsewhere."""
+    from deckbuilder.stamp import _code_files
+
+    for name in ("a.py", "commands/b.py", "assets/card.css", "assets/preview.html",
+                 "__pycache__/a.cpython-311.pyc", "notes.txt", "elsewhere/c.py"):
+        (tmp_path / name).parent.mkdir(exist_ok=True)
+        (tmp_path / name).write_text(name)
+    os.utime(tmp_path / "commands" / "b.py", ns=(0, 1234))
+    (tmp_path / "linked").symlink_to(tmp_path / "elsewhere")
+    found = {path: (size, mtime) for path, size, mtime in _code_files(str(tmp_path), "")}
+    assert sorted(found) == sorted(["a.py", os.path.join("commands", "b.py"),
+                                    os.path.join("assets", "card.css"),
+                                    os.path.join("assets", "preview.html"),
+                                    os.path.join("elsewhere", "c.py")])
+    assert found[os.path.join("commands", "b.py")] == (len("commands/b.py"), 1234)

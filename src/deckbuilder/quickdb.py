@@ -7,38 +7,39 @@ import contextlib
 import os
 import sqlite3
 import struct
-import zlib
 from collections.abc import Iterable
 from pathlib import Path
+from typing import cast
 
 from . import zipwrite
 from .anki import Note, derived_id, notetype_ids, unique_ids
 from .model import DeckHead
-from .package import create_exclusive, package_bytes, read_regular, scratch_collection
+from .package import create_exclusive, package_bytes, scratch_collection
+from .quickread import Read, mapped
 from .quickstate import SectionState, State, hold
-from .stamp import CACHE_DIR
 
 NAME = "collection.anki2"
 _COUNTERS = (24, 40, 92)  # the header's write counters, set as database.py sets them
 _LOCAL = struct.Struct("<4sHHHHHIIIHH")  # a zip entry's local header
 
 
-def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
+def zipped(state: State, deck_dir: Path, out_dir: Path, read: Read,
            sections: list[SectionState], changed: set[str],
            rows: tuple[list[Note], list[int], dict[str, int]], mods: dict[str, int],
            head: DeckHead) -> tuple[bytes, str | None, tuple[int, int, list[int]],
                                     dict[str, bytes]]:
     """The package, the name of its collection kept in the cache folder (None if none
     could be kept), the collection's length, CRC and chunk sizes, and the media's
-    digests. Raises ValueError when the last collection is not the one the state and
-    the last package describe."""
-    old = read_regular(out_dir / CACHE_DIR / state.collection, 1 << 31)
+    digests; ``read``: the last package and collection (quickread.py). Raises ValueError
+    when the last collection is not the one the state and the last package describe."""
+    old, old_package = read.collection, read.package
     (signature, _, _, _, _, _, crc, size, length, named, extra) = _LOCAL.unpack_from(
         old_package)
     start = _LOCAL.size + named + extra
     if (signature != b"PK\x03\x04" or old_package[_LOCAL.size:_LOCAL.size + named]
             != NAME.encode() or (crc, length) != (state.crc, state.length)
-            or (zlib.crc32(old), len(old)) != (crc, length) or size != sum(state.chunks)):
+            or (read.collection_crc, len(old)) != (crc, length)
+            or size != sum(state.chunks)):
         raise ValueError("the last collection is not the package's")
     chunks, offset = [], start
     for chunk in state.chunks:
@@ -52,11 +53,13 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
     try:
         fd, result = create_exclusive(out_dir, scratch_collection(state.deck_id), owned)
         os.close(fd)  # VACUUM INTO writes into an empty file
-        _update(old, result, state, sections, changed, rows, mods, head)
+        _update(read.database, result, state, sections, changed, rows, mods, head)
         packed: dict[str, bytes] = {}
-        with zipwrite.primed(NAME, old, chunks):
-            package = package_bytes(result, {k: Path(v) for k, v in state.media.items()},
-                                    packed)
+        made = mapped(result)
+        # (a mapping is read as bytes are: zipwrite takes its length, CRC, slices and views)
+        with made, zipwrite.primed(NAME, cast(bytes, old), chunks):
+            package = package_bytes(cast(bytes, made),
+                                    {k: Path(v) for k, v in state.media.items()}, packed)
         kept = hold(result, deck_dir, out_dir)
         return package, kept, zipwrite.written[NAME], packed
     finally:
@@ -66,15 +69,15 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, old_package: bytes,
                 Path(f"{file}-journal").unlink(missing_ok=True)  # as database.py
 
 
-def _update(old: bytes, result: Path, state: State, sections: list[SectionState],
-            changed: set[str], rows: tuple[list[Note], list[int], dict[str, int]],
-            mods: dict[str, int], head: DeckHead) -> None:
-    """The last collection (in memory) with the rows of the notes that changed replaced
-    and every other card's position moved as its section moved, laid out into ``result``."""
+def _update(connection: sqlite3.Connection, result: Path, state: State,
+            sections: list[SectionState], changed: set[str],
+            rows: tuple[list[Note], list[int], dict[str, int]], mods: dict[str, int],
+            head: DeckHead) -> None:
+    """The last collection (``connection``: a copy in memory, closed here) with the rows
+    of the notes that changed replaced and every other card's position moved as its
+    section moved, laid out into ``result``."""
     notes, gone, positions = rows
-    connection = sqlite3.connect(":memory:")
     try:
-        connection.deserialize(old)
         # As database.py: VACUUM INTO syncs its file as the source's setting says (a
         # scratch file: the package written from it is what is synced).
         connection.execute("PRAGMA synchronous = OFF")

@@ -6,19 +6,20 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .anki import Note, compile_notes
+from .anki import Note, compile_notes, note_keys
 from .cache import SectionCache
 from .check import check_across_sections, check_head
 from .errors import Problems
 from .load import load_section
 from .model import Deck, DeckHead
-from .quickstate import SectionState, State, section_states
+from .quickstate import SectionState, State, card_ids, section_states
 from .source import find_deck_files, load_yaml, read_bytes
 from .stamp import digest
 
 
 def load_changed(deck_dir: Path, cache_dir: Path, state: State, now: tuple[Any, ...],
-                 changed: list[str]) -> tuple[DeckHead, list[SectionState], list[Note]] | None:
+                 changed: list[str]
+                 ) -> tuple[DeckHead, list[SectionState], list[Note], list[int]] | None:
     """deck.yaml's head, the changed sections' new states and notes (in deck order); None
     when anything is wrong (any problem at all: the full build reports it) or when the
     change is one this path leaves to the full build (titles, media, ids across files)."""
@@ -56,9 +57,12 @@ def load_changed(deck_dir: Path, cache_dir: Path, state: State, now: tuple[Any, 
     if problems.items:
         return None
     deck = Deck(head, tuple(sections), str(deck_dir))
-    notes = compile_notes(deck, rendered)
+    # The ids the notes want, made once: the caller checks each got its own (quick.py).
+    guids, wanted, note_digests = note_keys(head.id, rendered)
+    notes = compile_notes(deck, rendered, zip(guids, wanted, note_digests, strict=True))
     old = {s.name: s for s in state.sections}
-    elsewhere = {card[0] for s in state.sections if s.name not in changed for card in s.cards}
+    elsewhere = {card_id for s in state.sections if s.name not in changed
+                 for card_id in card_ids(s.cards)}
     states = section_states(deck, sections, media, notes, cache.entries)
     for name, new in zip(changed, states, strict=True):
         # A renamed subdeck, other media, a section emptied or filled, a card id of an
@@ -71,4 +75,4 @@ def load_changed(deck_dir: Path, cache_dir: Path, state: State, now: tuple[Any, 
     # entries and the new ones.
     cache.used.update(s.entry for s in state.sections if s.name not in changed)
     cache.prune()
-    return head, states, notes
+    return head, states, notes, wanted

