@@ -186,6 +186,26 @@ _CARD_KEYS = {key.name: key for key in schema.CARD_KEYS}
 _REQUIRED = frozenset(key.name for key in schema.CARD_KEYS if key.required)
 _CARD_KINDS = tuple((frozenset(needs), frozenset(cannot))
                     for needs, cannot in schema.CARD_KINDS.values())
+# What _plain_card does with a value, by key: a flag, a list, or a text matched by the
+# key's expression. A "text" key's rules (not empty, no control characters but tab and
+# newline) hold for every non-blank line of printable ASCII, most texts: those skip the
+# expression (tests/test_check_fast.py holds this).
+_FLAG, _LIST = "flag", "list"
+_SHORTCUT = frozenset(key.name for key in schema.CARD_KEYS if key.type == "text" and not key.rules)
+# The per-value tests of each order of declared keys that makes a card of one kind.
+_PLANS: dict[tuple[str, ...], tuple[tuple[object, bool], ...] | None] = {}
+
+
+def _plan(names: tuple[str, ...]) -> tuple[tuple[object, bool], ...] | None:
+    """``_plain_card``'s test of each value of a card with these keys, in their order;
+    None when a key is not declared, or the keys make no card of one kind."""
+    keys = [_CARD_KEYS.get(name) for name in names]
+    present = frozenset(names)
+    if None in keys or not present >= _REQUIRED or not any(
+            needs <= present and present.isdisjoint(cannot) for needs, cannot in _CARD_KINDS):
+        return None
+    return tuple((key.fast or (_FLAG if key.type == "flag" else _LIST), key.name in _SHORTCUT)
+                 for key in keys if key is not None)
 
 
 def _plain_card(node: Node) -> dict[str, Node] | None:
@@ -194,22 +214,26 @@ def _plain_card(node: Node) -> dict[str, Node] | None:
     if node.kind != "map":
         return None
     values: dict[str, Node] = node.value  # type: ignore[assignment]
-    for name, value in values.items():
-        key = _CARD_KEYS.get(name)
-        if key is None:
+    names = tuple(values)
+    plan = _PLANS.get(names)
+    if plan is None:
+        if names in _PLANS or len(_PLANS) >= 4096:  # a few orders per deck; hostile ones
             return None
-        if key.fast is not None:
-            if value.kind not in WRITTEN or not key.fast.match(value.value):  # type: ignore[call-overload]
-                return None
-        elif key.type == "flag":
+        plan = _PLANS[names] = _plan(names)
+        if plan is None:
+            return None
+    for (test, shortcut), value in zip(plan, values.values()):  # noqa: B905 (same length)
+        if test is _FLAG:
             if value.kind != "bool" and value.value not in YAML_BOOLEANS:
                 return None
-        elif value.kind != "seq":  # tags, lint: checked with the card
+        elif test is _LIST:  # tags, lint: checked with the card
+            if value.kind != "seq":
+                return None
+        elif value.kind not in WRITTEN:
             return None
-    names = values.keys()
-    if not names >= _REQUIRED:
-        return None
-    for needs, cannot in _CARD_KINDS:
-        if needs <= names and names.isdisjoint(cannot):
-            return values
-    return None
+        else:
+            text: str = value.value  # type: ignore[assignment]
+            if not (shortcut and text.isascii() and text.isprintable() and text
+                    and not text.isspace()) and not test.match(text):  # type: ignore[attr-defined]
+                return None
+    return values
