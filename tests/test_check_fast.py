@@ -4,13 +4,17 @@ finds nothing wrong with it: a text that skips the expressions must be one they 
 from __future__ import annotations
 
 import string
+from pathlib import Path
+from typing import Any
 
+from conftest import write_deck
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from deckbuilder import schema
 from deckbuilder.check import _plain_card
-from deckbuilder.errors import Problems
+from deckbuilder.errors import InvalidDeck, Problems
+from deckbuilder.load import load_deck
 from deckbuilder.source import Node, SourceFile
 from deckbuilder.values import ValueChecker
 
@@ -59,3 +63,28 @@ def test_keys_in_any_order_and_cards_of_no_kind() -> None:
     without_id = Node("map", {"front": Node("str", "f", 1, 1), "back": Node("str", "b", 2, 1)},
                       1, 1)
     assert _plain_card(without_id) is None
+
+
+def _load(tmp_path: Path, sections: dict[str, str]) -> Any:
+    deck = write_deck(tmp_path / "deck", {"deck.yaml": "deck: D\nid: d\ntags: [Shared]\n",
+                                          **sections})
+    try:
+        return load_deck(deck, parallel=False)
+    except InvalidDeck as exc:
+        return [str(p) for p in exc.problems]
+
+
+def test_cards_with_the_same_tags_each_get_their_sections_tags_and_their_problems(
+        tmp_path: Path) -> None:
+    cards = ("cards:\n  - {id: a, front: f, back: b, tags: [x, y]}\n"
+             "  - {id: b, front: f, back: b, tags: [x, y]}\n")
+    second = cards.replace("id: ", "id: 2")
+    checked = _load(tmp_path / "fine", {"01-a.yaml": f"section: A\ntags: [s]\n{cards}",
+                                        "02-b.yaml": f"section: B\n{second}"})
+    assert [card.tags for card in checked.deck.cards] == [
+        ("Shared", "s", "d::01-a", "x", "y"), ("Shared", "s", "d::01-a", "x", "y"),
+        ("Shared", "d::02-b", "x", "y"), ("Shared", "d::02-b", "x", "y")]
+    clash = cards.replace("[x, y]", "[x, shared]")
+    found = _load(tmp_path / "clash", {"01-a.yaml": f"section: A\n{clash}"})
+    assert [line.split(": ", 1)[0] for line in found] == [
+        f"{tmp_path}/clash/deck/01-a.yaml:3:38", f"{tmp_path}/clash/deck/01-a.yaml:4:38"]

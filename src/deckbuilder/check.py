@@ -59,6 +59,8 @@ class _Checker(ValueChecker):
         # Each layout of a card's keys once: most cards of a section share a few.
         self.layouts: dict[tuple[tuple[str, int, int], ...],
                            tuple[tuple[str, int, int], ...]] = {}
+        # A card's own tags as written -> its merged tags, for the section being checked
+        self.card_tags: dict[tuple[object, ...], tuple[str, ...]] = {}
 
     def mapping(self, source: SourceFile, keys: tuple[Key, ...],
                 root: Node | None) -> dict[str, Node]:
@@ -80,6 +82,7 @@ class _Checker(ValueChecker):
         auto = section_tag(deck.id, stem)
         cards = []
         inherited, section_source = (*deck.tags, *section_tags, auto), self.text(head, "source")
+        self.card_tags = {}  # for this section's inherited tags
         for item in head["cards"].value if "cards" in head else ():  # type: ignore[attr-defined]
             card = self.card(item, source, inherited, vocab, section_source)
             if card is not None:
@@ -104,8 +107,18 @@ class _Checker(ValueChecker):
             kind, numbers = "cloze", self.cloze_numbers(values["cloze"])
         elif (reverse := values.get("reverse")) is not None and reverse.value in TRUE_WORDS:
             kind = "reverse"
-        own = self.tags(values, "tags", source, vocabulary)
-        return self.make_card(values, source, (*inherited, *own), section_source, kind, numbers)
+        # Cards repeat a few lists of tags: each list's merged tags are made once.
+        listed = values.get("tags")
+        written = () if listed is None else tuple([  # None: not text, never stored
+            item.value if item.kind in WRITTEN else None for item in listed.value])  # type: ignore[attr-defined]
+        tags = self.card_tags.get(written)
+        if tags is None:
+            count = len(self.problems.items)
+            own = self.tags(values, "tags", source, vocabulary)
+            tags = self.merged_tags((*inherited, *own), listed or values["id"])
+            if len(self.problems.items) == count:
+                self.card_tags[written] = tags
+        return self.make_card(values, source, tags, section_source, kind, numbers)
 
     def checked_card(self, node: Node, source: SourceFile, inherited: tuple[str, ...],
                      vocabulary: tuple[str, ...] | None, section_source: str) -> Card | None:
@@ -136,7 +149,8 @@ class _Checker(ValueChecker):
         own = self.tags(values, "tags", source, vocabulary)
         if not kind or "id" not in values:
             return None
-        return self.make_card(values, source, (*inherited, *own), section_source, kind, numbers)
+        tags = self.merged_tags((*inherited, *own), values.get("tags") or values["id"])
+        return self.make_card(values, source, tags, section_source, kind, numbers)
 
     def cloze_numbers(self, cloze: Node) -> tuple[int, ...]:
         """A cloze text's deletion numbers; what Anki would get wrong is reported."""
@@ -160,7 +174,7 @@ class _Checker(ValueChecker):
             stored_text(get("back")),
             stored_text(get("extra")),
             stored_text(get("source")) or section_source,
-            self.merged_tags(tags, get("tags") or identity),
+            tags,
             Location(source.display, identity.line, identity.column),
             self.layouts.setdefault(layout, layout),
             self.rule_ids(values, source),
