@@ -217,6 +217,9 @@ def _section_from_data(data: Any, shown: str
     if not _valid_cards(cards):
         raise ValueError("not an entry")
     rendered = []
+    # The NamedTuples made as tuple.__new__ makes them, without their __new__'s Python
+    # call (a third of this loop); every field is given, in order.
+    new = tuple.__new__
     for row in cards:
         (card_id, kind, front, back, extra, own_source, tags, line, column, positions,
          lint_off, fields, numbers) = row
@@ -225,9 +228,9 @@ def _section_from_data(data: Any, shown: str
         if fields is None:  # the fields as written (see _section_to_data)
             fields = ((front, extra, own_source) if kind == "cloze"
                       else (front, back, extra, own_source))
-        rendered.append(RenderedCard(Card(card_id, kind, front, back, extra, own_source, tags,
-                                          Location(shown, line, column), positions, lint_off,
-                                          numbers), fields))
+        card = new(Card, (card_id, kind, front, back, extra, own_source, tags,
+                          new(Location, (shown, line, column)), positions, lint_off, numbers))
+        rendered.append(new(RenderedCard, (card, fields)))
     section = Section(number, stem, title, source, shown, tuple(r.card for r in rendered),
                       Location(shown, 1, 1))
     return section, rendered, media
