@@ -165,21 +165,22 @@ class _Checker(ValueChecker):
         get = values.get
         line = identity.line
         layout = tuple([(name, value.line - line, value.column) for name, value in values.items()])
-        # Card's fields in order (id, kind, front, back, extra, source, tags, location,
-        # positions, lint_off, cloze_numbers): by keyword, the call cost 0.35 us more.
-        return Card(
-            identity.value,  # type: ignore[arg-type]
+        # Card's fields, every one in order (id, kind, front, back, extra, source, tags,
+        # location, positions, lint_off, cloze_numbers), made as tuple.__new__ makes them:
+        # without the NamedTuples' __new__ calls, 0.15 us a card less.
+        return tuple.__new__(Card, (
+            identity.value,
             kind,
             stored_text(get("cloze" if kind == "cloze" else "front")),
             stored_text(get("back")),
             stored_text(get("extra")),
             stored_text(get("source")) or section_source,
             tags,
-            Location(source.display, identity.line, identity.column),
+            tuple.__new__(Location, (source.display, identity.line, identity.column)),
             self.layouts.setdefault(layout, layout),
             self.rule_ids(values, source),
             numbers,
-        )
+        ))
 
     def unique_ids(self, sections: list[Section]) -> None:
         first: dict[str, Location] = {}
