@@ -65,7 +65,9 @@ def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
         pos = end + 2
     if not deletions and not problems:
         problems.append("cloze text has no deletion; mark one as {{c1::answer}}")
-    missing = _missing(sorted({d.number for d in deletions if d.number > 0}))
+    numbers = sorted({d.number for d in deletions if d.number > 0})
+    # distinct numbers from 1 whose largest is their count are 1..n: nothing is missing
+    missing = _missing(numbers) if numbers and numbers[-1] != len(numbers) else []
     if missing:
         listed = ", ".join(f"c{n}" for n in missing[:_MISSING_SHOWN])
         more = f" and {len(missing) - _MISSING_SHOWN} more" if len(missing) > _MISSING_SHOWN \
