@@ -91,9 +91,10 @@ class Renderer:
             else:
                 fields = [render(card.front, at, False, "front"),
                           render(card.back, at, False, "back")]
-            fields.append(render(card.extra, at, False, "extra"))
+            extra = card.extra  # empty on most cards: no call for it
+            fields.append(render(extra, at, False, "extra") if extra else "")
             fields.append(render(card.source, at, False, "source", default))
-            rendered.append(RenderedCard(card, tuple(fields)))
+            rendered.append(tuple.__new__(RenderedCard, (card, tuple(fields))))
         return rendered
 
     @property
