@@ -7,6 +7,7 @@ import string
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import write_deck
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -88,3 +89,21 @@ def test_cards_with_the_same_tags_each_get_their_sections_tags_and_their_problem
     found = _load(tmp_path / "clash", {"01-a.yaml": f"section: A\n{clash}"})
     assert [line.split(": ", 1)[0] for line in found] == [
         f"{tmp_path}/clash/deck/01-a.yaml:3:38", f"{tmp_path}/clash/deck/01-a.yaml:4:38"]
+
+
+def test_tags_are_stored_in_nfc_and_every_vocabulary_word_is_allowed(tmp_path: Path) -> None:
+    decomposed = "cafe\u0301"  # café in NFD: Anki stores the NFC form
+    deck = write_deck(tmp_path / "deck", {
+        "deck.yaml": "deck: D\nid: d\nvocabulary: [first, caf\u00e9, last]\n",
+        "01-a.yaml": f"section: A\ncards:\n  - {{id: a, front: f, back: b, tags: [first]}}\n"
+                     f"  - {{id: b, front: f, back: b, tags: [{decomposed}, last]}}\n"
+                     f"  - {{id: c, front: f, back: b, tags: [{decomposed}]}}\n"})
+    cards = load_deck(deck, parallel=False).deck.cards
+    assert [card.tags[-1] for card in cards] == ["first", "last", "caf\u00e9"]
+    assert cards[1].tags[-2] == "caf\u00e9"
+    (deck / "01-a.yaml").write_text("section: A\ncards:\n"
+                                    "  - {id: a, front: f, back: b, tags: [firsts]}\n")
+    with pytest.raises(InvalidDeck) as raised:
+        load_deck(deck, parallel=False)
+    assert [p.message.split(";")[0] for p in raised.value.problems] == [
+        "tag 'firsts' is not in the deck's vocabulary"]
