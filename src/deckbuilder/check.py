@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 
 from . import deckoptions, limits, schema
-from .cloze import parse_cloze
+from .cloze import parse_cloze, simple_numbers
 from .errors import Location, Problems
 from .limits import TRUE_WORDS, YAML_BOOLEANS
 from .model import Card, DeckHead, Section, section_tag
@@ -154,6 +154,8 @@ class _Checker(ValueChecker):
 
     def cloze_numbers(self, cloze: Node) -> tuple[int, ...]:
         """A cloze text's deletion numbers; what Anki would get wrong is reported."""
+        if (numbers := simple_numbers(cloze.value)) is not None:  # type: ignore[arg-type]
+            return numbers
         deletions, messages = parse_cloze(cloze.value)  # type: ignore[arg-type]
         for message in messages:
             self.problems.error(self.at(cloze), message)

@@ -17,12 +17,30 @@ _OPEN = re.compile(r"\{\{c(\d+)::")
 _MALFORMED = re.compile(r"\{\{(?!c\d+::)\s*[cC]\s*\d+\s*:")
 MAX_DELETIONS = 65_536
 _MISSING_SHOWN = 5
+# The common cloze text, in which parse_cloze finds nothing wrong: no brace but those of
+# deletions c1 to c9 whose text holds no brace and whose answer is not blank. Possessive
+# (nothing is tried twice), so any text is read in one pass.
+_SIMPLE = re.compile(r"(?:[^{]++|\{\{c[1-9]::(?!\s*+(?:::|\}\}))[^{}]*+\}\})*+")
+_SIMPLE_NUMBER = re.compile(r"\{\{c([1-9])::")
 
 
 class Deletion(NamedTuple):  # a NamedTuple: a third of a frozen dataclass's cost
     number: int
     answer: str
     hint: str
+
+
+def simple_numbers(text: str) -> tuple[int, ...] | None:
+    """The sorted deletion numbers of a text of the common form with nothing wrong in it
+    (what parse_cloze would find, a quarter of its time); None: ask parse_cloze."""
+    if not _SIMPLE.fullmatch(text):
+        return None
+    found = _SIMPLE_NUMBER.findall(text)
+    numbers = sorted(set(found))
+    # one deletion at least, not too many, numbered from 1 without gaps
+    if not numbers or len(found) > MAX_DELETIONS or int(numbers[-1]) != len(numbers):
+        return None
+    return tuple(map(int, numbers))
 
 
 def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
