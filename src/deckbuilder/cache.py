@@ -215,13 +215,6 @@ def decode(entry: bytes, shown: str) -> tuple[Section, list[RenderedCard], dict[
         raise ValueError("not an entry") from exc
 
 
-def _raw_fields(card: Card) -> tuple[str, ...]:
-    """The fields as written, which is what rendering gives for text without Markdown."""
-    if card.kind == "cloze":
-        return card.front, card.extra, card.source
-    return card.front, card.back, card.extra, card.source
-
-
 def _media_stamp(path: Path) -> tuple[str, int, str]:
     # The content, not the mtime: a rendered field names its media by their digest, and
     # an edit can keep a file's size and mtime.
@@ -233,11 +226,16 @@ def _section_to_data(section: Section, rendered: list[RenderedCard],
                      media: dict[str, Path]) -> tuple[Any, ...]:
     # Most texts need no Markdown and most cards share the section's source: store
     # those once, so the cache stays small and quick to read.
-    cards = [(c.id, c.kind, c.front, c.back, c.extra,
-              None if c.source == section.source else c.source, c.tags,
-              c.location.line, c.location.column, c.positions, c.lint_off,
-              None if r.fields == _raw_fields(c) else r.fields, c.cloze_numbers)
-             for c, r in ((r.card, r) for r in rendered)]
+    shared = section.source
+    cards = []
+    for card, fields in rendered:  # tuples (NamedTuples): unpacked at once
+        (card_id, kind, front, back, extra, source, tags, (_, line, column), positions,
+         lint_off, numbers) = card
+        # the fields as written, which is what rendering gives for text without Markdown
+        raw = (front, extra, source) if kind == "cloze" else (front, back, extra, source)
+        cards.append((card_id, kind, front, back, extra, None if source == shared else source,
+                      tags, line, column, positions, lint_off,
+                      None if fields == raw else fields, numbers))
     return (FORMAT, section.number, section.stem, section.title, section.source, section.path,
             cards, {name: _media_stamp(path) for name, path in media.items()})
 
@@ -260,13 +258,20 @@ def _section_from_data(data: Any, shown: str
     if not _valid_cards(cards):
         raise ValueError("not an entry")
     rendered = []
+    # The NamedTuples made as tuple.__new__ makes them, without their __new__'s Python
+    # call (a third of this loop); every field is given, in order.
+    new = tuple.__new__
     for row in cards:
         (card_id, kind, front, back, extra, own_source, tags, line, column, positions,
          lint_off, fields, numbers) = row
-        card = Card(card_id, kind, front, back, extra, source if own_source is None
-                    else own_source, tags, Location(shown, line, column), positions,
-                    lint_off, numbers)
-        rendered.append(RenderedCard(card, _raw_fields(card) if fields is None else fields))
+        if own_source is None:
+            own_source = source
+        if fields is None:  # the fields as written (see _section_to_data)
+            fields = ((front, extra, own_source) if kind == "cloze"
+                      else (front, back, extra, own_source))
+        card = new(Card, (card_id, kind, front, back, extra, own_source, tags,
+                          new(Location, (shown, line, column)), positions, lint_off, numbers))
+        rendered.append(new(RenderedCard, (card, fields)))
     section = Section(number, stem, title, source, shown, tuple(r.card for r in rendered),
                       Location(shown, 1, 1))
     return section, rendered, media

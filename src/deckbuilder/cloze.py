@@ -7,30 +7,47 @@ a gap check that walked every number up to the largest hung on {{c99999999999::b
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from .limits import MAX_CLOZE_NUMBER
 
 _OPEN = re.compile(r"\{\{c(\d+)::")
-# Anything that looks like an opener: Anki reads only the exact form `{{c1::`.
-_OPENER_LIKE = re.compile(r"\{\{\s*[cC]\s*\d+\s*:")
-_EXACT = re.compile(r"\{\{c\d+::")
+# Anything that looks like an opener, `{{ C1 :`, but not the exact form `{{c1::` that Anki
+# reads. (No such match can start inside another, so one search finds any.)
+_MALFORMED = re.compile(r"\{\{(?!c\d+::)\s*[cC]\s*\d+\s*:")
 MAX_DELETIONS = 65_536
 _MISSING_SHOWN = 5
+# The common cloze text, in which parse_cloze finds nothing wrong: no brace but those of
+# deletions c1 to c9 whose text holds no brace and whose answer is not blank. Possessive
+# (nothing is tried twice), so any text is read in one pass.
+_SIMPLE = re.compile(r"(?:[^{]++|\{\{c[1-9]::(?!\s*+(?:::|\}\}))[^{}]*+\}\})*+")
+_SIMPLE_NUMBER = re.compile(r"\{\{c([1-9])::")
 
 
-@dataclass(frozen=True)
-class Deletion:
+class Deletion(NamedTuple):  # a NamedTuple: a third of a frozen dataclass's cost
     number: int
     answer: str
     hint: str
+
+
+def simple_numbers(text: str) -> tuple[int, ...] | None:
+    """The sorted deletion numbers of a text of the common form with nothing wrong in it
+    (what parse_cloze would find, a quarter of its time); None: ask parse_cloze."""
+    if not _SIMPLE.fullmatch(text):
+        return None
+    found = _SIMPLE_NUMBER.findall(text)
+    numbers = sorted(set(found))
+    # one deletion at least, not too many, numbered from 1 without gaps
+    if not numbers or len(found) > MAX_DELETIONS or int(numbers[-1]) != len(numbers):
+        return None
+    return tuple(map(int, numbers))
 
 
 def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
     """The deletions of ``text`` and a message for each thing Anki would get wrong."""
     deletions: list[Deletion] = []
     problems: list[str] = []
-    if any(not _EXACT.match(text, m.start()) for m in _OPENER_LIKE.finditer(text)):
+    if _MALFORMED.search(text):
         problems.append("malformed cloze: write deletions as {{c1::answer}}")
     pos = 0
     while (match := _OPEN.search(text, pos)) is not None:
@@ -66,7 +83,9 @@ def parse_cloze(text: str) -> tuple[list[Deletion], list[str]]:
         pos = end + 2
     if not deletions and not problems:
         problems.append("cloze text has no deletion; mark one as {{c1::answer}}")
-    missing = _missing(sorted({d.number for d in deletions if d.number > 0}))
+    numbers = sorted({d.number for d in deletions if d.number > 0})
+    # distinct numbers from 1 whose largest is their count are 1..n: nothing is missing
+    missing = _missing(numbers) if numbers and numbers[-1] != len(numbers) else []
     if missing:
         listed = ", ".join(f"c{n}" for n in missing[:_MISSING_SHOWN])
         more = f" and {len(missing) - _MISSING_SHOWN} more" if len(missing) > _MISSING_SHOWN \

@@ -8,14 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Literal, NamedTuple
 
 Severity = Literal["error", "warning"]
 
 
-@dataclass(frozen=True, order=True, slots=True)
-class Location:
-    """A place in a deck file; line and column are 1-based, 0 when unknown."""
+class Location(NamedTuple):
+    """A place in a deck file; line and column are 1-based, 0 when unknown.
+
+    A NamedTuple (immutable, ordered and hashed as the tuple (path, line, column), as the
+    frozen ordered dataclass it was): a load makes one per card, and decoding a cache
+    entry one more; each costs half of the dataclass's."""
 
     path: str
     line: int = 0

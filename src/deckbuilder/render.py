@@ -91,9 +91,10 @@ class Renderer:
             else:
                 fields = [render(card.front, at, False, "front"),
                           render(card.back, at, False, "back")]
-            fields.append(render(card.extra, at, False, "extra"))
+            extra = card.extra  # empty on most cards: no call for it
+            fields.append(render(extra, at, False, "extra") if extra else "")
             fields.append(render(card.source, at, False, "source", default))
-            rendered.append(RenderedCard(card, tuple(fields)))
+            rendered.append(tuple.__new__(RenderedCard, (card, tuple(fields))))
         return rendered
 
     @property
@@ -113,8 +114,11 @@ class Renderer:
             text = unicodedata.normalize("NFC", text)
         if not text:
             return ""
+        # _MARKDOWN_START only where the first character can begin it (a text is stripped)
+        first = text[0]
         if not (_MARKDOWN_CHARACTER.search(text) or "  " in text
-                or _MARKDOWN_START.match(text)):
+                or ((first in "-+*>" or first.isdecimal() or first.isspace())
+                    and _MARKDOWN_START.match(text))):
             return text
         fast = _inline(text)
         if fast is not None and not cloze:
@@ -325,10 +329,14 @@ def _inline(text: str) -> str | None:
     if _BLOCK.search(text.strip()) or "[sound:" in text or not whole.fullmatch(text):
         return None
     out = []
-    for token in tokens.finditer(text):
-        kind = token.lastgroup
-        escaped = html.escape(token.group(kind or 0), quote=False).replace('"', "&quot;")
-        out.append(escaped if kind == "plain" else f"<{kind}>{escaped}</{kind}>")
+    # Each token is one of the four groups, never empty; escaped as html.escape(quote=False)
+    # and '"' as markdown-it does (written out: the calls cost a tenth of rendering).
+    for plain, strong, em, code in tokens.findall(text):
+        token = plain or strong or em or code
+        escaped = token.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;") \
+            .replace('"', "&quot;")
+        out.append(escaped if plain else f"<strong>{escaped}</strong>" if strong
+                   else f"<em>{escaped}</em>" if em else f"<code>{escaped}</code>")
     return "".join(out)
 
 

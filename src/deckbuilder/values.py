@@ -40,6 +40,7 @@ class ValueChecker:
         # Cards repeat the same few tag lists: each list is checked once.
         self.checked_tags: dict[tuple[str, int, tuple[object, ...]], tuple[str, ...]] = {}
         self.merged: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self.vocabulary: tuple[tuple[str, ...], frozenset[str]] | None = None
 
     def at(self, node: Node, source: SourceFile | None = None) -> Location:
         return (source or self.source or SourceFile(Path(), "?")).node_at(node)
@@ -129,26 +130,37 @@ class ValueChecker:
         count = len(self.problems.items)
         tags: list[str] = []
         folded: set[str] = set()
+        allowed = None if vocabulary is None else self.allowed(vocabulary)
         for item in items:
-            tag = unicodedata.normalize("NFC", str(item.value))  # as Anki stores it
-            problem = (_tag_problem(item.value) if item.kind in WRITTEN
-                       else f"a tag must be text, found {_KINDS[item.kind]}")
-            if problem:
+            if item.kind not in WRITTEN:
+                self.problems.error(source.node_at(item),
+                                    f"a tag must be text, found {_KINDS[item.kind]}")
+                continue
+            value: str = item.value  # type: ignore[assignment]
+            # as Anki stores it (ASCII is NFC)
+            tag = value if value.isascii() else unicodedata.normalize("NFC", value)
+            if problem := _tag_problem(value):
                 self.problems.error(source.node_at(item), problem)
-            elif tag.casefold() in folded:  # Anki's tags ignore case
+            elif (caseless := tag.casefold()) in folded:  # Anki's tags ignore case
                 twice = "" if tag in tags else " (Anki ignores the case of tags)"
                 self.problems.error(source.node_at(item),
                                     f"tag '{shown(tag)}' is listed twice{twice}")
-            elif vocabulary is not None and tag not in vocabulary:
-                hint = _closest(tag, vocabulary)
+            elif allowed is not None and tag not in allowed:
+                hint = _closest(tag, vocabulary)  # type: ignore[arg-type]
                 self.problems.error(source.node_at(item),
                                     f"tag '{shown(tag)}' is not in the deck's vocabulary{hint}")
             else:
                 tags.append(tag)
-                folded.add(tag.casefold())
+                folded.add(caseless)
         if len(self.problems.items) == count:
             self.checked_tags[seen] = tuple(tags)
         return tuple(tags)
+
+    def allowed(self, vocabulary: tuple[str, ...]) -> frozenset[str]:
+        """The vocabulary as a set, made once (a tuple is searched tag by tag)."""
+        if self.vocabulary is None or self.vocabulary[0] is not vocabulary:
+            self.vocabulary = (vocabulary, frozenset(vocabulary))
+        return self.vocabulary[1]
 
     def merged_tags(self, tags: tuple[str, ...], where: Node) -> tuple[str, ...]:
         """A card's tags, inherited and its own, each once; two spellings of one tag (Anki
