@@ -9,10 +9,12 @@ import sqlite3
 import time
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import run, run_guarded
 
+from deckbuilder import lockahead
 from deckbuilder.lock import MAX_MOD, read_lock
 
 DECK_ID = "example-deck"
@@ -83,6 +85,36 @@ def test_a_build_time_chosen_ahead_reads_its_own_lock(built: Path, tmp_path: Pat
     (built / "deck.lock").unlink()
     assert run_guarded("build", built, "--out", tmp_path / "o2").exit_code == 0
     assert run_guarded("validate", built).exit_code == 0
+
+
+def test_a_source_date_epoch_of_thousands_of_digits_is_no_traceback(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The future-mod check read it with int(), which refuses more than 4,300 digits."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "9" * 5000)
+    section = built / "01-basics.yaml"
+    section.write_text(section.read_text() + "# edited\n")  # no answer from the stamp
+    assert run_guarded("validate", built).exit_code == 0
+    result = run_guarded("build", built, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "SOURCE_DATE_EPOCH must be a whole number of seconds" in result.output
+
+
+def test_a_clock_in_1970_is_blamed_not_every_mod_of_the_lock(
+        built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A board without a real-time clock starts in 1970: every mod of the lock was 'in the
+    future', each with advice to set it to 0, which would have hidden every later edit."""
+    lock = built / "deck.lock"
+    text = lock.read_text()
+    monkeypatch.setattr(lockahead, "time", SimpleNamespace(time=lambda: 12.5))
+    result = run_guarded("validate", built)
+    assert result.exit_code == 1
+    mods = text.count("\ncard\t") + text.count("\nnotetype\t")
+    (problem,) = [line for line in result.output.splitlines() if "deck.lock:" in line]
+    assert "this computer's clock says 12 (1970-01-01)" in problem
+    assert f"{mods} mods of the lock" in problem
+    assert "set the clock right" in problem and "leave it as it is" in problem
+    assert "set this one mod" not in result.output and "delete" not in result.output
+    assert lock.read_text() == text
 
 
 def _rewrite_package(package: Path, change) -> None:  # type: ignore[no-untyped-def]
