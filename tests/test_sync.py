@@ -764,3 +764,18 @@ def test_a_damaged_record_of_made_decks_removes_nothing_of_the_users(
     assert result.exit_code == 0, result.output
     assert "Mine" in deck_names(path)
     assert "Sync Deck::02 Beta" not in deck_names(path)  # in the old lock: deckbuilder's
+
+
+def test_a_deck_of_the_users_holding_a_whole_section_is_never_renamed(
+        imported: dict[str, Path]) -> None:
+    """Every card of '02 Beta' moved by the user into their 'Sync Deck::My extras', then the
+    section renamed: their deck was renamed 'Sync Deck::02 Bees' (it is gone by its name)."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    for number in range(1, 11):
+        move_home(path, f"b{number}", "Sync Deck::My extras")
+    (deck / "02-beta.yaml").write_text(BETA.replace("section: Beta", "section: Bees"))
+    result = run("sync", deck, "--collection", path, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "synced: 0 added, 0 updated, 10 moved, 0 renamed" in result.output
+    assert deck_names(path) == {"Default", "Sync Deck", "Sync Deck::01 Alpha",
+                                "Sync Deck::02 Bees", "Sync Deck::My extras"}

@@ -37,9 +37,10 @@ from .collection import (
 from .errors import SyncFailed, SyncRefused
 from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck
-from .syncdecks import SECTION, candidates, made_decks, predicted, present, remember_made
+from .syncdecks import candidates, made_decks, predicted, present, remember_made
 from .syncplan import (
     ANKI_OWN_TAGS,
+    SECTION,
     Plan,
     cards_of,
     extra_cards,

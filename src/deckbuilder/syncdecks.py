@@ -14,16 +14,14 @@ so the dry run lists exactly what the real run removes.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
 from .anki import Note
 from .collection import Snapshot
-from .syncplan import Plan
+from .syncplan import Plan, section_deck
 
 DEFAULT_DECK = 1  # Anki's own "Default": never removed (Anki refuses anyway)
-SECTION = re.compile(r"[0-9]{2,} ")  # how a section's subdeck's own name starts
 
 
 def candidates(snap: Snapshot, notes: list[Note], plan: Plan, root: str,
@@ -40,7 +38,7 @@ def candidates(snap: Snapshot, notes: list[Note], plan: Plan, root: str,
     left |= {after(snap.decks.get(c.home, "")) for c in snap.cards if c.nid in removed}
     # A deck a card came back from is ours only as a section's subdeck (an older version
     # or an import by hand made it); one of the user's, even under the deck, is theirs.
-    names = {name for name in left if _section_deck(name, root)}
+    names = {name for name in left if section_deck(name, root)}
     names |= {after(name) for name in legacy}
     names |= {after(snap.decks[did]) for did in made if did in snap.decks}
     kept = {name.casefold() for name in (root, *(note.subdeck for note in notes))}
@@ -89,11 +87,6 @@ def removable(decks: set[str], filtered: set[str], homes: Iterable[str],
             gone.add(key)
             result.append(name)
     return result
-
-
-def _section_deck(name: str, root: str) -> bool:
-    parent, _, own = name.rpartition("::")
-    return parent.casefold() == root.casefold() and SECTION.match(own) is not None
 
 
 def made_decks(col: Any, deck_id: str) -> set[int]:
