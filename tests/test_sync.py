@@ -779,3 +779,21 @@ def test_a_deck_of_the_users_holding_a_whole_section_is_never_renamed(
     assert "synced: 0 added, 0 updated, 10 moved, 0 renamed" in result.output
     assert deck_names(path) == {"Default", "Sync Deck", "Sync Deck::01 Alpha",
                                 "Sync Deck::02 Bees", "Sync Deck::My extras"}
+
+
+def test_a_backup_that_cannot_be_written_is_said_so_and_changes_nothing(
+        imported: dict[str, Path]) -> None:
+    """A --backup-dir that cannot be made was 'Anki stopped the sync: [Errno 20] ... Run it
+    again to finish', as if the sync had begun: running it again fails the same way."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    (deck / "01-alpha.yaml").write_text(alpha(back="uno"))
+    blocker = path.parent / "a-file"
+    blocker.write_text("")
+    digest = sha(path)
+    result = run("sync", deck, "--collection", path, "--out", out,
+                 "--backup-dir", blocker / "backups")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: cannot back up the collection into {blocker}/"
+                                    "backups: Not a directory; nothing in it was changed "
+                                    "(choose another --backup-dir)\n"), result.output
+    assert sha(path) == digest

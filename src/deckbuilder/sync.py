@@ -116,7 +116,12 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
         try:
             if not options.no_backup:
                 folder = options.backup_dir or collection.parent / "backups"
-                result.backup = backup(col, folder)
+                try:
+                    result.backup = backup(col, folder)
+                except (AnkiException, OSError) as exc:  # before any change: say so
+                    raise SyncFailed(f"cannot back up the collection into {folder}: "
+                                     f"{getattr(exc, 'strerror', None) or exc}; nothing in "
+                                     "it was changed (choose another --backup-dir)") from exc
             _apply(col, built, plan, options, result)
             result.preset = _preset(col, built.deck, True)
         except (AnkiException, OSError) as exc:

@@ -107,7 +107,7 @@ def remember_made(col: Any, deck_id: str, decks: dict[int, str]) -> None:
     """Record ``decks`` (id -> name; only when they differ: a sync with nothing to do
     writes nothing)."""
     value = {str(did): name for did, name in sorted(decks.items())}
-    if col.get_config(_made_key(deck_id), None) != value:
+    if col.get_config(_made_key(deck_id), {}) != value:  # (none recorded: {})
         col.set_config(_made_key(deck_id), value)
 
 
