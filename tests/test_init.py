@@ -228,3 +228,12 @@ def test_an_init_that_fails_halfway_takes_back_what_it_wrote(
     assert _files(tmp_path) == [] and not os.path.lexists(folder)  # (its parents stay)
     result = run("init", folder)
     assert "already exists" not in result.stderr
+
+
+def test_a_link_to_nothing_is_not_a_folder(tmp_path: Path) -> None:
+    """init into a symlink whose folder does not exist said 'link/cards: already exists'."""
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    result = run("init", tmp_path / "link")
+    assert (result.exit_code, result.stderr) == (
+        1, f"{tmp_path}/link: exists and is not a folder\n1 error in 1 file\n")
+    assert sorted(os.listdir(tmp_path)) == ["link"]

@@ -127,7 +127,7 @@ def init_deck(folder: Path) -> list[Path]:
     writes through a symlink."""
     name, deck_id = deck_names(os.path.basename(os.path.abspath(folder)))
     files = starter_files(name, deck_id)
-    if folder.exists() and not folder.is_dir():
+    if os.path.lexists(folder) and not os.path.isdir(folder):  # (a link to nothing too)
         raise InvalidDeck([Problem(Location(str(folder)), "exists and is not a folder")])
     problems = [Problem(Location(str(folder / sub)), "is a symlink or not a folder; init never "
                         "writes through a symlink")
