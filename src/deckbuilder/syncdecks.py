@@ -3,8 +3,8 @@
 A deck is a candidate when deckbuilder made it: a subdeck named in the old lock (and
 the deck holding it), a section's subdeck (``Deck::NN Title``) this sync empties, or one
 a sync created (recorded in the collection by id and name, ``made_decks``: a parent such
-as ``Parent`` that ``deck: Parent::A`` brought along), while it keeps the name the last
-sync left it: a deck the user renamed is theirs from then on. A candidate goes only when, after
+as ``Parent`` that ``deck: Parent::A`` brought along) while it keeps the name the last
+sync left it (a deck the user renamed is theirs). A candidate goes only when, after
 the sync, it is not filtered, no card calls it home (a card in a filtered deck counts for
 its home deck) and every deck under it goes too: a deck holding anything of the user's,
 or one the user made, never goes. The dry run and the real run ask the same function,

@@ -173,9 +173,9 @@ SECTION = re.compile(r"[0-9]{2,} ")
 
 
 def section_deck(name: str, root: str) -> bool:
-    """Whether ``name`` is named as a section's subdeck of the deck ``root`` is: one that
-    deckbuilder made (by an older version, or an import by hand) when the lock or the
-    collection's record do not say so. The user's decks under the deck are named freely."""
+    """Whether ``name`` is named as the deck ``root``'s section subdecks are: so made by
+    deckbuilder (an older version, or an import by hand) where neither the lock nor the
+    collection's record says so. The user's own decks under the deck are named freely."""
     parent, _, own = name.rpartition("::")
     return parent.casefold() == root.casefold() and SECTION.match(own) is not None
 
