@@ -214,3 +214,32 @@ def test_decks_sharing_a_build_folder_keep_each_others_entries(example: Path,
     assert run("build", example, "--out", out).exit_code == 0
     assert entries() == 2
     assert [p.suffix for p in (out / CACHE_DIR).glob("*.deck")] == [".deck"]
+
+
+@pytest.mark.parametrize("planted", ["none", "another deck's", "a link"])
+def test_a_deck_building_while_another_prunes_keeps_its_entries(
+        example: Path, tmp_path: Path, planted: str) -> None:
+    """A deck named its folder (`<deck key>.deck`, which tells the other decks that build
+    there whose entries they are) only when it pruned, at the end of its build, and never
+    replaced a damaged one: another deck's build meanwhile took its entries for those of a
+    deck folder that is gone, and removed them."""
+    from deckbuilder.cache import SectionCache
+
+    other = tmp_path / "other"
+    shutil.copytree(example, other)
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    cache = SectionCache(out / CACHE_DIR, other, (other / "deck.yaml").read_bytes(), True)
+    sign = out / CACHE_DIR / f"{cache.deck_key}.deck"
+    if planted == "another deck's":
+        sign.write_bytes(str(example.resolve()).encode())
+    elif planted == "a link":
+        sign.symlink_to(example / "deck.yaml")
+    data = (other / "01-basics.yaml").read_bytes()
+    cache.put("01-basics.yaml", data, None, [], {}, entry=b"checked")  # type: ignore[arg-type]
+    (entry,) = (out / CACHE_DIR).glob(f"{cache.deck_key}.*.entry")
+    basics = example / "01-basics.yaml"
+    basics.write_text(basics.read_text().replace("back: Paris", "back: Lyon"))
+    assert run("build", example, "--out", out).exit_code == 0  # it prunes meanwhile
+    assert entry.exists()
+    assert (example / "deck.yaml").read_text().startswith("deck:")  # (never written)

@@ -189,7 +189,14 @@ VALIDATE_ONLY = [("  learning-steps: [0.001s]\n", "5:20: 'learning-steps': a ste
                  ("  reviews-per-day: +0100\n", "5:20: 'reviews-per-day' is written +0100"),
                  ("  maximum-interval: 0_365\n", "5:21: 'maximum-interval' is written 0_365, "
                   "with a leading zero: YAML 1.1 (PyYAML) reads it as the octal 245, YAML 1.2 "
-                  "(editors) as text; write 365")]
+                  "(editors) as text; write 365"),
+                 # and an underscore anywhere: 1_000 and 0_ were read, as 1000 and 0
+                 ("  new-per-day: 1_000\n", "5:16: 'new-per-day' is written 1_000: YAML 1.1 "
+                  "(PyYAML) reads it as 1000, YAML 1.2 (editors) as text; write 1000"),
+                 ("  reviews-per-day: 0_\n", "5:20: 'reviews-per-day' is written 0_: YAML "
+                  "1.1 (PyYAML) reads it as 0, YAML 1.2 (editors) as text; write 0"),
+                 ("  desired-retention: 0.9_5\n", "5:22: 'desired-retention' is written "
+                  "0.9_5: YAML 1.1 (PyYAML) reads it as 0.95")]
 
 
 def test_a_leading_zero_that_reads_alike_is_no_problem(tmp_path: Path,

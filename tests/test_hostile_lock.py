@@ -9,11 +9,14 @@ import sqlite3
 import time
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import run, run_guarded
 
-from deckbuilder.lock import MAX_MOD, read_lock
+from deckbuilder import lockahead
+from deckbuilder.lock import MAX_MOD, CardEntry, Lock, read_lock
+from deckbuilder.lockahead import ahead
 
 DECK_ID = "example-deck"
 
@@ -69,6 +72,44 @@ def test_a_mod_far_in_the_future_is_a_located_problem(built: Path, tmp_path: Pat
     assert read_lock(lock, "deck.lock", DECK_ID).cards[card_id].mod == now
 
 
+def test_many_mods_in_the_future_are_one_problem_that_never_says_to_set_each(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A build whose time was a year ahead (SOURCE_DATE_EPOCH, or the clock) wrote every
+    mod there: each line was a problem advising to set its mod to now, that is to bump
+    every card, which updates every learner's copy and overwrites their own edits."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(int(time.time()) + 365 * 86_400))
+    lock = built / "deck.lock"
+    lock.unlink()
+    assert run_guarded("build", built, "--out", tmp_path / "ahead").exit_code == 0
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    text = lock.read_text()
+    mods = text.count("\ncard\t") + text.count("\nnotetype\t")
+    result = run_guarded("validate", built)
+    assert result.exit_code == 1
+    (problem,) = [line for line in result.output.splitlines() if "deck.lock:" in line]
+    first = next(n for n, line in enumerate(text.splitlines(), 1)
+                 if line.startswith(("card\t", "notetype\t")))
+    assert problem.startswith(f"{lock}:{first}:")
+    assert f"{mods} mods of the lock are in the future" in problem
+    assert "Restore deck.lock from version control" in problem
+    assert "set this one mod" not in problem and "Do not set them all to now" in problem
+    assert "delete" not in result.output
+    assert lock.read_text() == text
+
+
+def test_the_future_mods_of_a_big_lock_are_found_in_one_pass() -> None:
+    """Each late mod searched the whole text for its line: 13 s for 20,000 cards."""
+    cards = {f"card-{n}": CardEntry("g" * 10, 1, "basic", "0" * 16, MAX_MOD, "D::01 A")
+             for n in range(20_000)}
+    lock = Lock(cards=cards)
+    text = "".join(f"card\t{card_id}\tg\t1\tbasic\t{'0' * 16}\t{MAX_MOD}\tD::01 A\n"
+                   for card_id in cards)
+    start = time.perf_counter()
+    (problem,) = ahead(lock, text, "deck.lock")
+    assert time.perf_counter() - start < 2
+    assert str(problem).startswith("deck.lock:1:")
+
+
 @pytest.mark.parametrize("ahead", [3600, 86_000])
 def test_a_clock_a_little_ahead_is_no_problem(built: Path, tmp_path: Path,
                                               ahead: int) -> None:
@@ -83,6 +124,36 @@ def test_a_build_time_chosen_ahead_reads_its_own_lock(built: Path, tmp_path: Pat
     (built / "deck.lock").unlink()
     assert run_guarded("build", built, "--out", tmp_path / "o2").exit_code == 0
     assert run_guarded("validate", built).exit_code == 0
+
+
+def test_a_source_date_epoch_of_thousands_of_digits_is_no_traceback(
+        built: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The future-mod check read it with int(), which refuses more than 4,300 digits."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "9" * 5000)
+    section = built / "01-basics.yaml"
+    section.write_text(section.read_text() + "# edited\n")  # no answer from the stamp
+    assert run_guarded("validate", built).exit_code == 0
+    result = run_guarded("build", built, "--out", tmp_path / "out")
+    assert result.exit_code == 1
+    assert "SOURCE_DATE_EPOCH must be a whole number of seconds" in result.output
+
+
+def test_a_clock_in_1970_is_blamed_not_every_mod_of_the_lock(
+        built: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A board without a real-time clock starts in 1970: every mod of the lock was 'in the
+    future', each with advice to set it to 0, which would have hidden every later edit."""
+    lock = built / "deck.lock"
+    text = lock.read_text()
+    monkeypatch.setattr(lockahead, "time", SimpleNamespace(time=lambda: 12.5))
+    result = run_guarded("validate", built)
+    assert result.exit_code == 1
+    mods = text.count("\ncard\t") + text.count("\nnotetype\t")
+    (problem,) = [line for line in result.output.splitlines() if "deck.lock:" in line]
+    assert "this computer's clock says 12 (1970-01-01)" in problem
+    assert f"{mods} mods of the lock" in problem
+    assert "set the clock right" in problem and "leave it as it is" in problem
+    assert "set this one mod" not in result.output and "delete" not in result.output
+    assert lock.read_text() == text
 
 
 def _rewrite_package(package: Path, change) -> None:  # type: ignore[no-untyped-def]

@@ -206,3 +206,34 @@ def test_a_file_made_meanwhile_is_located_too(tmp_path: Path,
     assert result.stderr.startswith(f"{tmp_path}/deck/.gitignore:1:1: already exists; it was "
                                     "left as it is\n  1 | theirs\n"), result.stderr
     assert (tmp_path / "deck" / ".gitignore").read_text() == "theirs\n"
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="Linux's PATH_MAX: 4,096 bytes")
+def test_an_init_that_fails_halfway_takes_back_what_it_wrote(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A write that fails after others (here: the path of section.schema.json's temporary
+    reaches the system's limit; a full disk or a read-only schema/ alike) left cards/ and
+    deck.schema.json behind, and running init again said they were in the way. The error
+    named the temporary file, not the one init was writing."""
+    monkeypatch.chdir(tmp_path)
+    temporary = len("/schema/.section.schema.json.0123456789abcdef.tmp")
+    size = 4096 - temporary  # one byte more than a path may have, with that temporary
+    folder = "/".join(["d" * 200] * (size // 201))
+    folder += "/" + "d" * (size - len(folder) - 1)
+    assert len(folder) == size
+    result = run("init", folder)
+    assert result.exit_code == 1, result.output
+    assert result.stderr == (f"error: cannot create {folder}/schema/section.schema.json: "
+                             "File name too long; nothing was written\n")
+    assert _files(tmp_path) == [] and not os.path.lexists(folder)  # (its parents stay)
+    result = run("init", folder)
+    assert "already exists" not in result.stderr
+
+
+def test_a_link_to_nothing_is_not_a_folder(tmp_path: Path) -> None:
+    """init into a symlink whose folder does not exist said 'link/cards: already exists'."""
+    (tmp_path / "link").symlink_to(tmp_path / "nowhere")
+    result = run("init", tmp_path / "link")
+    assert (result.exit_code, result.stderr) == (
+        1, f"{tmp_path}/link: exists and is not a folder\n1 error in 1 file\n")
+    assert sorted(os.listdir(tmp_path)) == ["link"]

@@ -215,6 +215,8 @@ def test_a_card_silences_a_rule(tmp_path: Path) -> None:
     ("  yes-no: off\n", "4:11: lint threshold 'yes-no' must be a plain number, like 3 or 0.5"),
     ("  answer-too-long: 040\n", "4:20: 'answer-too-long' is written 040, with a leading "
      "zero: YAML 1.1 (PyYAML) reads it as the octal 32, YAML 1.2 (editors) as 40; write 40"),
+    ("  answer-too-long: 4_0\n", "4:20: 'answer-too-long' is written 4_0: YAML 1.1 "
+     "(PyYAML) reads it as 40, YAML 1.2 (editors) as text; write 40"),
 ])
 def test_bad_lint_settings_are_located_errors(tmp_path: Path, lint_yaml: str,
                                               message: str) -> None:

@@ -694,3 +694,106 @@ def test_a_parent_the_user_made_or_filled_stays(imported: dict[str, Path]) -> No
     assert "empty subdeck removed: 'Made'" in sync_as("Sync Deck")
     assert deck_names(path) == {"Default", "Shelf", "Sync Deck", "Sync Deck::01 Alpha",
                                 "Sync Deck::02 Beta"}
+
+
+def move_home(path: Path, card_id: str, deck: str) -> None:
+    """The user moves a card of the deck into ``deck`` (made if missing), in Anki."""
+    col = open_col(path)
+    try:
+        note = ours(col)[note_guid("sync-deck", card_id)]
+        col.set_deck([card.id for card in note.cards()], col.decks.id(deck))
+    finally:
+        col.close()
+
+
+def test_a_deck_of_the_users_under_the_deck_stays_when_its_cards_go_home(
+        imported: dict[str, Path]) -> None:
+    """A deck the user made under the deck, or under a section's subdeck, to study a few
+    cards apart was removed once sync had moved those cards back home."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    move_home(path, "b1", "Sync Deck::My extras")
+    move_home(path, "b2", "Sync Deck::02 Beta::Hard")
+    dry = run("sync", deck, "--collection", path, "--out", out, "--dry-run")
+    result = run("sync", deck, "--collection", path, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "moved: b1 from 'Sync Deck::My extras' to 'Sync Deck::02 Beta'" in result.output
+    assert "removed: '" not in dry.output + result.output
+    assert {"Sync Deck::My extras", "Sync Deck::02 Beta::Hard"} <= deck_names(path)
+
+
+def test_a_deck_sync_made_is_the_users_once_they_renamed_it(
+        imported: dict[str, Path]) -> None:
+    """Decks a sync made are recorded by id: the subdeck the user renamed 'Beta mine', and
+    'Parent' (brought by `deck: Parent::Sync Deck`) renamed 'Shelf', were removed as
+    deckbuilder's once sync had taken the deck's cards back out of them."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    col = open_col(path)
+    col.decks.rename(col.decks.id_for_name("Sync Deck::02 Beta"), "Beta mine")
+    col.close()
+    (deck / "deck.yaml").write_text("deck: Parent::Sync Deck\nid: sync-deck\n")
+    result = run("sync", deck, "--collection", path, "--out", out)
+    assert result.exit_code == 0, result.output
+    col = open_col(path)
+    col.decks.rename(col.decks.id_for_name("Parent"), "Shelf")
+    col.close()
+    result = run("sync", deck, "--collection", path, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "synced: 0 added, 0 updated, 14 moved" in result.output
+    assert {"Beta mine", "Shelf", "Shelf::Sync Deck", "Shelf::Sync Deck::01 Alpha"} <= \
+        deck_names(path), result.output
+
+
+@pytest.mark.parametrize("record", [
+    "ids", "wrong types", "other names", "huge keys"])
+def test_a_damaged_record_of_made_decks_removes_nothing_of_the_users(
+        imported: dict[str, Path], record: str) -> None:
+    """The collection's record of the decks syncs made is data like any other: a record
+    naming the user's deck by its id alone (the first version's shape) removed it."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    col = open_col(path)
+    mine = col.decks.id("Mine")
+    col.set_config("deckbuilder:sync-deck:decks", {
+        "ids": [mine, 1, True],
+        "wrong types": {str(mine): 5, "1": None, "x": "Mine", str(mine) + ".0": "Mine"},
+        "other names": {str(mine): "mine ", "1": "Mine"},
+        "huge keys": {"9" * 5000: "Mine", str(2 ** 64): "Mine", "-" + str(mine): "Mine"},
+    }[record])
+    col.close()
+    (deck / "02-beta.yaml").unlink()
+    result = run("sync", deck, "--collection", path, "--out", out, "--yes")
+    assert result.exit_code == 0, result.output
+    assert "Mine" in deck_names(path)
+    assert "Sync Deck::02 Beta" not in deck_names(path)  # in the old lock: deckbuilder's
+
+
+def test_a_deck_of_the_users_holding_a_whole_section_is_never_renamed(
+        imported: dict[str, Path]) -> None:
+    """Every card of '02 Beta' moved by the user into their 'Sync Deck::My extras', then the
+    section renamed: their deck was renamed 'Sync Deck::02 Bees' (it is gone by its name)."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    for number in range(1, 11):
+        move_home(path, f"b{number}", "Sync Deck::My extras")
+    (deck / "02-beta.yaml").write_text(BETA.replace("section: Beta", "section: Bees"))
+    result = run("sync", deck, "--collection", path, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert "synced: 0 added, 0 updated, 10 moved, 0 renamed" in result.output
+    assert deck_names(path) == {"Default", "Sync Deck", "Sync Deck::01 Alpha",
+                                "Sync Deck::02 Bees", "Sync Deck::My extras"}
+
+
+def test_a_backup_that_cannot_be_written_is_said_so_and_changes_nothing(
+        imported: dict[str, Path]) -> None:
+    """A --backup-dir that cannot be made was 'Anki stopped the sync: [Errno 20] ... Run it
+    again to finish', as if the sync had begun: running it again fails the same way."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    (deck / "01-alpha.yaml").write_text(alpha(back="uno"))
+    blocker = path.parent / "a-file"
+    blocker.write_text("")
+    digest = sha(path)
+    result = run("sync", deck, "--collection", path, "--out", out,
+                 "--backup-dir", blocker / "backups")
+    assert result.exit_code == 1
+    assert result.output.startswith(f"error: cannot back up the collection into {blocker}/"
+                                    "backups: Not a directory; nothing in it was changed "
+                                    "(choose another --backup-dir)\n"), result.output
+    assert sha(path) == digest

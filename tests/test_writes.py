@@ -17,7 +17,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from conftest import run
+from conftest import run, run_guarded
 
 from deckbuilder import package
 from deckbuilder.load import CACHE_DIR
@@ -336,6 +336,26 @@ def test_an_empty_path_is_a_usage_error(example: Path, tmp_path: Path,
     result = run(*(str(example) if a == "CARDS" else a for a in args))
     assert result.exit_code == 2, result.output
     assert "the path is empty" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["cards"]  # nothing written
+
+
+@pytest.mark.parametrize("args", [
+    ("validate", "LONG"), ("build", "LONG"), ("build", "CARDS", "--out", "LONG"),
+    ("stats", "LONG"), ("lint", "LONG"), ("export", "LONG"), ("preview", "LONG"),
+    ("new", "Title", "LONG"), ("init", "LONG"), ("init", "LONG/deck"),
+    ("sync", "CARDS", "--collection", "LONG", "--dry-run"),
+    ("merge-lock", "LONG", "LONG", "LONG"),
+])
+def test_a_path_too_long_to_look_up_is_a_usage_error(example: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     args: tuple[str, ...]) -> None:
+    """A name past the system's 255 bytes made pathlib's is_dir() raise: a traceback."""
+    monkeypatch.chdir(tmp_path)
+    long = "a" * 300
+    result = run_guarded(*(str(example) if a == "CARDS" else a.replace("LONG", long)
+                           for a in args))
+    assert result.exit_code == 2, result.output
+    assert "File name too long" in result.output
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cards"]  # nothing written
 
 

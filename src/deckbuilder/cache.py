@@ -96,6 +96,7 @@ class SectionCache:
         self.used: set[str] = set()
         self.entries: dict[str, str] = {}  # each section file's entry name, by file name
         self.claimed: bool | None = None  # unknown until the first write
+        self.signed = False  # whether this load made sure of its `<deck key>.deck` file
 
     def _path(self, name: str, data: bytes) -> Path | None:
         if self.folder is None:
@@ -118,10 +119,7 @@ class SectionCache:
         folder = self.folder
         if folder is None or not self.writable or not is_marked(folder):
             return
-        mine = folder / f"{self.deck_key}.deck"
-        if not os.path.lexists(mine):  # whose entries these are, for the other decks
-            with contextlib.suppress(OutputError):
-                write_atomic(mine, self.deck_folder, durable=False)
+        self._sign(folder)
         gone: dict[str, bool] = {}
         for name in os.listdir(folder):
             if name in self.used:
@@ -138,6 +136,19 @@ class SectionCache:
             _remove(folder / name)
         for key in (key for key, is_gone in gone.items() if is_gone):
             _remove(folder / f"{key}.deck")
+
+    def _sign(self, folder: Path) -> None:
+        """Name this deck folder in ``<deck key>.deck`` before the first entry: a deck
+        pruning meanwhile takes entries of an unreadable one for a gone deck's."""
+        if self.signed:
+            return
+        self.signed = True
+        mine = folder / f"{self.deck_key}.deck"
+        with contextlib.suppress(OSError):
+            if read_regular(mine, _MAX_FOLDER) == self.deck_folder:
+                return
+        with contextlib.suppress(OutputError):
+            write_atomic(mine, self.deck_folder, durable=False)
 
     def get(self, name: str, data: bytes, shown: str) -> tuple[Section, list[RenderedCard],
                                                                dict[str, Path]] | None:
@@ -170,6 +181,7 @@ class SectionCache:
             self.claimed = claim(path.parent)
         if not self.claimed:
             return
+        self._sign(path.parent)
         if entry is None or _memory is not None:
             stored = _section_to_data(section, rendered, media)
             entry = marshal.dumps(stored)

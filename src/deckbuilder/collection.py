@@ -251,23 +251,6 @@ def _record_key(deck_id: str) -> str:
     return f"deckbuilder:{deck_id}:synced"
 
 
-def made_decks(col: Any, deck_id: str) -> set[int]:
-    """The ids of the decks syncs of this deck created (a section's subdeck, the deck, a
-    parent its name brought along): deckbuilder's own, to remove once empty."""
-    value = col.get_config(_made_key(deck_id), None)
-    return {v for v in value if isinstance(v, int)} if isinstance(value, list) else set()
-
-
-def remember_made(col: Any, deck_id: str, ids: set[int]) -> None:
-    """Record ``ids`` (only when they differ: a sync with nothing to do writes nothing)."""
-    if made_decks(col, deck_id) != ids:
-        col.set_config(_made_key(deck_id), sorted(ids))
-
-
-def _made_key(deck_id: str) -> str:
-    return f"deckbuilder:{deck_id}:decks"
-
-
 def sync_preset(col: Any, preset_id: int, name: str, options: tuple[tuple[str, Any], ...],
                 deck_names: list[str], write: bool) -> list[str]:
     """Make the deck's preset hold ``options`` and every deck of ``deck_names`` use it

@@ -114,9 +114,12 @@ _LEADING_ZERO = re.compile(r"[-+]?0[0-7_]*[0-9][0-9_]*")
 
 
 def leading_zero_problem(name: str, written: str) -> str:
-    """Why the number ``written`` for setting ``name`` reads as two numbers, or ''."""
+    """Why the number ``written`` for setting ``name`` reads as two numbers, or ''
+    (a leading zero, or an underscore: YAML 1.1 reads 1_000 as 1000, YAML 1.2 as text)."""
     if not _LEADING_ZERO.fullmatch(written):
-        return ""
+        plain = written.replace("_", "")
+        return (f"'{name}' is written {written}: YAML 1.1 (PyYAML) reads it as {plain}, "
+                f"YAML 1.2 (editors) as text; write {plain}") if plain != written else ""
     digits = written.replace("_", "")
     decimal = int(digits, 10)
     octal = int(digits, 8) if set(digits.lstrip("+-")) <= set("01234567") else None

@@ -3,6 +3,7 @@ a name from the title, an example card)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -126,7 +127,7 @@ def init_deck(folder: Path) -> list[Path]:
     writes through a symlink."""
     name, deck_id = deck_names(os.path.basename(os.path.abspath(folder)))
     files = starter_files(name, deck_id)
-    if folder.exists() and not folder.is_dir():
+    if os.path.lexists(folder) and not os.path.isdir(folder):  # (a link to nothing too)
         raise InvalidDeck([Problem(Location(str(folder)), "exists and is not a folder")])
     problems = [Problem(Location(str(folder / sub)), "is a symlink or not a folder; init never "
                         "writes through a symlink")
@@ -138,22 +139,37 @@ def init_deck(folder: Path) -> list[Path]:
     if problems:
         raise InvalidDeck(problems)
     written: list[Path] = []
+    made = [d for d in (folder, folder / "cards", folder / "schema") if not os.path.lexists(d)]
     path = folder
     try:
         for sub in ("cards", "schema"):
-            (folder / sub).mkdir(parents=True, exist_ok=True)
+            path = folder / sub
+            path.mkdir(parents=True, exist_ok=True)
         for relative, text in files.items():
             path = folder / relative
             create_new(path, text.encode())
             written.append(path)
     except FileExistsError:  # created by someone else since the check above (the error
         # names the temporary file that was to be linked there, not this one)
+        _take_back(written, made)
         raise InvalidDeck([Problem(_existing(path), "already exists; it was left as it "
                                    "is")]) from None
     except OSError as exc:
-        raise CannotCreate(f"cannot create {exc.filename or folder}: {exc.strerror or exc}"
-                           ) from exc
+        _take_back(written, made)
+        raise CannotCreate(f"cannot create {path}: {exc.strerror or exc}; nothing was "
+                           "written") from exc
     return written
+
+
+def _take_back(written: list[Path], made: list[Path]) -> None:
+    """Remove what an init that failed halfway wrote (its files, and the folders it made
+    while they are empty), so that running it again finds nothing in its way."""
+    for path in reversed(written):
+        with contextlib.suppress(OSError):
+            path.unlink()
+    for folder in reversed(made):
+        with contextlib.suppress(OSError):
+            folder.rmdir()  # (only an empty folder: never anything of anyone else's)
 
 
 def _existing(path: Path) -> Location:

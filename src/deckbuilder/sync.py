@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,9 +27,7 @@ from .collection import (
     backup,
     change_notetype,
     import_package,
-    made_decks,
     opened,
-    remember_made,
     remember_synced,
     set_home_deck,
     snapshot,
@@ -40,9 +37,10 @@ from .collection import (
 from .errors import SyncFailed, SyncRefused
 from .lock import LOCK_NAME, Lock, read_lock
 from .model import Deck
-from .syncdecks import candidates, predicted, present
+from .syncdecks import candidates, made_decks, predicted, present, remember_made
 from .syncplan import (
     ANKI_OWN_TAGS,
+    SECTION,
     Plan,
     cards_of,
     extra_cards,
@@ -83,7 +81,7 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
     # line naming any other deck (by hand, or a hostile repository's) never gets that
     # deck, or its parent, renamed or removed.
     legacy = {entry.subdeck for entry in old_lock.cards.values()
-              if re.match(r"[0-9]{2,} ", entry.subdeck.rpartition("::")[2])}
+              if SECTION.match(entry.subdeck.rpartition("::")[2])}
     legacy |= {name.rpartition("::")[0] for name in legacy} - {""}
     # Nothing is written before the plan is agreed, but for the cache of checked
     # sections, which the real build below then reads instead of checking them again.
@@ -113,11 +111,17 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
         result = SyncResult(plan, applied=True)
         from anki.errors import AnkiException
 
+        made = made_decks(col, built.deck.id)  # by the names they have before any rename
         before = {d.id for d in col.decks.all_names_and_ids()}
         try:
             if not options.no_backup:
                 folder = options.backup_dir or collection.parent / "backups"
-                result.backup = backup(col, folder)
+                try:
+                    result.backup = backup(col, folder)
+                except (AnkiException, OSError) as exc:  # before any change: say so
+                    raise SyncFailed(f"cannot back up the collection into {folder}: "
+                                     f"{getattr(exc, 'strerror', None) or exc}; nothing in "
+                                     "it was changed (choose another --backup-dir)") from exc
             _apply(col, built, plan, options, result)
             result.preset = _preset(col, built.deck, True)
         except (AnkiException, OSError) as exc:
@@ -126,9 +130,9 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
                              "every step starts from what the collection holds") from exc
         finally:  # the decks this sync made are deckbuilder's, even when it stopped early
             with contextlib.suppress(AnkiException, OSError):
-                after = {d.id for d in col.decks.all_names_and_ids()}
-                made = made_decks(col, built.deck.id)
-                remember_made(col, built.deck.id, (made | (after - before)) & after)
+                remember_made(col, built.deck.id, {
+                    d.id: d.name for d in col.decks.all_names_and_ids()
+                    if d.id in made or d.id not in before})
         problems = verify(col, built.deck, built.notes, plan, schema,
                           options.allow_full_sync)
         problems += [f"deck options not applied: {left}"

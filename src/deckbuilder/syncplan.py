@@ -24,6 +24,7 @@ deck's, and a note whose kind changed (basic, reverse, cloze are separate notety
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from .anki import Note, note_digest, notetype_ids
@@ -167,11 +168,24 @@ def extra_cards(snap: Snapshot, notes: list[Note]) -> list[int]:
     return sorted(card.id for card, note in cards_of(snap, notes) if card.ord not in note.ords)
 
 
+# How a section's subdeck's own name starts: '<deck>::NN Title'.
+SECTION = re.compile(r"[0-9]{2,} ")
+
+
+def section_deck(name: str, root: str) -> bool:
+    """Whether ``name`` is named as the deck ``root``'s section subdecks are: so made by
+    deckbuilder (an older version, or an import by hand) where neither the lock nor the
+    collection's record says so. The user's own decks under the deck are named freely."""
+    parent, _, own = name.rpartition("::")
+    return parent.casefold() == root.casefold() and SECTION.match(own) is not None
+
+
 def renamed_subdecks(snap: Snapshot, notes: list[Note], legacy: set[str],
                      root: str) -> list[tuple[str, str]]:
-    """Subdecks to rename: a subdeck of deckbuilder's (in the old lock, or under the
-    deck) that holds only our cards, all of which now belong in one subdeck that the
-    collection does not have yet (a renamed section). Any other way, cards are moved."""
+    """Subdecks to rename: a subdeck of deckbuilder's (in the old lock, or named as a
+    section's under the deck) that holds only our cards, all of which now belong in one
+    subdeck that the collection does not have yet (a renamed section). Any other way,
+    cards are moved."""
     names = {name.casefold() for name in snap.decks.values()}
     wanted = {note.subdeck.casefold() for note in notes}
     targets: dict[str, set[str]] = {}
@@ -183,7 +197,7 @@ def renamed_subdecks(snap: Snapshot, notes: list[Note], legacy: set[str],
     taken: set[str] = set()
     for old, new in sorted(targets.items()):
         target = next(iter(new))
-        ours = old in legacy or old.casefold().startswith(root.casefold() + "::")
+        ours = old in legacy or section_deck(old, root)  # never a deck of the user's
         if (len(new) == 1 and target.casefold() not in names | taken and ours
                 and not any(n.startswith(old.casefold() + "::") for n in names)
                 and old not in {snap.decks.get(d) for d in snap.others}):
