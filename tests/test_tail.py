@@ -1,0 +1,55 @@
+"""The end of a one-off build: what it made is left to the process's exit (freed whole by
+the system), never freed one object at a time; a build run as a library is freed as usual."""
+
+from __future__ import annotations
+
+import gc
+import subprocess
+import sys
+import weakref
+from pathlib import Path
+
+import pytest
+from conftest import run
+
+from deckbuilder import build
+
+# Runs the program as `deckbuilder build` does, noting on stderr when the build's result
+# (its deck and notes) is freed.
+_PROGRAM = """
+import os, sys, weakref
+from deckbuilder import build, start
+real, refs = build.build_deck, []
+def noted(*args, **kwargs):
+    result = real(*args, **kwargs)
+    refs.append(weakref.ref(result, lambda _: os.write(2, b"freed\\n")))
+    return result
+build.build_deck = noted
+sys.argv = ["deckbuilder", *sys.argv[1:]]
+start.run()
+"""
+
+
+def test_a_one_off_build_leaves_what_it_made_to_the_exit(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-c", _PROGRAM, "build", str(example), "--out",
+                           str(out)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "wrote" in done.stdout and (out / "example-deck.apkg").is_file()
+    assert "freed" not in done.stderr
+
+
+def test_a_build_in_this_process_is_freed_after_it(example: Path, tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    refs: list[weakref.ref[build.BuildResult]] = []
+    real = build.build_deck
+
+    def noted(*args: object, **kwargs: object) -> build.BuildResult:
+        result = real(*args, **kwargs)  # type: ignore[arg-type]
+        refs.append(weakref.ref(result))
+        return result
+
+    monkeypatch.setattr(build, "build_deck", noted)
+    assert run("build", example, "--out", tmp_path / "out").exit_code == 0
+    gc.collect()
+    assert len(refs) == 1 and refs[0]() is None
