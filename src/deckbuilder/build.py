@@ -5,9 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
+import sys
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .anki import Note, compile_notes
 from .cache import claim
@@ -20,6 +22,9 @@ from .package import package_bytes, recover, remove_leftovers, staged
 from .quickstate import hold, quick_state, save
 from .salvage import lock_from_package
 from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
+
+if TYPE_CHECKING:
+    import threading
 
 
 @dataclass(frozen=True)
@@ -74,7 +79,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         # differ are written (the bytes of a build from nothing; see database.py).
         # Zipped from its file: a big deck's collection is tens of megabytes.
         with collection_file(deck, notes, note_mods, notetype_mods, scratch,
-                             kept()) as (file, made):
+                             kept(), meanwhile=text.start) as (file, made):
             keep(made)
             package = package_bytes(file, checked.media, packed)
             # For the next build in a fresh process (quick.py): a link, not a copy.
@@ -130,22 +135,37 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
 class _Text:
     """The lock's text, made on a thread of its own: 10 ms of Python at 10,000 cards that
     the collection's SQLite index builds, VACUUM INTO and deflate (which let go of the GIL)
-    leave room for. Only Python runs there: nothing to clean up if the build fails."""
+    leave room for. Started only then (``start``): begun while the rows were made and
+    inserted (Python, holding the GIL) it took turns with them and saved nothing. Only
+    Python runs there: nothing to clean up if the build fails."""
 
     def __init__(self, lock: Lock) -> None:
-        import threading
-
         self.lock = lock
         self.done: list[bytes] = []
-        self.thread = threading.Thread(target=self._run, name="deckbuilder-lock", daemon=True)
-        self.thread.start()
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        import threading
+
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="deckbuilder-lock",
+                                           daemon=True)
+            self.thread.start()
 
     def _run(self) -> None:
-        with contextlib.suppress(Exception):  # made again below, where it is reported
-            self.done.append(self.lock.text().encode())
+        # The build's thread asks for the GIL back after each index SQLite built: it gets
+        # it in 0.5 ms, not the 5 ms this thread could otherwise keep it.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(0.0005)
+        try:
+            with contextlib.suppress(Exception):  # made again below, where it is reported
+                self.done.append(self.lock.text().encode())
+        finally:
+            sys.setswitchinterval(switch)
 
     def result(self) -> bytes:
-        self.thread.join()
+        if self.thread is not None:
+            self.thread.join()
         return self.done[0] if self.done else self.lock.text().encode()
 
 

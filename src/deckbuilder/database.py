@@ -13,7 +13,7 @@ import contextlib
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
@@ -80,7 +80,8 @@ def collection(deck: Deck, notes: list[Note], note_mods: dict[str, int],
 @contextlib.contextmanager
 def collection_file(deck: Deck, notes: list[Note], note_mods: dict[str, int],
                     notetype_mods: dict[str, int], scratch: Path | None = None,
-                    previous: Collection | None = None, read: bool = False
+                    previous: Collection | None = None, read: bool = False,
+                    meanwhile: Callable[[], None] = lambda: None
                     ) -> Iterator[tuple[Path, Collection]]:
     """The package's SQLite database as a file, removed on leaving, and its rows.
 
@@ -89,6 +90,8 @@ def collection_file(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     The work happens in fresh files in ``scratch`` (default: $TMPDIR). The Collection
     holds the file's bytes with ``read``, or in a long-lived process (for the next
     rebuild): a package zipped from the file never holds them (50 MB at 100,000 cards).
+    ``meanwhile`` is called once the rows are in, when SQLite goes on without the GIL
+    (index builds, VACUUM INTO): a thread it starts has this process's Python to itself.
     Raises OutputError when the files cannot be written.
     """
     decks, note_rows, card_rows = _rows(deck, notes, note_mods, notetype_mods)
@@ -110,7 +113,10 @@ def collection_file(deck: Deck, notes: list[Note], note_mods: dict[str, int],
             if connection is None:
                 os.truncate(work, 0)  # start from nothing
                 connection = _open(work)
-                _fill(connection, decks, note_rows, card_rows, varying=not _remember)
+                _fill(connection, decks, note_rows, card_rows, varying=not _remember,
+                      meanwhile=meanwhile)
+            else:
+                meanwhile()
             try:
                 # After either path: an update copies the col row of a cold build, options-less.
                 deckoptions.write(connection, preset_id(deck.id), deck.name, deck.head.options)
@@ -217,9 +223,10 @@ _WHOLE = {"notes": ",".join("?" * 11), "cards": ",".join("?" * 18)}
 
 
 def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[Row],
-          card_rows: Iterable[Row], varying: bool = False) -> None:
+          card_rows: Iterable[Row], varying: bool = False,
+          meanwhile: Callable[[], None] = lambda: None) -> None:
     """The collection's tables and rows; ``varying``: the rows hold only the columns
-    that vary (see _VARYING), else whole rows."""
+    that vary (see _VARYING), else whole rows. ``meanwhile``: see collection_file."""
     import itertools
     import json
 
@@ -241,6 +248,7 @@ def _fill(connection: sqlite3.Connection, decks: list[Any], note_rows: Iterable[
     marks = _VARYING if varying else _WHOLE
     cursor.executemany(f"INSERT INTO notes VALUES({marks['notes']})", note_rows)
     cursor.executemany(f"INSERT INTO cards VALUES({marks['cards']})", card_rows)
+    meanwhile()
     for _, sql in indexes:
         cursor.execute(sql)
     connection.commit()
