@@ -6,21 +6,18 @@ import contextlib
 import os
 import stat
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .anki import Note, compile_notes
 from .cache import claim
-from .database import collection_bytes, collection_file, keep, kept
 from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, Lock, remember, update_lock
 from .model import Deck
 from .package import package_bytes, recover, remove_leftovers, staged
 from .quickstate import hold, quick_state, save
-from .salvage import lock_from_package
 from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
 
 if TYPE_CHECKING:
@@ -55,7 +52,10 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         before = None if check else snapshot(deck_dir)
         checked = load_deck(deck_dir, out_dir / CACHE_DIR,
                             write_cache=not check if cache is None else cache,
-                            parallel=parallel, compiling=True)
+                            parallel=parallel, compiling=True, meanwhile=_later_modules)
+        from .database import collection_file, keep, kept
+        from .salvage import lock_from_package
+
         deck = checked.deck
         lock_path = deck_dir / LOCK_NAME
         path = out_dir / f"{deck.id}.apkg"
@@ -169,10 +169,22 @@ class _Text:
         return self.done[0] if self.done else self.lock.text().encode()
 
 
+def _later_modules() -> None:
+    """What only the steps after the load use (SQLite, genanki, the zip writer: 8 ms of
+    imports at every build), imported by this process while a forked child loads its
+    share of a big deck (load.py): the child never pays for them."""
+    from . import database, salvage, zipwrite  # noqa: F401
+    from .genankiload import load_genanki
+
+    load_genanki()
+
+
 def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: dict[str, int],
                       notetype_mods: dict[str, int], media: dict[str, Path], scratch: Path
                       ) -> list[tuple[Path, bytes]]:
     """One package per section, compiled like the whole deck: same GUIDs, ids, mods."""
+    from .database import collection_bytes
+
     parts = []
     for section in deck.sections:
         chosen = [note for note in notes if note.subdeck == deck.subdeck(section)]
@@ -192,6 +204,8 @@ def _scratch_folder(package: Path, check: bool) -> Path:
     the output folder does not exist yet."""
     out_dir = package.parent
     if check and not out_dir.is_dir():
+        import tempfile
+
         return Path(tempfile.gettempdir())
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
