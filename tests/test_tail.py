@@ -53,3 +53,15 @@ def test_a_build_in_this_process_is_freed_after_it(example: Path, tmp_path: Path
     assert run("build", example, "--out", tmp_path / "out").exit_code == 0
     gc.collect()
     assert len(refs) == 1 and refs[0]() is None
+
+
+def test_a_clean_deck_is_checked_without_difflib(example: Path) -> None:
+    """difflib serves only the "did you mean" of a misspelt key or option: not imported at
+    every start (1 ms). (click imports it itself for a short option such as -q.)"""
+    script = ("import sys\nfrom deckbuilder.cli import main\n"
+              f"sys.argv = ['deckbuilder', 'validate', {str(example)!r}]\n"
+              "try:\n    main()\nexcept SystemExit as exc:\n    assert exc.code == 0\n"
+              "print('difflib' in sys.modules)\n")
+    found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                           timeout=60, check=True)
+    assert found.stdout.splitlines()[-1] == "False", found.stderr

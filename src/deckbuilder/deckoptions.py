@@ -15,7 +15,6 @@ library also reads and writes (``col.decks.get_config``).
 from __future__ import annotations
 
 import copy
-import difflib
 import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -101,6 +100,8 @@ def check(node: Node, source: SourceFile, problems: Problems) -> Options:
     for name, value in node.value.items():  # type: ignore[attr-defined]
         option = _BY_NAME.get(name)
         if option is None:
+            import difflib  # only for a misspelt option: not at every start
+
             close = difflib.get_close_matches(name, list(_BY_NAME), n=1, cutoff=0.6)
             hint = f"did you mean '{close[0]}'?" if close else f"options: {', '.join(_BY_NAME)}"
             problems.error(source.at(*node.keys[name]), f"unknown option '{shown(name)}'; {hint}")

@@ -9,7 +9,6 @@ same; the messages only explain a failure.
 
 from __future__ import annotations
 
-import difflib
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -214,6 +213,8 @@ def suggest(key: str, keys: tuple[Key, ...]) -> str | None:
     if lowered in SYNONYMS and SYNONYMS[lowered] in names:
         return SYNONYMS[lowered]
     candidates = names + [s for s, target in SYNONYMS.items() if target in names and len(s) > 2]
+    import difflib  # only for a misspelt key: not at every start
+
     close = difflib.get_close_matches(lowered, candidates, n=1, cutoff=0.7)
     if not close:
         return None
@@ -222,6 +223,8 @@ def suggest(key: str, keys: tuple[Key, ...]) -> str | None:
 
 def unknown_rule(name: str) -> str:
     """The message for a lint rule id that does not exist."""
+    import difflib
+
     close = difflib.get_close_matches(name, LINT_RULE_IDS, n=1, cutoff=0.6)
     hint = f"did you mean '{close[0]}'?" if close else f"rules: {', '.join(LINT_RULE_IDS)}"
     return f"unknown lint rule '{shown(name)}'; {hint}"
