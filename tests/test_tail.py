@@ -65,3 +65,19 @@ def test_a_clean_deck_is_checked_without_difflib(example: Path) -> None:
     found = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                            timeout=60, check=True)
     assert found.stdout.splitlines()[-1] == "False", found.stderr
+
+
+@pytest.mark.parametrize("count", [0, 1, 63, 64, 65, 200])
+@pytest.mark.parametrize("limit", [7, 32766])
+def test_rows_inserted_many_at_once_are_every_row_in_order(count: int, limit: int) -> None:
+    import sqlite3
+
+    from deckbuilder import database
+
+    connection = sqlite3.connect(":memory:")
+    connection.setlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER, limit)  # 7: 2 rows at once
+    connection.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, a TEXT, b INTEGER, c TEXT)")
+    rows = [(n, f"a{n}", n * n) for n in range(count)]
+    database._insert_all(connection.cursor(), "t", "?,?,?,'c'", iter(rows))
+    assert connection.execute("SELECT * FROM t ORDER BY rowid").fetchall() == [
+        (*row, "c") for row in rows]
