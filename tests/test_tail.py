@@ -13,16 +13,17 @@ import pytest
 from conftest import run
 
 from deckbuilder import build
+from deckbuilder.model import Deck
 
-# Runs the program as `deckbuilder build` does, noting on stderr when the build's result
-# (its deck and notes) is freed.
+# Runs the program as `deckbuilder build` does, noting on stderr when the build's deck is
+# freed.
 _PROGRAM = """
 import os, sys, weakref
 from deckbuilder import build, start
 real, refs = build.build_deck, []
 def noted(*args, **kwargs):
     result = real(*args, **kwargs)
-    refs.append(weakref.ref(result, lambda _: os.write(2, b"freed\\n")))
+    refs.append(weakref.ref(result.deck, lambda _: os.write(2, b"freed\\n")))
     return result
 build.build_deck = noted
 sys.argv = ["deckbuilder", *sys.argv[1:]]
@@ -41,12 +42,12 @@ def test_a_one_off_build_leaves_what_it_made_to_the_exit(example: Path, tmp_path
 
 def test_a_build_in_this_process_is_freed_after_it(example: Path, tmp_path: Path,
                                                    monkeypatch: pytest.MonkeyPatch) -> None:
-    refs: list[weakref.ref[build.BuildResult]] = []
+    refs: list[weakref.ref[Deck]] = []
     real = build.build_deck
 
     def noted(*args: object, **kwargs: object) -> build.BuildResult:
         result = real(*args, **kwargs)  # type: ignore[arg-type]
-        refs.append(weakref.ref(result))
+        refs.append(weakref.ref(result.deck))
         return result
 
     monkeypatch.setattr(build, "build_deck", noted)

@@ -6,9 +6,8 @@ import contextlib
 import os
 import stat
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from .anki import Note, compile_notes
 from .cache import claim
@@ -24,8 +23,7 @@ if TYPE_CHECKING:
     import threading
 
 
-@dataclass(frozen=True)
-class BuildResult:
+class BuildResult(NamedTuple):  # made at every start: not a dataclass (0.3 ms)
     path: Path
     deck: Deck
     notes: list[Note]

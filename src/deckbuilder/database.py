@@ -15,10 +15,9 @@ import os
 import sqlite3
 import tempfile
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from operator import itemgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import deckoptions
 from .anki import Note, derived_id, preset_id, subdecks, unique_ids
@@ -37,8 +36,7 @@ _kept: Collection | None = None
 _remember = False
 
 
-@dataclass(frozen=True)
-class Collection:
+class Collection(NamedTuple):  # made at every start: not a dataclass (0.3 ms)
     """A collection's bytes and the rows it holds, by id."""
 
     data: bytes

@@ -16,8 +16,7 @@ from __future__ import annotations
 
 import copy
 import re
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .errors import Problems
 from .limits import FLAG_SCHEMA, TRUE_WORDS, YAML_BOOLEANS, finite_number, shown
@@ -27,8 +26,7 @@ if TYPE_CHECKING:  # sqlite3 and json only when a package is written: not on val
     import sqlite3
 
 
-@dataclass(frozen=True)
-class Option:
+class Option(NamedTuple):  # made at every start: a NamedTuple, not a dataclass (0.3 ms)
     """One key of `options:`; ``kind`` is count (whole number), ratio, steps or flag."""
 
     name: str

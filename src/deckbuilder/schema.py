@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import deckoptions, limits
 from .limits import NOT_IN_LINE, NOT_IN_TEXT, shown
@@ -164,8 +164,7 @@ SECTION_KEYS = (
 )
 
 
-@dataclass(frozen=True)
-class LintRule:
+class LintRule(NamedTuple):  # made at every start: a NamedTuple, not a dataclass (0.3 ms)
     """A `deckbuilder lint` rule: its threshold's default and meaning; 0 turns it off.
 
     ``kind`` says what the threshold is: a count (a whole number), a ratio (0 to 1)
