@@ -82,3 +82,39 @@ def test_rows_inserted_many_at_once_are_every_row_in_order(count: int, limit: in
     database._insert_all(connection.cursor(), "t", "?,?,?,'c'", iter(rows))
     assert connection.execute("SELECT * FROM t ORDER BY rowid").fetchall() == [
         (*row, "c") for row in rows]
+
+
+def _entries(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.glob("*.entry")) if folder.is_dir() else []
+
+
+def test_a_passing_load_leaves_its_cache_writes_to_the_caller(example: Path,
+                                                             tmp_path: Path) -> None:
+    from deckbuilder.load import load_deck
+
+    folder, later = tmp_path / "cache", []
+    load_deck(example, folder, write_cache=True, parallel=False, later=later)
+    assert len(later) == 2 and _entries(folder) == []  # two sections, none written yet
+    for store in later:
+        store()
+    assert len(_entries(folder)) == 2
+
+
+def test_a_failing_load_makes_its_cache_writes_itself(example: Path, tmp_path: Path) -> None:
+    from deckbuilder.errors import InvalidDeck
+    from deckbuilder.load import load_deck
+
+    second = sorted(example.glob("0*.yaml"))[1]
+    second.write_text(second.read_text(encoding="utf-8") + "  - id: [\n", encoding="utf-8")
+    folder, later = tmp_path / "cache", []
+    with pytest.raises(InvalidDeck):
+        load_deck(example, folder, write_cache=True, parallel=False, later=later)
+    assert later == [] and len(_entries(folder)) == 1  # the section that passed
+
+
+def test_a_build_writes_its_cache_and_state_from_nothing(example: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    assert run("build", example, "--out", out).exit_code == 0
+    folder = out / ".deckbuilder-cache"
+    assert len(_entries(folder)) == 2
+    assert list(folder.glob("*.quick")) and list(folder.glob("*.collection"))

@@ -21,6 +21,7 @@ from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_p
 
 if TYPE_CHECKING:
     import threading
+    from collections.abc import Callable
 
 
 class BuildResult(NamedTuple):  # made at every start: not a dataclass (0.3 ms)
@@ -48,9 +49,11 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         # below is the one that matches the packages.
         notices = [done] if (done := recover(deck_dir)) else []
         before = None if check else snapshot(deck_dir)
+        stores: list[Callable[[], None]] = []  # the section cache's writes (see _Aside)
         checked = load_deck(deck_dir, out_dir / CACHE_DIR,
                             write_cache=not check if cache is None else cache,
-                            parallel=parallel, compiling=True, meanwhile=_later_modules)
+                            parallel=parallel, compiling=True, meanwhile=_later_modules,
+                            later=stores)
         from .database import collection_file, keep, kept
         from .salvage import lock_from_package
 
@@ -71,20 +74,21 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             # one: gone first, a disk that held the last build holds this one.
             save(None, None, deck_dir, out_dir)
         scratch = _scratch_folder(path, check)
-        text = _Text(lock)  # made while SQLite and zlib work without the GIL
         packed: dict[str, bytes] = {}
         # Under --watch the last collection made is a head start: only the rows that
         # differ are written (the bytes of a build from nothing; see database.py).
         # Zipped from its file: a big deck's collection is tens of megabytes.
-        with collection_file(deck, notes, note_mods, notetype_mods, scratch,
-                             kept(), meanwhile=text.start) as (file, made):
+        with _Aside(lock, stores) as aside, collection_file(
+                deck, notes, note_mods, notetype_mods, scratch, kept(),
+                meanwhile=aside.start) as (file, made):
             keep(made)
             package = package_bytes(file, checked.media, packed)
+            # Before hold(): the cache folder a first build makes is made by its writes.
+            lock_text = aside.result()
             # For the next build in a fresh process (quick.py): a link, not a copy.
             held = hold(file, deck_dir, out_dir) if leave_state and not (check or split) \
                 else None
         del made
-        lock_text = text.result()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media, scratch) if split else []
         # One-section packages of sections that are gone would mislead learners.
@@ -130,16 +134,18 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                            tuple(notices), recovered)
 
 
-class _Text:
-    """The lock's text, made on a thread of its own: 10 ms of Python at 10,000 cards that
-    the collection's SQLite index builds, VACUUM INTO and deflate (which let go of the GIL)
-    leave room for. Started only then (``start``): begun while the rows were made and
-    inserted (Python, holding the GIL) it took turns with them and saved nothing. Only
-    Python runs there: nothing to clean up if the build fails."""
+class _Aside:
+    """The lock's text and the section cache's writes (10 and 5 ms at 10,000 cards), made
+    on a thread of their own while the collection's SQLite index builds and VACUUM INTO
+    let go of the GIL. Started only then (``start``): begun while the rows were made and
+    inserted (Python, holding the GIL) it took turns with them and saved nothing. Nothing
+    to clean up if the build fails (the cache's writes are whole files or none)."""
 
-    def __init__(self, lock: Lock) -> None:
+    def __init__(self, lock: Lock, stores: list[Callable[[], None]]) -> None:
         self.lock = lock
+        self.stores = stores
         self.done: list[bytes] = []
+        self.failed: list[BaseException] = []
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
@@ -158,12 +164,31 @@ class _Text:
         try:
             with contextlib.suppress(Exception):  # made again below, where it is reported
                 self.done.append(self.lock.text().encode())
+            self._store()
+        except BaseException as exc:  # raised again in the build's thread
+            self.failed.append(exc)
         finally:
             sys.setswitchinterval(switch)
 
-    def result(self) -> bytes:
+    def __enter__(self) -> _Aside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # A build that fails (or is interrupted) leaves once the thread's writes are whole.
         if self.thread is not None:
             self.thread.join()
+
+    def _store(self) -> None:
+        while self.stores:
+            self.stores.pop(0)()
+
+    def result(self) -> bytes:
+        """The lock's text, once the cache's writes are made."""
+        if self.thread is not None:
+            self.thread.join()
+        if self.failed:
+            raise self.failed[0]
+        self._store()  # the thread never started (or did not get to them)
         return self.done[0] if self.done else self.lock.text().encode()
 
 

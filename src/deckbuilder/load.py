@@ -10,6 +10,7 @@ import marshal
 import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -55,7 +56,8 @@ class Checked:
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
               parallel: bool = True, compiling: bool = False,
-              meanwhile: Callable[[], object] | None = None) -> Checked:
+              meanwhile: Callable[[], object] | None = None,
+              later: list[Callable[[], None]] | None = None) -> Checked:
     """Read and check the whole deck; raise InvalidDeck with every error found.
 
     With ``cache_dir``, sections whose files have not changed come from the cache
@@ -64,7 +66,9 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     compiles the notes next), each section loaded also gets its cards' NoteKeys: on two
     cores, that half of compiling is shared with a forked child. ``meanwhile`` is called
     by this process while a forked child loads (work for after the load that the child
-    need not do: imports); not at all when no child is forked.
+    need not do: imports); not at all when no child is forked. With ``later``, a load
+    that passes leaves its cache writes there, for the caller to make when it suits it
+    (a failing one makes them itself).
     """
     problems = Problems()
     files = find_deck_files(deck_dir, problems)
@@ -89,13 +93,14 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
             jobs.append(_Job(deck_dir, head, number, source, data, compiling,
                              write_cache and cache_dir is not None))
     results = zip(jobs, _run(jobs, parallel, meanwhile), strict=True)
+    stores: list[Callable[[], None]] = []
     for index, item in enumerate(loaded):
         if item is None:
             job, item = next(results)
             problems.extend(item.problems)
             if item.section and not any(p.severity == "error" for p in item.problems):
-                cache.put(job.source.path.name, job.data, item.section, item.rendered,
-                          item.media, item.entry)
+                stores.append(partial(cache.put, job.source.path.name, job.data,
+                                      item.section, item.rendered, item.media, item.entry))
             loaded[index] = item
     done = [item for item in loaded if item is not None]
     sections = [item.section for item in done if item.section]
@@ -104,6 +109,11 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     # The description reaches Anki like a card's text, so it gets the same media checks.
     describer = Renderer(deck_dir, head.html, problems, prefix="_")
     description = describer.field(head.description, head.description_at or files.deck.at())
+    if problems.errors or later is None:
+        for store in stores:
+            store()
+    else:
+        later += stores
     if problems.errors:
         raise InvalidDeck(problems.errors)
     deck = Deck(head, tuple(sections), str(deck_dir), description)
