@@ -186,25 +186,27 @@ def _rows(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     if _remember:
         note_list, card_list = kept_rows(notes, note_mods, model_ids, deck_ids)
         return decks, note_list, card_list
+    # Rows in rowid order: SQLite appends each to the end of its table's b-tree instead
+    # of splitting pages all over it (half the time, and fewer pages). The notes' positions
+    # in id order; their cards, made in that order, are then nearly sorted already.
+    note_ids = [note.note_id for note in notes]
+    order = sorted(range(len(notes)), key=note_ids.__getitem__)
     # A card's id follows its note's; the rare clash moves on to a free number (keyed
     # by GUID and ordinal). Without a clash, that is each card's own number.
-    cards = [(note.note_id + o, position, o)
-             for position, note in enumerate(notes) for o in note.ords]
+    cards = [(note_ids[position] + o, position, o)
+             for position in order for o in notes[position].ords]
     if len(set(map(itemgetter(0), cards))) != len(cards):
         card_ids = unique_ids((f"{note.guid}\x1f{o}", note.note_id + o)
                               for note in notes for o in note.ords)
         cards = [(card_ids[f"{notes[position].guid}\x1f{o}"], position, o)
                  for _, position, o in cards]
-    # Rows in rowid order: SQLite appends each to the end of its table's b-tree instead
-    # of splitting pages all over it (half the time, and fewer pages). Only the order is
-    # sorted: the rows themselves are made one at a time as SQLite takes them (a big
-    # deck's rows take as much memory as its collection), except when they are kept.
-    by_id = sorted(notes, key=_note_id)
-    # Only the columns that vary (see _VARYING).
+    # Only the order is sorted: the rows themselves are made one at a time as SQLite
+    # takes them (a big deck's rows take as much memory as its collection), except when
+    # they are kept. Only the columns that vary (see _VARYING).
     note_rows: Iterable[Row] = (
         (note.note_id, note.guid, model_ids[note.notetype], note_mods[note.guid],
          f" {' '.join(note.tags)} ", "\x1f".join(note.fields), note.fields[0])
-        for note in by_id)
+        for note in map(notes.__getitem__, order))
     cards.sort(key=itemgetter(0))  # by id alone (ids are distinct): 2.4x quicker at 100k
     card_rows: Iterable[Row] = (
         (card_id, notes[position].note_id, deck_ids[notes[position].subdeck], o,
@@ -345,7 +347,3 @@ def _model(notetype: Notetype, deck_id: str, mod: int) -> Any:
         css=notetype.css,
         model_type=genanki.Model.CLOZE if notetype.is_cloze else genanki.Model.FRONT_BACK,
     )
-
-
-def _note_id(note: Note) -> int:
-    return note.note_id
