@@ -382,7 +382,7 @@ def test_a_lock_text_that_fails_on_its_thread_fails_the_build(
     shutil.copytree(generated, folder)
     with pytest.raises(MemoryError, match="no memory for the lock"):
         build_deck(folder, tmp_path / "out", now=1_700_000_000)
-    assert made == ["deckbuilder-lock", "MainThread"]  # tried there, then here
+    assert made == ["deckbuilder-aside", "MainThread"]  # tried there, then here
     assert not (folder / "deck.lock").exists()
     assert not list((tmp_path / "out").glob("*.apkg"))
 

@@ -6,14 +6,15 @@ import contextlib
 import os
 import stat
 import sys
+from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .anki import Note, compile_notes
 from .cache import claim
 from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
-from .lock import LOCK_NAME, Changes, Lock, remember, update_lock
+from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
 from .package import package_bytes, recover, remove_leftovers, staged
 from .quickstate import hold, quick_state, save
@@ -78,13 +79,18 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         # Under --watch the last collection made is a head start: only the rows that
         # differ are written (the bytes of a build from nothing; see database.py).
         # Zipped from its file: a big deck's collection is tens of megabytes.
-        with _Aside(lock, stores) as aside, collection_file(
-                deck, notes, note_mods, notetype_mods, scratch, kept(),
-                meanwhile=aside.start) as (file, made):
+        aside = _Aside(stores=partial(_run_all, stores), text=lambda: lock.text().encode(),
+                       # Read again once loading is done: no file changed while it was read
+                       # (see below) when it is as it was before.
+                       after=lambda: None if before is None else snapshot(deck_dir),
+                       stamp=partial(_stamp_parts, checked, out_dir))
+        with aside, collection_file(deck, notes, note_mods, notetype_mods, scratch, kept(),
+                                    meanwhile=aside.start) as (file, made):
             keep(made)
             package = package_bytes(file, checked.media, packed)
             # Before hold(): the cache folder a first build makes is made by its writes.
-            lock_text = aside.result()
+            aside.get("stores")
+            lock_text: bytes = aside.get("text")
             # For the next build in a fresh process (quick.py): a link, not a copy.
             held = hold(file, deck_dir, out_dir) if leave_state and not (check or split) \
                 else None
@@ -122,8 +128,8 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                 notices.append(f"cannot remove {file}: {exc.strerror or exc}")
         # Only when no file changed while it was read is the build's stamp the truth.
         # It lives in the cache folder, and only when that folder is deckbuilder's.
-        if before is not None and snapshot(deck_dir) == before and claim(out_dir / CACHE_DIR):
-            stamp = _stamp(checked, before, packed, lock_text, out_dir, split,
+        if before is not None and aside.get("after") == before and claim(out_dir / CACHE_DIR):
+            stamp = _stamp(aside.get("stamp"), before, packed, lock_text, split,
                            [(path, package), *parts])
             stamp.write(stamp_path(deck_dir, out_dir))
             if leave_state:
@@ -135,24 +141,25 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
 
 
 class _Aside:
-    """The lock's text and the section cache's writes (10 and 5 ms at 10,000 cards), made
-    on a thread of their own while the collection's SQLite index builds and VACUUM INTO
-    let go of the GIL. Started only then (``start``): begun while the rows were made and
-    inserted (Python, holding the GIL) it took turns with them and saved nothing. Nothing
-    to clean up if the build fails (the cache's writes are whole files or none)."""
+    """The build's work that waits for nothing after the notes are compiled: the lock's
+    text, the section cache's writes, the deck folder read again, the stamp's parts (20 ms
+    of Python and I/O at 10,000 cards), done in turn on a thread of its own while the
+    collection's SQLite index builds and VACUUM INTO let go of the GIL. Started only then
+    (``start``): begun while the rows were made and inserted (Python, holding the GIL),
+    it took turns with them and saved nothing. A piece the thread did not finish is done
+    by ``get`` in the build's thread, where a failure is raised. Nothing to clean up if
+    the build fails (the cache's writes are whole files or none)."""
 
-    def __init__(self, lock: Lock, stores: list[Callable[[], None]]) -> None:
-        self.lock = lock
-        self.stores = stores
-        self.done: list[bytes] = []
-        self.failed: list[BaseException] = []
+    def __init__(self, **work: Callable[[], Any]) -> None:
+        self.work = work
+        self.done: dict[str, Any] = {}
         self.thread: threading.Thread | None = None
 
     def start(self) -> None:
         import threading
 
         if self.thread is None:
-            self.thread = threading.Thread(target=self._run, name="deckbuilder-lock",
+            self.thread = threading.Thread(target=self._run, name="deckbuilder-aside",
                                            daemon=True)
             self.thread.start()
 
@@ -162,11 +169,9 @@ class _Aside:
         switch = sys.getswitchinterval()
         sys.setswitchinterval(0.0005)
         try:
-            with contextlib.suppress(Exception):  # made again below, where it is reported
-                self.done.append(self.lock.text().encode())
-            self._store()
-        except BaseException as exc:  # raised again in the build's thread
-            self.failed.append(exc)
+            with contextlib.suppress(Exception):  # done again by get(), which reports it
+                for name, piece in self.work.items():
+                    self.done[name] = piece()
         finally:
             sys.setswitchinterval(switch)
 
@@ -178,18 +183,19 @@ class _Aside:
         if self.thread is not None:
             self.thread.join()
 
-    def _store(self) -> None:
-        while self.stores:
-            self.stores.pop(0)()
-
-    def result(self) -> bytes:
-        """The lock's text, once the cache's writes are made."""
+    def get(self, name: str) -> Any:
         if self.thread is not None:
             self.thread.join()
-        if self.failed:
-            raise self.failed[0]
-        self._store()  # the thread never started (or did not get to them)
-        return self.done[0] if self.done else self.lock.text().encode()
+        if name not in self.done:
+            self.done[name] = self.work[name]()
+        return self.done[name]
+
+
+def _run_all(pieces: list[Callable[[], None]]) -> None:
+    """Each piece, once (what a failure left is run by the next call)."""
+    while pieces:
+        pieces[0]()
+        del pieces[0]
 
 
 def _later_modules() -> None:
@@ -262,17 +268,22 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _stamp(checked: Checked, deck: tuple[object, ...], packed: dict[str, bytes],
-           lock_text: bytes, out_dir: Path, split: bool, written: list[tuple[Path, bytes]]
-           ) -> Stamp:
-    """What this build read and wrote, for the next build to compare with (stamp.py)."""
+def _stamp_parts(checked: Checked, out_dir: Path) -> tuple[Any, ...]:
+    """The stamp's values that follow from the load alone (see _stamp)."""
     from .report import describe_changes
 
     unchanged = Changes(unchanged=[card.id for card in checked.deck.cards])
-    return Stamp(checked.deck.path, deck, tuple(sorted(packed.items())), digest(lock_text),
-                 checked.deck.id, checked.deck.counts(),
-                 tuple((w.location.path, w.location.line, w.location.column, w.message, w.rule)
-                       for w in checked.warnings),
-                 os.path.realpath(out_dir), split,
+    return (checked.deck.path, checked.deck.id, checked.deck.counts(),
+            tuple((w.location.path, w.location.line, w.location.column, w.message, w.rule)
+                  for w in checked.warnings),
+            os.path.realpath(out_dir), tuple(describe_changes(unchanged)), notetypes_digest())
+
+
+def _stamp(parts: tuple[Any, ...], deck: tuple[object, ...], packed: dict[str, bytes],
+           lock_text: bytes, split: bool, written: list[tuple[Path, bytes]]) -> Stamp:
+    """What this build read and wrote, for the next build to compare with (stamp.py)."""
+    deck_dir, deck_id, counts, warnings, out_dir, report, notetypes = parts
+    return Stamp(deck_dir, deck, tuple(sorted(packed.items())), digest(lock_text), deck_id,
+                 counts, warnings, out_dir, split,
                  tuple((os.path.realpath(path), digest(data)) for path, data in written),
-                 tuple(describe_changes(unchanged)), notetypes_digest())
+                 report, notetypes)
