@@ -437,10 +437,10 @@ def _paced(parent_seconds: float, child_seconds: float) -> Callable[[int], int]:
 def test_the_childs_last_job_is_waited_for_when_it_comes_sooner(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(forked, "MIN_BYTES", 0)
-    jobs = list(range(4))  # two here (0.12 s), two for the child (0.07 s each)
+    jobs = list(range(4))  # two here (0.2 s), two for the child (0.11 s each)
     # When this process is done, the child is on its last job, 0.02 s from sending it:
-    # loading that job here too (0.06 s) would finish later.
-    assert forked.load_shared(jobs, [1] * 4, _paced(0.06, 0.07), *_pair()) == [
+    # loading that job here too (0.1 s) would finish later.
+    assert forked.load_shared(jobs, [1] * 4, _paced(0.1, 0.11), *_pair()) == [
         job * job for job in jobs]
     assert forked.last_received == (2, 2)
 
