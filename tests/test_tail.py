@@ -118,3 +118,25 @@ def test_a_build_writes_its_cache_and_state_from_nothing(example: Path, tmp_path
     folder = out / ".deckbuilder-cache"
     assert len(_entries(folder)) == 2
     assert list(folder.glob("*.quick")) and list(folder.glob("*.collection"))
+
+
+_YAML_SEEN = """
+import re
+compile = re.compile
+from deckbuilder import source
+import yaml
+reader = yaml.reader.Reader
+print(type(reader.NON_PRINTABLE).__name__, re.compile is compile)
+try:
+    yaml.load("a: \\x07", Loader=yaml.SafeLoader)  # the pure-Python reader, as before
+except yaml.reader.ReaderError:
+    print("rejected")
+print(yaml.load("a: caf\\u00e9", Loader=yaml.SafeLoader),
+      type(reader.NON_PRINTABLE.compiled).__name__)
+"""
+
+
+def test_yaml_is_imported_without_compiling_its_pure_python_readers_expression() -> None:
+    found = subprocess.run([sys.executable, "-c", _YAML_SEEN], capture_output=True, text=True,
+                           timeout=60, check=True)
+    assert found.stdout.splitlines() == ["Deferred True", "rejected", "{'a': 'café'} Pattern"]
