@@ -56,7 +56,6 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                             parallel=parallel, compiling=True, meanwhile=_later_modules,
                             later=stores)
         from .database import collection_file, keep, kept
-        from .salvage import lock_from_package
 
         deck = checked.deck
         lock_path = deck_dir / LOCK_NAME
@@ -64,8 +63,11 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         if not check:
             remove_leftovers(deck_dir / LOCK_NAME, out_dir, deck.id)
         old_lock, recovered = checked.lock, None
-        if not lock_path.exists() and (recovery := lock_from_package(path, deck)) is not None:
-            old_lock, recovered = recovery, path
+        if not lock_path.exists() and path.is_file():  # a lock lost, its package there
+            from .salvage import lock_from_package
+
+            if (recovery := lock_from_package(path, deck)) is not None:
+                old_lock, recovered = recovery, path
         notes = compile_notes(deck, checked.rendered, checked.note_keys())
         lock, changes = update_lock(old_lock, notes, deck.id, now, allow_field_change)
         note_mods = {entry.guid: entry.mod for entry in lock.cards.values()}  # one per note
@@ -202,7 +204,7 @@ def _later_modules() -> None:
     """What only the steps after the load use (SQLite, genanki, the zip writer: 8 ms of
     imports at every build), imported by this process while a forked child loads its
     share of a big deck (load.py): the child never pays for them."""
-    from . import database, salvage, zipwrite  # noqa: F401
+    from . import database, zipwrite  # noqa: F401
     from .genankiload import load_genanki
 
     load_genanki()

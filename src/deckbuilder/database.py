@@ -13,7 +13,6 @@ import contextlib
 import itertools
 import os
 import sqlite3
-import tempfile
 from collections.abc import Callable, Iterable, Iterator
 from operator import itemgetter
 from pathlib import Path
@@ -99,7 +98,11 @@ def collection_file(deck: Deck, notes: list[Note], note_mods: dict[str, int],
     card_list: list[Row] = list(card_rows) if _remember else []
     if _remember:
         note_rows, card_rows = note_list, card_list
-    folder = Path(tempfile.gettempdir()) if scratch is None else scratch
+    if scratch is None:
+        import tempfile  # only here: a build gives its own folder
+
+        scratch = Path(tempfile.gettempdir())
+    folder = scratch
     owned: list[Path] = []
     try:
         try:
