@@ -63,7 +63,7 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         if not check:
             remove_leftovers(deck_dir / LOCK_NAME, out_dir, deck.id)
         old_lock, recovered = checked.lock, None
-        if not lock_path.exists() and path.is_file():  # a lock lost, its package there
+        if not lock_path.exists():  # lost? (or a first build)
             from .salvage import lock_from_package
 
             if (recovery := lock_from_package(path, deck)) is not None:
