@@ -78,14 +78,14 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             save(None, None, deck_dir, out_dir)
         scratch = _scratch_folder(path, check)
         packed: dict[str, bytes] = {}
-        # Under --watch the last collection made is a head start: only the rows that
-        # differ are written (the bytes of a build from nothing; see database.py).
-        # Zipped from its file: a big deck's collection is tens of megabytes.
         aside = _Aside(stores=partial(_run_all, stores), text=lambda: lock.text().encode(),
                        # Read again once loading is done: no file changed while it was read
                        # (see below) when it is as it was before.
                        after=lambda: None if before is None else snapshot(deck_dir),
                        stamp=partial(_stamp_parts, checked, out_dir))
+        # Under --watch the last collection made is a head start: only the rows that
+        # differ are written (the bytes of a build from nothing; see database.py).
+        # Zipped from its file: a big deck's collection is tens of megabytes.
         with aside, collection_file(deck, notes, note_mods, notetype_mods, scratch, kept(),
                                     meanwhile=aside.start) as (file, made):
             keep(made)
