@@ -164,7 +164,9 @@ class _Inbox:
         """Read what comes within ``seconds`` (at least a part of a result, or the end)."""
         import select
 
-        select.select([self.fd], [], [], seconds)
+        poller = select.poll()  # not select(): any descriptor number
+        poller.register(self.fd, select.POLLIN)
+        poller.poll(seconds * 1000)
         self.drain()
 
     def drain(self) -> None:
