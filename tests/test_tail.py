@@ -140,3 +140,25 @@ def test_yaml_is_imported_without_compiling_its_pure_python_readers_expression()
     found = subprocess.run([sys.executable, "-c", _YAML_SEEN], capture_output=True, text=True,
                            timeout=60, check=True)
     assert found.stdout.splitlines() == ["Deferred True", "rejected", "{'a': 'café'} Pattern"]
+
+
+@pytest.mark.parametrize("saved", [False, True])
+def test_a_file_saved_while_the_build_loads_leaves_no_stamp(
+        saved: bool, example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from deckbuilder.stamp import stamp_path
+
+    real = build.load_deck
+
+    def loading(*args: object, **kwargs: object) -> object:
+        checked = real(*args, **kwargs)  # type: ignore[arg-type]
+        if saved:  # the author saves once the build has read the file
+            section = example / "02-maths.yaml"
+            section.write_text(section.read_text(encoding="utf-8") + "# saved\n",
+                               encoding="utf-8")
+        return checked
+
+    monkeypatch.setattr(build, "load_deck", loading)
+    out = tmp_path / "out"
+    build.build_deck(example, out, now=1_700_000_000)
+    assert stamp_path(example, out).exists() is not saved
+    assert bool(list((out / ".deckbuilder-cache").glob("*.quick"))) is not saved
