@@ -495,3 +495,24 @@ def test_a_builds_child_never_imports_what_comes_after_the_load(generated: Path,
     lines = done.stdout.splitlines()
     assert "child has []" in lines and "parent has True True" in lines
     assert {line for line in lines if line.startswith("child")} == {"child has []"}
+
+
+def test_what_the_child_sent_while_this_process_decoded_is_never_loaded_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    jobs = list(range(6))  # three here (0.04 s each), three for the child (0.05 s each)
+    loaded_here: list[int] = []
+    parent, load = os.getpid(), _paced(0.04, 0.05)
+
+    def noted(job: int) -> int:
+        if os.getpid() == parent:
+            loaded_here.append(job)
+        return load(job)
+
+    def slow_decode(job: int, data: bytes) -> int:
+        time.sleep(0.05)  # the child's last result comes while its first two are decoded
+        return int(marshal.loads(data))
+
+    assert forked.load_shared(jobs, [1] * 6, noted, lambda result: marshal.dumps(result),
+                              slow_decode) == [job * job for job in jobs]
+    assert forked.last_received == (3, 3) and loaded_here == [0, 1, 2]

@@ -117,12 +117,16 @@ def _share(inbox: _Inbox, jobs: Sequence[Job], sizes: Sequence[int], pace: float
     mine = len(jobs)  # from here on, loaded here
     sent = 0
     while True:
-        for index, data in inbox.frames():
-            # A result that is not what a child of this code sends is loaded by the caller.
-            if index < mine and data is not None:
-                with contextlib.suppress(ValueError, TypeError, EOFError, KeyError, IndexError):
-                    results[index] = decode(jobs[index], data)
-                    sent += 1
+        inbox.drain()
+        if frames := inbox.frames():
+            for index, data in frames:
+                # A result that is not what a child of this code sends is loaded by the caller.
+                if index < mine and data is not None:
+                    with contextlib.suppress(ValueError, TypeError, EOFError, KeyError,
+                                             IndexError):
+                        results[index] = decode(jobs[index], data)
+                        sent += 1
+            continue  # decoding took a while: what came meanwhile counts before deciding
         if inbox.received >= mine or inbox.ended:
             return results, sent
         if mine - 1 == inbox.received:
@@ -137,7 +141,6 @@ def _share(inbox: _Inbox, jobs: Sequence[Job], sizes: Sequence[int], pace: float
                 continue
         mine -= 1
         results[mine] = load(jobs[mine])
-        inbox.drain()
 
 
 def _expected(inbox: _Inbox, sizes: Sequence[int], pace: float) -> float:
