@@ -41,8 +41,8 @@ def _outcome(folder: Path, parallel: bool, monkeypatch: pytest.MonkeyPatch
     loaded: list[Any] = []
     run = load._run
 
-    def recorded(jobs: list[Any], parallel: bool) -> list[Any]:
-        results = run(jobs, parallel)
+    def recorded(jobs: list[Any], parallel: bool, *rest: Any) -> list[Any]:
+        results = run(jobs, parallel, *rest)
         loaded.extend(results)
         sent = [load._decode(job, load._encode(item))
                 for job, item in zip(jobs, results, strict=True)]
@@ -351,7 +351,8 @@ def test_keys_that_are_not_a_childs_are_refused(keys: Any, generated: Path) -> N
     jobs: list[Any] = []
     monkeypatch = pytest.MonkeyPatch()
     run = load._run
-    monkeypatch.setattr(load, "_run", lambda got, parallel: jobs.extend(got) or run(got, False))
+    monkeypatch.setattr(load, "_run",
+                        lambda got, parallel, *rest: jobs.extend(got) or run(got, False))
     try:
         load.load_deck(generated, parallel=False, compiling=True)
     finally:
@@ -381,7 +382,7 @@ def test_a_lock_text_that_fails_on_its_thread_fails_the_build(
     shutil.copytree(generated, folder)
     with pytest.raises(MemoryError, match="no memory for the lock"):
         build_deck(folder, tmp_path / "out", now=1_700_000_000)
-    assert made == ["deckbuilder-lock", "MainThread"]  # tried there, then here
+    assert made == ["deckbuilder-aside", "MainThread"]  # tried there, then here
     assert not (folder / "deck.lock").exists()
     assert not list((tmp_path / "out").glob("*.apkg"))
 
@@ -395,8 +396,8 @@ def test_entries_are_made_while_loading_only_for_a_load_that_stores_them(
     loaded: list[Any] = []
     run = load._run
 
-    def recorded(jobs: list[Any], parallel: bool) -> list[Any]:
-        loaded.extend(run(jobs, parallel))
+    def recorded(jobs: list[Any], parallel: bool, *rest: Any) -> list[Any]:
+        loaded.extend(run(jobs, parallel, *rest))
         return loaded
 
     monkeypatch.setattr(load, "_run", recorded)
@@ -420,3 +421,98 @@ def test_the_pool_counts_the_cores_this_process_may_use(generated: Path,
     forked.last_received = (0, 0)
     _outcome(generated, True, monkeypatch)
     assert forked.last_received[0] == 3  # the child's share, not a pool
+
+
+def _paced(parent_seconds: float, child_seconds: float) -> Callable[[int], int]:
+    """A job that takes ``parent_seconds`` in this process, ``child_seconds`` in a child."""
+    parent = os.getpid()
+
+    def load(job: int) -> int:
+        time.sleep(parent_seconds if os.getpid() == parent else child_seconds)
+        return job * job
+
+    return load
+
+
+def test_the_childs_last_job_is_waited_for_when_it_comes_sooner(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    jobs = list(range(4))  # two here (0.2 s), two for the child (0.11 s each)
+    # When this process is done, the child is on its last job, 0.02 s from sending it:
+    # loading that job here too (0.1 s) would finish later.
+    assert forked.load_shared(jobs, [1] * 4, _paced(0.1, 0.11), *_pair()) == [
+        job * job for job in jobs]
+    assert forked.last_received == (2, 2)
+
+
+def test_the_childs_last_job_is_loaded_here_when_that_is_sooner(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    jobs = list(range(4))
+    # The child is slow (0.3 s a job): its last job is loaded here, not waited for.
+    started = time.monotonic()
+    assert forked.load_shared(jobs, [1] * 4, _paced(0.02, 0.3), *_pair()) == [
+        job * job for job in jobs]
+    assert forked.last_received[1] == 0
+    assert time.monotonic() - started < 0.3
+
+
+def test_meanwhile_runs_here_once_the_child_is_forked(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[int] = []
+    jobs = list(range(6))
+    forked.load_shared(jobs, [1] * 6, _load_in(0), *_pair(),
+                       meanwhile=lambda: calls.append(os.getpid()))
+    assert calls == []  # no child (too little to share): not called
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    assert forked.load_shared(jobs, [1] * 6, _load_in(0), *_pair(),
+                              meanwhile=lambda: calls.append(os.getpid())) == [
+        job * job for job in jobs]
+    assert calls == [os.getpid()] and forked.last_received[0] == 3
+
+
+# The modules a build imports for after the load, as the child of a build sees them.
+_CHILD_SEES = """
+import os, sys
+from deckbuilder import build, forked, load
+forked.MIN_BYTES = 0
+parent, real = os.getpid(), load._load
+def noted(job):
+    if os.getpid() != parent:
+        later = [m for m in ("sqlite3", "genanki", "deckbuilder.database") if m in sys.modules]
+        os.write(1, f"child has {later}\\n".encode())
+    return real(job)
+load._load = noted
+build.build_deck(*map(build.Path, sys.argv[1:]), now=1)
+print("parent has", "sqlite3" in sys.modules, "genanki" in sys.modules)
+"""
+
+
+def test_a_builds_child_never_imports_what_comes_after_the_load(generated: Path,
+                                                                tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-c", _CHILD_SEES, str(generated),
+                           str(tmp_path / "out")], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert "child has []" in lines and "parent has True True" in lines
+    assert {line for line in lines if line.startswith("child")} == {"child has []"}
+
+
+def test_what_the_child_sent_while_this_process_decoded_is_never_loaded_again(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(forked, "MIN_BYTES", 0)
+    jobs = list(range(6))  # three here (0.04 s each), three for the child (0.05 s each)
+    loaded_here: list[int] = []
+    parent, load = os.getpid(), _paced(0.04, 0.05)
+
+    def noted(job: int) -> int:
+        if os.getpid() == parent:
+            loaded_here.append(job)
+        return load(job)
+
+    def slow_decode(job: int, data: bytes) -> int:
+        time.sleep(0.05)  # the child's last result comes while its first two are decoded
+        return int(marshal.loads(data))
+
+    assert forked.load_shared(jobs, [1] * 6, noted, lambda result: marshal.dumps(result),
+                              slow_decode) == [job * job for job in jobs]
+    assert forked.last_received == (3, 3) and loaded_here == [0, 1, 2]

@@ -5,25 +5,27 @@ from __future__ import annotations
 import contextlib
 import os
 import stat
-import tempfile
-from dataclasses import dataclass
+import sys
+from functools import partial
 from pathlib import Path
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .anki import Note, compile_notes
 from .cache import claim
-from .database import collection_bytes, collection_file, keep, kept
 from .errors import OutputError
 from .load import CACHE_DIR, Checked, load_deck
-from .lock import LOCK_NAME, Changes, Lock, remember, update_lock
+from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
 from .package import package_bytes, recover, remove_leftovers, staged
 from .quickstate import hold, quick_state, save, state_path
-from .salvage import lock_from_package
 from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
 
+if TYPE_CHECKING:
+    import threading
+    from collections.abc import Callable
 
-@dataclass(frozen=True)
-class BuildResult:
+
+class BuildResult(NamedTuple):  # made at every start: not a dataclass (0.3 ms)
     path: Path
     deck: Deck
     notes: list[Note]
@@ -48,17 +50,24 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         # below is the one that matches the packages.
         notices = [done] if (done := recover(deck_dir)) else []
         before = None if check else snapshot(deck_dir)
+        stores: list[Callable[[], None]] = []  # the section cache's writes (see _Aside)
         checked = load_deck(deck_dir, out_dir / CACHE_DIR,
                             write_cache=not check if cache is None else cache,
-                            parallel=parallel, compiling=True)
+                            parallel=parallel, compiling=True, meanwhile=_later_modules,
+                            later=stores)
+        from .database import collection_file, keep, kept
+
         deck = checked.deck
         lock_path = deck_dir / LOCK_NAME
         path = out_dir / f"{deck.id}.apkg"
         if not check:
             remove_leftovers(deck_dir / LOCK_NAME, out_dir, deck.id)
         old_lock, recovered = checked.lock, None
-        if not lock_path.exists() and (recovery := lock_from_package(path, deck)) is not None:
-            old_lock, recovered = recovery, path
+        if not lock_path.exists():  # lost? (or a first build)
+            from .salvage import lock_from_package
+
+            if (recovery := lock_from_package(path, deck)) is not None:
+                old_lock, recovered = recovery, path
         notes = compile_notes(deck, checked.rendered, checked.note_keys())
         lock, changes = update_lock(old_lock, notes, deck.id, now, allow_field_change)
         note_mods = {entry.guid: entry.mod for entry in lock.cards.values()}  # one per note
@@ -69,20 +78,26 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             # that leaves none (--watch) still removes it: it no longer matches.
             save(None, None, deck_dir, out_dir)
         scratch = _scratch_folder(path, check)
-        text = _Text(lock)  # made while SQLite and zlib work without the GIL
         packed: dict[str, bytes] = {}
+        aside = _Aside(stores=partial(_run_all, stores), text=lambda: lock.text().encode(),
+                       # Read again once loading is done: no file changed while it was read
+                       # (see below) when it is as it was before.
+                       after=lambda: None if before is None else snapshot(deck_dir),
+                       stamp=partial(_stamp_parts, checked, out_dir))
         # Under --watch the last collection made is a head start: only the rows that
         # differ are written (the bytes of a build from nothing; see database.py).
         # Zipped from its file: a big deck's collection is tens of megabytes.
-        with collection_file(deck, notes, note_mods, notetype_mods, scratch,
-                             kept()) as (file, made):
+        with aside, collection_file(deck, notes, note_mods, notetype_mods, scratch, kept(),
+                                    meanwhile=aside.start) as (file, made):
             keep(made)
             package = package_bytes(file, checked.media, packed)
+            # Before hold(): the cache folder a first build makes is made by its writes.
+            aside.get("stores")
+            lock_text: bytes = aside.get("text")
             # For the next build in a fresh process (quick.py): a link, not a copy.
             held = hold(file, deck_dir, out_dir) if leave_state and not (check or split) \
                 else None
         del made
-        lock_text = text.result()
         parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
                                   checked.media, scratch) if split else []
         # One-section packages of sections that are gone would mislead learners.
@@ -116,8 +131,8 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                 notices.append(f"cannot remove {file}: {exc.strerror or exc}")
         # Only when no file changed while it was read is the build's stamp the truth.
         # It lives in the cache folder, and only when that folder is deckbuilder's.
-        if before is not None and snapshot(deck_dir) == before and claim(out_dir / CACHE_DIR):
-            stamp = _stamp(checked, before, packed, lock_text, out_dir, split,
+        if before is not None and aside.get("after") == before and claim(out_dir / CACHE_DIR):
+            stamp = _stamp(aside.get("stamp"), before, packed, lock_text, split,
                            [(path, package), *parts])
             stamp.write(stamp_path(deck_dir, out_dir))
             if leave_state:
@@ -128,32 +143,80 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                            tuple(notices), recovered)
 
 
-class _Text:
-    """The lock's text, made on a thread of its own: 10 ms of Python at 10,000 cards that
-    the collection's SQLite index builds, VACUUM INTO and deflate (which let go of the GIL)
-    leave room for. Only Python runs there: nothing to clean up if the build fails."""
+class _Aside:
+    """The build's work that waits for nothing after the notes are compiled: the lock's
+    text, the section cache's writes, the deck folder read again, the stamp's parts (20 ms
+    of Python and I/O at 10,000 cards), done in turn on a thread of its own while the
+    collection's SQLite index builds and VACUUM INTO let go of the GIL. Started only then
+    (``start``): begun while the rows were made and inserted (Python, holding the GIL),
+    it took turns with them and saved nothing. A piece the thread did not finish is done
+    by ``get`` in the build's thread, where a failure is raised. Nothing to clean up if
+    the build fails (the cache's writes are whole files or none)."""
 
-    def __init__(self, lock: Lock) -> None:
+    def __init__(self, **work: Callable[[], Any]) -> None:
+        self.work = work
+        self.done: dict[str, Any] = {}
+        self.thread: threading.Thread | None = None
+
+    def start(self) -> None:
         import threading
 
-        self.lock = lock
-        self.done: list[bytes] = []
-        self.thread = threading.Thread(target=self._run, name="deckbuilder-lock", daemon=True)
-        self.thread.start()
+        if self.thread is None:
+            self.thread = threading.Thread(target=self._run, name="deckbuilder-aside",
+                                           daemon=True)
+            self.thread.start()
 
     def _run(self) -> None:
-        with contextlib.suppress(Exception):  # made again below, where it is reported
-            self.done.append(self.lock.text().encode())
+        # The build's thread asks for the GIL back after each index SQLite built: it gets
+        # it in 0.5 ms, not the 5 ms this thread could otherwise keep it.
+        switch = sys.getswitchinterval()
+        sys.setswitchinterval(0.0005)
+        try:
+            with contextlib.suppress(Exception):  # done again by get(), which reports it
+                for name, piece in self.work.items():
+                    self.done[name] = piece()
+        finally:
+            sys.setswitchinterval(switch)
 
-    def result(self) -> bytes:
-        self.thread.join()
-        return self.done[0] if self.done else self.lock.text().encode()
+    def __enter__(self) -> _Aside:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        # A build that fails (or is interrupted) leaves once the thread's writes are whole.
+        if self.thread is not None:
+            self.thread.join()
+
+    def get(self, name: str) -> Any:
+        if self.thread is not None:
+            self.thread.join()
+        if name not in self.done:
+            self.done[name] = self.work[name]()
+        return self.done[name]
+
+
+def _run_all(pieces: list[Callable[[], None]]) -> None:
+    """Each piece, once (what a failure left is run by the next call)."""
+    while pieces:
+        pieces[0]()
+        del pieces[0]
+
+
+def _later_modules() -> None:
+    """What only the steps after the load use (SQLite, genanki, the zip writer: 8 ms of
+    imports at every build), imported by this process while a forked child loads its
+    share of a big deck (load.py): the child never pays for them."""
+    from . import database, zipwrite  # noqa: F401
+    from .genankiload import load_genanki
+
+    load_genanki()
 
 
 def _section_packages(out_dir: Path, deck: Deck, notes: list[Note], note_mods: dict[str, int],
                       notetype_mods: dict[str, int], media: dict[str, Path], scratch: Path
                       ) -> list[tuple[Path, bytes]]:
     """One package per section, compiled like the whole deck: same GUIDs, ids, mods."""
+    from .database import collection_bytes
+
     parts = []
     for section in deck.sections:
         chosen = [note for note in notes if note.subdeck == deck.subdeck(section)]
@@ -173,6 +236,8 @@ def _scratch_folder(package: Path, check: bool) -> Path:
     the output folder does not exist yet."""
     out_dir = package.parent
     if check and not out_dir.is_dir():
+        import tempfile
+
         return Path(tempfile.gettempdir())
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -206,17 +271,22 @@ def _read(path: Path) -> bytes | None:
         return None
 
 
-def _stamp(checked: Checked, deck: tuple[object, ...], packed: dict[str, bytes],
-           lock_text: bytes, out_dir: Path, split: bool, written: list[tuple[Path, bytes]]
-           ) -> Stamp:
-    """What this build read and wrote, for the next build to compare with (stamp.py)."""
+def _stamp_parts(checked: Checked, out_dir: Path) -> tuple[Any, ...]:
+    """The stamp's values that follow from the load alone (see _stamp)."""
     from .report import describe_changes
 
     unchanged = Changes(unchanged=[card.id for card in checked.deck.cards])
-    return Stamp(checked.deck.path, deck, tuple(sorted(packed.items())), digest(lock_text),
-                 checked.deck.id, checked.deck.counts(),
-                 tuple((w.location.path, w.location.line, w.location.column, w.message, w.rule)
-                       for w in checked.warnings),
-                 os.path.realpath(out_dir), split,
+    return (checked.deck.path, checked.deck.id, checked.deck.counts(),
+            tuple((w.location.path, w.location.line, w.location.column, w.message, w.rule)
+                  for w in checked.warnings),
+            os.path.realpath(out_dir), tuple(describe_changes(unchanged)), notetypes_digest())
+
+
+def _stamp(parts: tuple[Any, ...], deck: tuple[object, ...], packed: dict[str, bytes],
+           lock_text: bytes, split: bool, written: list[tuple[Path, bytes]]) -> Stamp:
+    """What this build read and wrote, for the next build to compare with (stamp.py)."""
+    deck_dir, deck_id, counts, warnings, out_dir, report, notetypes = parts
+    return Stamp(deck_dir, deck, tuple(sorted(packed.items())), digest(lock_text), deck_id,
+                 counts, warnings, out_dir, split,
                  tuple((os.path.realpath(path), digest(data)) for path, data in written),
-                 tuple(describe_changes(unchanged)), notetypes_digest())
+                 report, notetypes)

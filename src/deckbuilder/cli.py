@@ -58,6 +58,9 @@ def main() -> None:
     cli(prog_name="deckbuilder")
 
 
+_ended: list[SystemExit] = []
+
+
 def run() -> NoReturn:
     """The ``deckbuilder`` program: ``main``, then the process ends at once. Exiting the
     usual way frees every object one at a time (a 10,000-card build's deck, notes and
@@ -70,6 +73,9 @@ def run() -> NoReturn:
         main()
     except SystemExit as exc:
         code = exc.code
+        # Its traceback holds the command's frames, and so what they made (Console.keep):
+        # referenced until os._exit, that is never freed one object at a time.
+        _ended.append(exc)
     if code is None:
         code = 0
     if type(code) is not int or _exit_has_work():

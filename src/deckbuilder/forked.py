@@ -17,6 +17,7 @@ import os
 import signal
 import struct
 import threading
+import time
 import zlib
 from collections.abc import Callable, Sequence
 from typing import NoReturn, TypeVar
@@ -34,8 +35,9 @@ MIN_BYTES = 256 << 10
 # the child sends (a tenth of the cost of loading it).
 CHILD_SHARE = 0.55
 # Before each result's bytes: their length and CRC-32, so that what the pipe did not
-# carry whole never reaches marshal (garbage there can ask for any amount of memory).
-_HEADER = struct.Struct("<QI")
+# carry whole never reaches marshal (garbage there can ask for any amount of memory), and
+# when the child sent it (time.monotonic, one clock for both processes): how fast it goes.
+_HEADER = struct.Struct("<QId")
 _SIGNALS = {signal.SIGINT, signal.SIGTERM}
 # Tests only: makes the child fail in the named way ("exit", "kill", "garbage", "hang").
 FAULT = "DECKBUILDER_TEST_CHILD_FAULT"
@@ -44,11 +46,12 @@ last_received: tuple[int, int] = (0, 0)  # (jobs the last child was given, resul
 
 
 def load_shared(jobs: Sequence[Job], sizes: Sequence[int], load: Callable[[Job], Result],
-                encode: Callable[[Result], bytes], decode: Callable[[Job, bytes], Result]
-                ) -> list[Result]:
+                encode: Callable[[Result], bytes], decode: Callable[[Job, bytes], Result],
+                meanwhile: Callable[[], object] | None = None) -> list[Result]:
     """``[load(job) for job in jobs]``, a share of it done by a forked child when that
     pays; ``decode(job, encode(load(job)))`` must equal ``load(job)`` (or raise
-    ValueError)."""
+    ValueError). ``meanwhile`` is called here once the child is forked (never when none
+    is): what it does, the child does not."""
     global last_received
     last_received = (0, 0)
     split = _split(sizes)
@@ -81,12 +84,16 @@ def load_shared(jobs: Sequence[Job], sizes: Sequence[int], load: Callable[[Job],
         signal.pthread_sigmask(signal.SIG_SETMASK, held)
         os.close(write_end)
         os.set_blocking(read_end, False)
-        inbox = _Inbox(read_end)
+        inbox = _Inbox(read_end, time.monotonic())
+        if meanwhile is not None:
+            meanwhile()
         mine = []
+        began = time.monotonic()
         for job in jobs[:split]:
             mine.append(load(job))
             inbox.drain()  # so that the child never waits for room in the pipe
-        theirs, sent = _share(inbox, jobs[split:], load, decode)
+        pace = (time.monotonic() - began) / max(1, sum(sizes[:split]))  # seconds a byte
+        theirs, sent = _share(inbox, jobs[split:], sizes[split:], pace, load, decode)
     finally:
         # Done, failed or interrupted: the child is not needed any more (it may still be
         # loading what this process took over), and none may outlive this load.
@@ -98,37 +105,72 @@ def load_shared(jobs: Sequence[Job], sizes: Sequence[int], load: Callable[[Job],
                    for job, result in zip(jobs[split:], theirs, strict=True)]
 
 
-def _share(inbox: _Inbox, jobs: Sequence[Job], load: Callable[[Job], Result],
-           decode: Callable[[Job, bytes], Result]) -> tuple[list[Result | None], int]:
+def _share(inbox: _Inbox, jobs: Sequence[Job], sizes: Sequence[int], pace: float,
+           load: Callable[[Job], Result], decode: Callable[[Job, bytes], Result]
+           ) -> tuple[list[Result | None], int]:
     """The child's jobs: as it sends them (it goes from the first), or loaded here from
     the last while it has not (a child that the machine's other work slows down, or that
     died, costs at most the one job it was on); None where what it sent did not decode.
-    Also how many of them the child's results are."""
+    Also how many of them the child's results are. ``pace``: this process's seconds a
+    byte of loading."""
     results: list[Result | None] = [None] * len(jobs)
     mine = len(jobs)  # from here on, loaded here
     sent = 0
     while True:
-        for index, data in inbox.frames():
-            # A result that is not what a child of this code sends is loaded by the caller.
-            if index < mine and data is not None:
-                with contextlib.suppress(ValueError, TypeError, EOFError, KeyError, IndexError):
-                    results[index] = decode(jobs[index], data)
-                    sent += 1
+        inbox.drain()
+        if frames := inbox.frames():
+            for index, data in frames:
+                # A result that is not what a child of this code sends is loaded by the caller.
+                if index < mine and data is not None:
+                    with contextlib.suppress(ValueError, TypeError, EOFError, KeyError,
+                                             IndexError):
+                        results[index] = decode(jobs[index], data)
+                        sent += 1
+            continue  # decoding took a while: what came meanwhile counts before deciding
         if inbox.received >= mine or inbox.ended:
             return results, sent
+        if mine - 1 == inbox.received:
+            # The last job left is the one the child is on: loading it here too pays only
+            # if the child would send it later than this process could load it (decoding
+            # what the child sends takes about a tenth of that). A quarter more is given
+            # for the child's pace to vary; past that, it is loaded here.
+            own = pace * sizes[mine - 1]
+            left = _expected(inbox, sizes, pace) - time.monotonic()
+            if left < 0.9 * own and (wait := left + own / 4) > 0:
+                inbox.wait(wait)
+                continue
         mine -= 1
         results[mine] = load(jobs[mine])
-        inbox.drain()
+
+
+def _expected(inbox: _Inbox, sizes: Sequence[int], pace: float) -> float:
+    """When the child should send the job it is on (time.monotonic), at the pace of the
+    ones it sent; at ``pace`` (this process's) when it sent none."""
+    done = inbox.received
+    if done:
+        pace = (inbox.last_sent - inbox.started) / max(1, sum(sizes[:done]))
+    return inbox.last_sent + pace * sizes[done]
 
 
 class _Inbox:
     """What the child sent so far, read without waiting, cut into its results."""
 
-    def __init__(self, fd: int) -> None:
+    def __init__(self, fd: int, started: float) -> None:
         self.fd = fd
         self.buffer = bytearray()
         self.received = 0  # results cut so far (in the child's order)
         self.ended = False  # the child is gone: nothing more will come
+        self.started = started  # when the child was forked (time.monotonic)
+        self.last_sent = started  # when the child sent the last result cut
+
+    def wait(self, seconds: float) -> None:
+        """Read what comes within ``seconds`` (at least a part of a result, or the end)."""
+        import select
+
+        poller = select.poll()  # not select(): any descriptor number
+        poller.register(self.fd, select.POLLIN)
+        poller.poll(seconds * 1000)
+        self.drain()
 
     def drain(self) -> None:
         while True:
@@ -147,13 +189,15 @@ class _Inbox:
         frames: list[tuple[int, bytes | None]] = []
         start, buffer = 0, self.buffer
         while len(buffer) - start >= _HEADER.size:
-            size, crc = _HEADER.unpack_from(buffer, start)
+            size, crc, when = _HEADER.unpack_from(buffer, start)
             end = start + _HEADER.size + size
             if len(buffer) < end:
                 break
             data = bytes(buffer[start + _HEADER.size:end])
             frames.append((self.received + len(frames), data if zlib.crc32(data) == crc
                            else None))
+            if self.last_sent <= when <= time.monotonic():  # else not a time: kept as it was
+                self.last_sent = when
             start = end
         del buffer[:start]
         self.received += len(frames)
@@ -209,10 +253,10 @@ def _child(held: set[int | signal.Signals], read_end: int, write_end: int, jobs:
                 data = encode(load(job))
                 if fault == "garbage":  # no entry, then a wrong CRC, then a length far too long
                     data = b"\x00garbage"
-                    pipe.write(_HEADER.pack(len(data), zlib.crc32(data) ^ index)
-                               if index < 2 else _HEADER.pack(1 << 60, 0))
+                    pipe.write(_HEADER.pack(len(data), zlib.crc32(data) ^ index, 0)
+                               if index < 2 else _HEADER.pack(1 << 60, 0, 0))
                 else:
-                    pipe.write(_HEADER.pack(len(data), zlib.crc32(data)))
+                    pipe.write(_HEADER.pack(len(data), zlib.crc32(data), time.monotonic()))
                 pipe.write(data)
             status = 0
     finally:

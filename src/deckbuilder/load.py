@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import marshal
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -54,14 +55,20 @@ class Checked:
 
 
 def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool = False,
-              parallel: bool = True, compiling: bool = False) -> Checked:
+              parallel: bool = True, compiling: bool = False,
+              meanwhile: Callable[[], object] | None = None,
+              later: list[Callable[[], None]] | None = None) -> Checked:
     """Read and check the whole deck; raise InvalidDeck with every error found.
 
     With ``cache_dir``, sections whose files have not changed come from the cache
     (and, with ``write_cache``, checked sections are stored there). Big decks are
     checked on every core unless ``parallel`` is false. With ``compiling`` (the caller
     compiles the notes next), each section loaded also gets its cards' NoteKeys: on two
-    cores, that half of compiling is shared with a forked child.
+    cores, that half of compiling is shared with a forked child. ``meanwhile`` is called
+    by this process while a forked child loads (work for after the load that the child
+    need not do: imports); not at all when no child is forked. With ``later``, a load
+    that passes leaves its cache writes there, for the caller to make when it suits it
+    (a failing one makes them itself).
     """
     problems = Problems()
     files = find_deck_files(deck_dir, problems)
@@ -85,14 +92,15 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
             loaded.append(None)
             jobs.append(_Job(deck_dir, head, number, source, data, compiling,
                              write_cache and cache_dir is not None))
-    results = zip(jobs, _run(jobs, parallel), strict=True)
+    results = zip(jobs, _run(jobs, parallel, meanwhile), strict=True)
+    stores: list[Callable[[], None]] = []
     for index, item in enumerate(loaded):
         if item is None:
             job, item = next(results)
             problems.extend(item.problems)
             if item.section and not any(p.severity == "error" for p in item.problems):
-                cache.put(job.source.path.name, job.data, item.section, item.rendered,
-                          item.media, item.entry)
+                stores.append(partial(cache.put, job.source.path.name, job.data,
+                                      item.section, item.rendered, item.media, item.entry))
             loaded[index] = item
     done = [item for item in loaded if item is not None]
     sections = [item.section for item in done if item.section]
@@ -101,6 +109,11 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     # The description reaches Anki like a card's text, so it gets the same media checks.
     describer = Renderer(deck_dir, head.html, problems, prefix="_")
     description = describer.field(head.description, head.description_at or files.deck.at())
+    if problems.errors or later is None:
+        for store in stores:
+            store()
+    else:
+        later += stores
     if problems.errors:
         raise InvalidDeck(problems.errors)
     deck = Deck(head, tuple(sections), str(deck_dir), description)
@@ -208,7 +221,8 @@ PARALLEL_BYTES = 1 << 20  # below a megabyte of YAML, starting workers costs mor
 PARALLEL_CORES = 4
 
 
-def _run(jobs: list[_Job], parallel: bool) -> list[_Loaded]:
+def _run(jobs: list[_Job], parallel: bool,
+         meanwhile: Callable[[], object] | None = None) -> list[_Loaded]:
     """Load the jobs, on every core when there is enough work; results in job order."""
     cores = usable_cores()  # a process held to some cores (taskset) uses those
     workers = min(cores, len(jobs))
@@ -216,7 +230,8 @@ def _run(jobs: list[_Job], parallel: bool) -> list[_Loaded]:
         return [_load(job) for job in jobs]
     if (cores < PARALLEL_CORES or workers < 2
             or sum(len(job.data) for job in jobs) < PARALLEL_BYTES):
-        return load_shared(jobs, [len(job.data) for job in jobs], _load, _encode, _decode)
+        return load_shared(jobs, [len(job.data) for job in jobs], _load, _encode, _decode,
+                           meanwhile)
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 

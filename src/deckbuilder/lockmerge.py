@@ -17,7 +17,6 @@ merged text is neither side's gets a ``mod`` newer than both.
 from __future__ import annotations
 
 import subprocess
-from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -58,7 +57,7 @@ def _pick(base: Entry | None, ours: Entry | None, theirs: Entry | None) -> Entry
         return ours or theirs
     newer, older = (ours, theirs) if ours.mod >= theirs.mod else (theirs, ours)
     if newer.mod == older.mod and newer.digest != older.digest:
-        return replace(newer, mod=min(newer.mod + 1, MAX_MOD))
+        return newer._replace(mod=min(newer.mod + 1, MAX_MOD))
     return newer
 
 

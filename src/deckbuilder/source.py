@@ -14,11 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from . import limits
 from .conflicts import conflict_markers
 from .errors import Location, Problems
+from .yamlimport import yaml  # PyYAML, without compiling what it never uses here
 
 try:  # libyaml's C parser is about ten times faster than the pure-Python one
     from yaml import CSafeLoader as _Loader

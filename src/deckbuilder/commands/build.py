@@ -138,6 +138,8 @@ def _build_once(console: Console, deck_dir: Path, out_dir: Path, quiet: bool,
                                 **options)
     except SystemExit:
         return False  # reported; --watch goes on
+    if quick:  # a one-off build (--watch runs again and again)
+        console.keep(result)
     for notice in result.notices:
         console.note(notice)
     if check:
