@@ -46,6 +46,11 @@ ONE_MISTAKE = {
     "quote-closed-on-a-later-line": (HEAD + '    front: "Q?\n    back: "x"\n', "4:12",
                                      "not closed on its line"),
     "no-space-after-colon": (HEAD + "    front:Q?\n    back: x\n", "4:10", "space after"),
+    # `deckbuilder new` writes `cards: []`: the cards written below it, `[]` left in place
+    "items-below-an-empty-list": ("section: A\ncards: []\n# below\n  - id: a\n    front: Q\n",
+                                  "2:8", "write nothing after 'cards:'"),
+    "items-below-a-list": (HEAD + "    front: Q?\n    tags: [a, b, c]\n      - d\n", "5:11",
+                           "has its value '[a, b, c]' on this line"),
 }
 
 
