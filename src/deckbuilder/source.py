@@ -19,6 +19,7 @@ import yaml
 from . import limits
 from .conflicts import conflict_markers
 from .errors import Location, Problems
+from .stamp import is_yaml_name
 
 try:  # libyaml's C parser is about ten times faster than the pure-Python one
     from yaml import CSafeLoader as _Loader
@@ -106,7 +107,7 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
     sections: list[tuple[int, SourceFile]] = []
     seen: dict[int, SourceFile] = {}
     for entry in entries:
-        if entry.startswith(".") or not entry.endswith((".yaml", ".yml")) or entry == DECK_FILE:
+        if entry.startswith(".") or not is_yaml_name(entry) or entry == DECK_FILE:
             continue
         if entry == misnamed:
             if DECK_FILE in entries:
@@ -114,6 +115,11 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
                                f"a second deck file: the deck is read from {DECK_FILE} only")
             continue
         source = SourceFile(deck_dir / entry, os.path.join(shown, entry))
+        stem, dot, extension = entry.rpartition(".")
+        if extension not in ("yaml", "yml"):  # 02-verbs.YAML: never silently left out
+            problems.error(source.at(), "a section file name ends in .yaml or .yml, in lower "
+                           f"case: rename it to {stem}{dot}{extension.lower()}")
+            continue
         match = _SECTION_NAME.match(entry)
         if not source.path.is_file():  # a folder, a pipe or a device would never end reading
             problems.error(source.at(), "not a regular file")
