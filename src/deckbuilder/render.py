@@ -32,6 +32,10 @@ _CLOZE_OPENER = re.compile(r"\{\{c(\d+)::")
 # character took twice the time (a tenth of rendering).
 _MARKDOWN_CHARACTER = re.compile(r"[\\`*_\[\]<>&!#~|\n]")
 _MARKDOWN_START = re.compile(r"\s*(?:[-+*>]|\d+[.)])")
+# An image Markdown left as text, its path holding a space: `![x](media/my flag.png)`
+# (code, where it is shown on purpose, is left out first)
+_IMAGE_AS_TEXT = re.compile(r"!\[[^\]\n]*\]\(([^)<>\n]*\s[^)<>\n]*)\)")
+_CODE_HTML = re.compile(r"<code>.*?</code>", re.S)
 _BLOCK = re.compile(r"\n|^\s*(?:[-+*]\s|\d+[.)]\s|#{1,6}\s|>|```|~~~)")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 # What Anki's editor inserts as [sound:] (aqt/editor.py), but Flash (swf), which no
@@ -150,6 +154,12 @@ class Renderer:
             self.problems.error(where, "maths or a [sound:...] tag in a link's address (or in "
                                 "a link definition) is lost there; put it in the text")
         out = _PLACEHOLDER.sub(lambda m: kept[int(m.group(1))], out)
+        if "](" in out and (image := _IMAGE_AS_TEXT.search(_CODE_HTML.sub("", out))):
+            # the path, without a title ("...") that may follow it
+            path = re.split(r"""\s+["']""", html.unescape(image.group(1)).strip())[0]
+            self.problems.error(where, "this image is shown as text: Markdown reads no "
+                                "image whose path has a space; write the path between < "
+                                f"and >: ![...](<{shown(path)}>)")
         if replace_sounds(out, lambda _: "\0").count("\0") > sounds:  # played unchecked
             self.problems.error(where, "this text renders into a [sound:...] tag that "
                                 "deckbuilder cannot check (inside maths, or through an "
