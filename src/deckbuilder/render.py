@@ -261,7 +261,8 @@ class Renderer:
                 return (f"media '{written}' is a hidden file or in a hidden folder (like "
                         ".git); deckbuilder does not package those")
             if not path.is_file():
-                return f"media file not found: {written}" + ("" if url else self._meant(relative))
+                return f"media file not found: {written}" + (
+                    self._other_case(relative) if url else self._meant(relative))
             size = path.stat().st_size
             if size > MAX_MEDIA_BYTES:
                 return (f"media '{written}' is {size / 2**20:.0f} MiB; the limit is "
@@ -275,6 +276,20 @@ class Renderer:
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
         return f"{self.prefix}{stem}-{digest}{suffix}", path
 
+
+    def _other_case(self, relative: str) -> str:
+        """Advice for a path that names a file of the deck in other letter case, which a
+        case-insensitive disk (macOS, Windows) finds and another computer does not."""
+        folder = self.deck_dir
+        for part in Path(relative).parts:
+            match = [n for n in (os.listdir(folder) if folder.is_dir() else ())
+                     if n.lower() == part.lower()]
+            if len(match) != 1:
+                return ""
+            folder /= match[0]
+        found = folder.relative_to(self.deck_dir).as_posix()
+        return f" (there is {shown(found)}: write its name in the same case)" \
+            if folder.is_file() else ""
 
     def _meant(self, reference: str) -> str:
         """Advice for a sound's path written as an image's would be: Anki reads it as is."""
