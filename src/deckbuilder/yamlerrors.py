@@ -239,13 +239,16 @@ class _Diagnoser:
         return None
 
     def below_a_value(self, tokens: list[Any], opened: Any, closed: Any) -> Diagnosis | None:
-        """Lines indented under a key whose value, a list or mapping, is on its own line:
-        `cards: []` (as `deckbuilder new` writes it) with the cards written below it. The
-        fix is the value, not the indentation of the lines below."""
+        """List items indented under a key whose value, a list or mapping, is on its own
+        line: `cards: []` (as `deckbuilder new` writes it) with the cards written below it.
+        The fix is the value, not the items' indentation. (A key indented under it is a
+        sibling indented too far: the indentation's message says so.)"""
         key = tokens[-3] if _key_of(tokens) is not None else None
         line = self.text.line(self.mark.index)
+        item = line.lstrip(" ")
         if key is None or closed.end_mark.line >= self.mark.line or \
-                len(line) - len(line.lstrip(" ")) <= key.start_mark.column:
+                len(line) - len(item) <= key.start_mark.column or \
+                not (item[:2] == "- " or item.rstrip() == "-"):
             return None
         value = self.text.text[opened.start_mark.index : closed.end_mark.index]
         return _at(opened.start_mark, f"invalid YAML: '{short(key.value)}' has its value "
