@@ -25,9 +25,19 @@ def test_new_section_is_next_and_ready_to_edit(example: Path) -> None:
     assert check.exit_code == 1
     assert check.output == (f"{path}:4:8: the section has no cards yet\n  4 | cards: []\n"
                             "    |        ^\n1 error in 1 file\n")
+    # ...uncommenting the example but leaving `[]` is one error, at the `[]` to delete
+    # (not advice to indent the cards like `cards`)...
+    text = re.sub(r"^# ?(?=\s+(- id|front|back|extra|cloze))", "", path.read_text("utf-8"),
+                  flags=re.M)
+    path.write_text(text)
+    check = run("validate", example)
+    assert check.exit_code == 1
+    assert check.output.startswith(
+        f"{path}:4:8: invalid YAML: 'cards' has its value '[]' on this line, so the lines "
+        "indented under it (from line 6) belong to nothing; to make them its value, write "
+        "nothing after 'cards:'\n  4 | cards: []\n    |        ^\n"), check.output
     # ...and uncommenting the example gives a valid section with two cards.
-    text = path.read_text(encoding="utf-8").replace("cards: []", "cards:")
-    path.write_text(re.sub(r"^# ?(?=\s+(- id|front|back|extra|cloze))", "", text, flags=re.M))
+    path.write_text(text.replace("cards: []", "cards:"))
     check = run("validate", example)
     assert check.exit_code == 0, check.output
     assert check.output == f"{example}: 3 sections, 8 notes, 10 cards, no errors\n"

@@ -100,6 +100,18 @@ def test_any_change_means_a_full_build(built: Path, change: str) -> None:
             "example-deck--01-basics.apkg", "example-deck--02-maths.apkg"]
 
 
+def test_a_section_saved_with_an_upper_case_extension_is_reported(built: Path) -> None:
+    # It was silently left out; now it is an error, so the stamp must see it too.
+    (Path("cards") / "03-more.YAML").write_text(
+        "section: More\ncards:\n  - id: more\n    front: a\n    back: b\n")
+    for command in ("validate", "build"):
+        result = run(command, "cards", *(["--out", "build"] if command == "build" else []))
+        assert result.exit_code == 1, result.output
+        assert result.output.startswith(
+            "cards/03-more.YAML: a section file name ends in .yaml or .yml, in lower case: "
+            "rename it to 03-more.yaml\n"), result.output
+
+
 def test_a_deck_edit_that_keeps_size_and_mtime_is_rebuilt(built: Path) -> None:
     section = Path("cards/01-basics.yaml")
     _keep_times(section, lambda p: p.write_text(p.read_text().replace("Paris", "Lyon!")))

@@ -46,6 +46,14 @@ ONE_MISTAKE = {
     "quote-closed-on-a-later-line": (HEAD + '    front: "Q?\n    back: "x"\n', "4:12",
                                      "not closed on its line"),
     "no-space-after-colon": (HEAD + "    front:Q?\n    back: x\n", "4:10", "space after"),
+    # `deckbuilder new` writes `cards: []`: the cards written below it, `[]` left in place
+    "items-below-an-empty-list": ("section: A\ncards: []\n# below\n  - id: a\n    front: Q\n",
+                                  "2:8", "write nothing after 'cards:'"),
+    # a key indented under it is a sibling indented too far, as without the list
+    "over-indented-after-a-list": (HEAD + "    tags: [x]\n     front: Q?\n", "5:6",
+                                   "more than 'tags' on line 4"),
+    "items-below-a-list": (HEAD + "    front: Q?\n    tags: [a, b, c]\n      - d\n", "5:11",
+                           "has its value '[a, b, c]' on this line"),
 }
 
 

@@ -131,7 +131,8 @@ class _Checker(ValueChecker):
         if "cloze" in has and has & {"front", "back"}:
             self.problems.error(self.at(node), "a card is either front/back or cloze, not both")
         elif not has:
-            self.problems.error(self.at(node), "a card needs front and back, or cloze")
+            if not self.misspelled & {"front", "back", "cloze"}:
+                self.problems.error(self.at(node), "a card needs front and back, or cloze")
         elif "cloze" in has:
             kind = "cloze"
             if "reverse" in node.value:  # type: ignore[operator]
@@ -143,7 +144,9 @@ class _Checker(ValueChecker):
             if len(has) == 1:
                 given = next(iter(has))
                 needed = "back" if given == "front" else "front"
-                self.problems.error(self.at(node), f"a card with '{given}' also needs '{needed}'")
+                if needed not in self.misspelled:
+                    self.problems.error(self.at(node),
+                                        f"a card with '{given}' also needs '{needed}'")
             reverse = values.get("reverse")
             kind = "reverse" if reverse is not None and reverse.value in TRUE_WORDS else "basic"
         own = self.tags(values, "tags", source, vocabulary)

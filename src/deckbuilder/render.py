@@ -32,6 +32,10 @@ _CLOZE_OPENER = re.compile(r"\{\{c(\d+)::")
 # character took twice the time (a tenth of rendering).
 _MARKDOWN_CHARACTER = re.compile(r"[\\`*_\[\]<>&!#~|\n]")
 _MARKDOWN_START = re.compile(r"\s*(?:[-+*>]|\d+[.)])")
+# An image Markdown left as text, its path holding a space: `![x](media/my flag.png)`
+# (code, where it is shown on purpose, is left out first)
+_IMAGE_AS_TEXT = re.compile(r"!\[[^\]\n]*\]\(([^)<>\n]*\s[^)<>\n]*)\)")
+_CODE_HTML = re.compile(r"<code>.*?</code>", re.S)
 _BLOCK = re.compile(r"\n|^\s*(?:[-+*]\s|\d+[.)]\s|#{1,6}\s|>|```|~~~)")
 _UNSAFE_NAME = re.compile(r"[^A-Za-z0-9._-]+")
 # What Anki's editor inserts as [sound:] (aqt/editor.py), but Flash (swf), which no
@@ -150,6 +154,12 @@ class Renderer:
             self.problems.error(where, "maths or a [sound:...] tag in a link's address (or in "
                                 "a link definition) is lost there; put it in the text")
         out = _PLACEHOLDER.sub(lambda m: kept[int(m.group(1))], out)
+        if "](" in out and (image := _IMAGE_AS_TEXT.search(_CODE_HTML.sub("", out))):
+            # the path, without a title ("...") that may follow it
+            path = re.split(r"""\s+["']""", html.unescape(image.group(1)).strip())[0]
+            self.problems.error(where, "this image is shown as text: Markdown reads no "
+                                "image whose path has a space; write the path between < "
+                                f"and >: ![...](<{shown(path)}>)")
         if replace_sounds(out, lambda _: "\0").count("\0") > sounds:  # played unchecked
             self.problems.error(where, "this text renders into a [sound:...] tag that "
                                 "deckbuilder cannot check (inside maths, or through an "
@@ -251,7 +261,8 @@ class Renderer:
                 return (f"media '{written}' is a hidden file or in a hidden folder (like "
                         ".git); deckbuilder does not package those")
             if not path.is_file():
-                return f"media file not found: {written}" + ("" if url else self._meant(relative))
+                return f"media file not found: {written}" + (
+                    self._other_case(relative) if url else self._meant(relative))
             size = path.stat().st_size
             if size > MAX_MEDIA_BYTES:
                 return (f"media '{written}' is {size / 2**20:.0f} MiB; the limit is "
@@ -265,6 +276,20 @@ class Renderer:
         suffix = _UNSAFE_NAME.sub("_", path.suffix)[:16]
         return f"{self.prefix}{stem}-{digest}{suffix}", path
 
+
+    def _other_case(self, relative: str) -> str:
+        """Advice for a path that names a file of the deck in other letter case, which a
+        case-insensitive disk (macOS, Windows) finds and another computer does not."""
+        folder = self.deck_dir
+        for part in Path(relative).parts:
+            match = [n for n in (os.listdir(folder) if folder.is_dir() else ())
+                     if n.lower() == part.lower()]
+            if len(match) != 1:
+                return ""
+            folder /= match[0]
+        found = folder.relative_to(self.deck_dir).as_posix()
+        return f" (there is {shown(found)}: write its name in the same case)" \
+            if folder.is_file() else ""
 
     def _meant(self, reference: str) -> str:
         """Advice for a sound's path written as an image's would be: Anki reads it as is."""

@@ -17,6 +17,7 @@ from typing import Any
 from . import limits
 from .conflicts import conflict_markers
 from .errors import Location, Problems
+from .stamp import is_yaml_name
 from .yamlimport import yaml  # PyYAML, without compiling what it never uses here
 
 try:  # libyaml's C parser is about ten times faster than the pure-Python one
@@ -90,17 +91,34 @@ def find_deck_files(deck_dir: Path, problems: Problems) -> DeckFiles | None:
         return None
     deck = SourceFile(deck_dir / DECK_FILE, os.path.join(shown, DECK_FILE))
     inside = deck_dir.resolve()
-    if not deck.path.is_file():
+    entries = sorted(os.listdir(deck_dir))
+    # deck.yml or Deck.yaml: the deck file misnamed, not a section file misnamed
+    misnamed = next((e for e in entries if e.lower() in ("deck.yaml", "deck.yml")
+                     and e != DECK_FILE), None)
+    if misnamed and DECK_FILE not in entries:
+        problems.error(Location(os.path.join(shown, misnamed)),
+                       f"the deck file is named {DECK_FILE}: rename this file to {DECK_FILE}")
+    elif not deck.path.is_file():
         problems.error(deck.at(), "deck.yaml is not a regular file" if deck.path.exists()
                        else "deck.yaml is missing: every deck folder needs one")
     elif _outside(deck.path, inside):
         problems.error(deck.at(), OUTSIDE)
     sections: list[tuple[int, SourceFile]] = []
     seen: dict[int, SourceFile] = {}
-    for entry in sorted(os.listdir(deck_dir)):
-        if entry.startswith(".") or not entry.endswith((".yaml", ".yml")) or entry == DECK_FILE:
+    for entry in entries:
+        if entry.startswith(".") or not is_yaml_name(entry) or entry == DECK_FILE:
+            continue
+        if entry == misnamed:
+            if DECK_FILE in entries:
+                problems.error(Location(os.path.join(shown, entry)),
+                               f"a second deck file: the deck is read from {DECK_FILE} only")
             continue
         source = SourceFile(deck_dir / entry, os.path.join(shown, entry))
+        stem, dot, extension = entry.rpartition(".")
+        if extension not in ("yaml", "yml"):  # 02-verbs.YAML: never silently left out
+            problems.error(source.at(), "a section file name ends in .yaml or .yml, in lower "
+                           f"case: rename it to {stem}{dot}{extension.lower()}")
+            continue
         match = _SECTION_NAME.match(entry)
         if not source.path.is_file():  # a folder, a pipe or a device would never end reading
             problems.error(source.at(), "not a regular file")

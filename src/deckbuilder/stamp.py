@@ -85,6 +85,11 @@ def stamp_path(deck_dir: Path, out_dir: Path) -> Path:
     return out_dir / CACHE_DIR / f"{key}.stamp"
 
 
+def is_yaml_name(name: str) -> bool:
+    """Whether a build reads the file (or reports its name): .yaml or .yml, in any case."""
+    return name.lower().endswith((".yaml", ".yml"))
+
+
 def snapshot(deck_dir: Path) -> tuple[Any, ...] | None:
     """The deck folder as a build reads it: the names and bytes (hashed) of its YAML
     files; None when it cannot be read (the build reports why)."""
@@ -92,8 +97,7 @@ def snapshot(deck_dir: Path) -> tuple[Any, ...] | None:
         # Loading reads only these names (media have their own digests, the lock too):
         # a build folder inside the deck appearing is no change. Dot-files
         # (temporaries, the journal) are the build's own, and loading ignores them.
-        names = sorted(n for n in os.listdir(deck_dir)
-                       if n.endswith((".yaml", ".yml")) and n[:1] != ".")
+        names = sorted(n for n in os.listdir(deck_dir) if is_yaml_name(n) and n[:1] != ".")
         files = []
         for name in names:
             path = os.path.join(deck_dir, name)

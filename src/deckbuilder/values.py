@@ -37,6 +37,9 @@ class ValueChecker:
     def __init__(self, problems: Problems) -> None:
         self.problems = problems
         self.source: SourceFile | None = None
+        # The keys the last mapping's unknown keys were taken for (`frnt` for 'front'): a
+        # misspelled key is one problem, not also a missing one.
+        self.misspelled: set[str] = set()
         # Cards repeat the same few tag lists: each list is checked once.
         self.checked_tags: dict[tuple[str, int, tuple[object, ...]], tuple[str, ...]] = {}
         self.merged: dict[tuple[str, ...], tuple[str, ...]] = {}
@@ -55,6 +58,7 @@ class ValueChecker:
             return {}
         declared = _declared(keys)
         values: dict[str, Node] = {}
+        misspelled = self.misspelled = set()
         for name, value in node.value.items():  # type: ignore[attr-defined]
             key = declared.get(name)
             if key is not None and key.fast is not None and value.kind in WRITTEN and \
@@ -64,13 +68,16 @@ class ValueChecker:
                 where = (self.source or SourceFile(Path(), "?")).at(*node.keys[name])
                 hint = schema.suggest(name, keys)
                 also = f"; did you mean '{hint}'?" if hint else ""
+                if hint:
+                    misspelled.add(hint)
                 allowed = ", ".join(declared)
                 self.problems.error(where, f"unknown key '{shown(name)}'{also} "
                                     f"(allowed: {allowed})")
             elif self.value_ok(key, value):
                 values[name] = value
         for key in keys:
-            if key.required and key.name not in node.value:  # type: ignore[operator]
+            missing = key.required and key.name not in node.value  # type: ignore[operator]
+            if missing and key.name not in misspelled:
                 self.problems.error(self.at(node), f"missing required key '{key.name}'")
         return values
 

@@ -228,6 +228,8 @@ class _Diagnoser:
                 end = closed.start_mark
                 return self.starts_with(opened.start_mark, f"which ends at the "
                                         f"'{self.char(end)}' in column {end.column + 1}")
+            if (below := self.below_a_value(tokens, opened, closed)) is not None:
+                return below
         if isinstance(last, yaml.ScalarToken) and last.style in ("'", '"') and \
                 last.end_mark.line == self.mark.line:
             return self.closed_early(last)
@@ -235,6 +237,24 @@ class _Diagnoser:
         if line[: self.mark.column].strip(" -") == "":
             return self.indentation()
         return None
+
+    def below_a_value(self, tokens: list[Any], opened: Any, closed: Any) -> Diagnosis | None:
+        """List items indented under a key whose value, a list or mapping, is on its own
+        line: `cards: []` (as `deckbuilder new` writes it) with the cards written below it.
+        The fix is the value, not the items' indentation. (A key indented under it is a
+        sibling indented too far: the indentation's message says so.)"""
+        key = tokens[-3] if _key_of(tokens) is not None else None
+        line = self.text.line(self.mark.index)
+        item = line.lstrip(" ")
+        if key is None or closed.end_mark.line >= self.mark.line or \
+                len(line) - len(item) <= key.start_mark.column or \
+                not (item[:2] == "- " or item.rstrip() == "-"):
+            return None
+        value = self.text.text[opened.start_mark.index : closed.end_mark.index]
+        return _at(opened.start_mark, f"invalid YAML: '{short(key.value)}' has its value "
+                   f"'{short(value)}' on this line, so the lines indented under it (from line "
+                   f"{self.mark.line + 1}) belong to nothing; to make them its value, write "
+                   f"nothing after '{short(key.value)}:'")
 
     def closed_early(self, scalar: Any) -> Diagnosis:
         quote = scalar.style
@@ -283,6 +303,9 @@ def _tokens_before(text: str, error: Any, flows: bool = False) -> list[Any]:
     lines_above = error.line - len(BREAK.findall(text, start, error.index))
     scanner = _Scanner(text[start:])
     recent: deque[Any] = deque(maxlen=4)
+    # the tokens of the flow collections still open, apart: a long `tags: [a, b, ...]`
+    # closed on a line above must not push its key out of ``recent``
+    inside: deque[Any] = deque(maxlen=4)
     opened: list[Any] = []
     try:
         while (token := scanner.get_token()) is not None and \
@@ -292,9 +315,10 @@ def _tokens_before(text: str, error: Any, flows: bool = False) -> list[Any]:
                 opened.append(token)
             elif flows and opened and isinstance(token, (yaml.FlowSequenceEndToken,
                                                          yaml.FlowMappingEndToken)):
-                recent.append((opened.pop(), token))
+                (inside if len(opened) > 1 else recent).append((opened.pop(), token))
                 continue
-            recent.append(token)
+            (inside if opened else recent).append(token)
+        recent.extend(inside if opened else ())
     except yaml.YAMLError:
         pass
     finally:
