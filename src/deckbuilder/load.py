@@ -19,6 +19,7 @@ from . import cache as entries
 from .anki import NoteKey, note_keys
 from .cache import SectionCache
 from .check import check_across_sections, check_head, check_section
+from .comments import cut_texts
 from .errors import InvalidDeck, Location, Problem, Problems
 from .forked import load_shared, usable_cores
 from .lock import LOCK_NAME, Lock, read_lock
@@ -164,6 +165,7 @@ def _load(job: _Job) -> _Loaded:
     section = check_section(job.source, job.number, job.head, problems, root)
     if section is None:
         return _Loaded(None, [], {}, problems.items)
+    cut_texts(job.data, section, problems)
     renderer = Renderer(job.deck_dir, job.head.html, problems)
     rendered = renderer.section(section)
     keys = note_keys(job.head.id, rendered) if job.compiling else None
