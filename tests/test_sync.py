@@ -629,7 +629,7 @@ def deck_names(path: Path) -> set[str]:
 def reported(output: str) -> set[str]:
     """What a run says it does or would do, in the real run's words."""
     lines = {line.replace(" would be ", " ").replace("plan: ", "synced: ")
-             for line in output.splitlines()}
+             .replace("would write ", "wrote ") for line in output.splitlines()}
     return {line for line in lines if not line.startswith(("backup: ", "synced /", "dry run"))}
 
 
@@ -797,3 +797,30 @@ def test_a_backup_that_cannot_be_written_is_said_so_and_changes_nothing(
                                     "backups: Not a directory; nothing in it was changed "
                                     "(choose another --backup-dir)\n"), result.output
     assert sha(path) == digest
+
+
+def test_sync_says_what_learners_of_the_new_package_must_do(
+        imported: dict[str, Path]) -> None:
+    """sync builds the package learners import, but printed only what it did to the
+    author's collection: the `nid:` search for a removed card (which an import never
+    deletes) was lost, and the next `build` reported nothing removed."""
+    deck, path, out = imported["deck"], imported["collection"], imported["out"]
+    (deck / "02-beta.yaml").write_text(BETA.replace("  - id: b3\n    front: bee three\n"
+                                                    "    back: b\n", ""))
+    removed = build_deck(deck, out, check=True, now=int(time.time())).changes.removed
+    assert [card_id for card_id, _ in removed] == ["b3"]
+    search = f"      nid:{removed[0][1].note_id}"
+    dry = run("sync", deck, "--collection", path, "--out", out, "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert f"would write {out / 'sync-deck.apkg'}: " in dry.output
+    assert search in dry.output.splitlines()
+    real = run("sync", deck, "--collection", path, "--out", out)
+    assert real.exit_code == 0, real.output
+    lines = real.output.splitlines()
+    assert lines[0].startswith(f"wrote {out / 'sync-deck.apkg'}: 2 sections, 13 notes")
+    assert "changes since the last build: 0 added, 0 changed, 13 unchanged, 1 removed, " \
+           "0 moved" in lines
+    assert search in lines
+    again = run("sync", deck, "--collection", path, "--out", out)
+    assert again.exit_code == 0, again.output
+    assert "wrote" not in again.output  # nothing new for learners: no report

@@ -69,6 +69,9 @@ class SyncResult:
     cards_removed: int = 0  # empty cards (a removed cloze number or reverse side)
     decks_removed: list[str] = field(default_factory=list)
     preset: list[str] = field(default_factory=list)  # deck.yaml's options: what changed
+    # The build that writes (or, in a dry run, would write) a package and lock that differ
+    # from those on disk: its change report holds the searches learners need.
+    built: BuildResult | None = None
 
 
 def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
@@ -94,12 +97,15 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
         if reasons:
             raise SyncRefused("\n".join(reasons))
         if options.dry_run:
-            return SyncResult(plan, applied=False, preset=_preset(col, checked.deck, False))
+            return SyncResult(plan, applied=False, preset=_preset(col, checked.deck, False),
+                              built=checked if checked.stale else None)
         if plan.empty:  # the package and lock are still brought up to date, as by `build`
-            if checked.stale:
-                build_deck(deck_dir, out_dir, now=now, allow_field_change=options.allow_full_sync)
+            built = build_deck(deck_dir, out_dir, now=now,
+                               allow_field_change=options.allow_full_sync) \
+                if checked.stale else None
             remember_synced(col, checked.deck.id, _record(checked.notes, plan, synced, old_lock))
-            return SyncResult(plan, applied=False, preset=_preset(col, checked.deck, True))
+            return SyncResult(plan, applied=False, preset=_preset(col, checked.deck, True),
+                              built=built)
         if plan.big_removal and not options.yes and not confirm(plan):
             raise SyncRefused(f"this would remove {len(plan.removed)} of the deck's "
                               f"{plan.deck_notes} notes from the collection; pass --yes "
@@ -108,7 +114,7 @@ def sync_deck(deck_dir: Path, collection: Path, out_dir: Path, now: int,
                            allow_field_change=options.allow_full_sync)
         plan = _plan(col, built, old_lock, legacy, synced)
         schema = col.db.scalar("select scm from col")
-        result = SyncResult(plan, applied=True)
+        result = SyncResult(plan, applied=True, built=built if checked.stale else None)
         from anki.errors import AnkiException
 
         made = made_decks(col, built.deck.id)  # by the names they have before any rename

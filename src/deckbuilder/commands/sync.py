@@ -55,6 +55,7 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
     from ..errors import SyncUsage
     from ..lock import build_time
     from ..profiles import find_collection
+    from ..report import describe_changes
     from ..sync import SyncOptions, sync_deck
     from ..syncplan import describe_plan
 
@@ -70,6 +71,15 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
                           overwrite_anki_edits=overwrite_anki_edits, yes=yes)
     with console.reporting():
         result = sync_deck(deck_dir, path, out_dir, build_time(), options, _ask)
+    if result.built is not None:  # what learners who import the new package need to know
+        built = result.built
+        wrote = f"{built.path}: {built.deck.counts()}"
+        if dry_run:
+            console.out(f"would write {wrote}")
+        else:
+            console.out(f"wrote {wrote}", fg="green")
+        for line in describe_changes(built.changes):
+            console.out(line)
     lines = describe_plan(result.plan, result.applied)
     if result.plan.empty and result.preset:  # the options change: not "nothing to do"
         lines[0] = lines[0].replace("nothing to do: the collection already matches",
