@@ -71,8 +71,12 @@ def sync(deck_dir: Path, collection: Path | None, profile: str | None, base: Pat
                           overwrite_anki_edits=overwrite_anki_edits, yes=yes)
     with console.reporting():
         result = sync_deck(deck_dir, path, out_dir, build_time(), options, _ask)
-    if result.built is not None:  # what learners who import the new package need to know
-        built = result.built
+    built = result.built
+    if built is not None and any((built.changes.added, built.changes.changed,
+                                  built.changes.removed, built.changes.moved,
+                                  built.changes.renamed, built.changes.notetypes)):
+        # What learners who import the new package need to know (none when only the
+        # deck's options or description changed: the notes are as they were).
         wrote = f"{built.path}: {built.deck.counts()}"
         if dry_run:
             console.out(f"would write {wrote}")
