@@ -153,7 +153,9 @@ def test_a_lost_lock_is_recovered_from_the_last_package(nato: Path, tmp_path: Pa
     out = tmp_path / "out"
     before = _lock(nato)
     checked = load_deck(nato)
-    edited = checked.deck.sections[0].cards[0]
+    # The first card of the deck's first section with no source of its own gets one.
+    first = checked.deck.sections[0]
+    edited = next(c for c in first.cards if c.source == first.source)
     path = nato / f"{checked.deck.sections[0].stem}.yaml"
     text = path.read_text()
     position = text.index(f"id: {edited.id}\n") + len(f"id: {edited.id}\n")
