@@ -13,7 +13,10 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -510,6 +513,76 @@ def test_ctrl_c_during_a_rename_lets_the_others_finish(tmp_path: Path,
             stage(apkg, b"new")
     finally:
         signal.signal(signal.SIGINT, previous)
+    assert interrupted == [lock]
+    assert (lock.read_text(), apkg.read_text()) == ("new", "new")
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["build", "deck.apkg", "deck.lock"]
+
+
+def _aside_thread(stop: threading.Event) -> Callable[[], None]:
+    from deckbuilder.build import _Aside
+
+    aside = _Aside(wait=stop.wait)
+    aside.start()
+    return lambda: aside.__exit__(None, None, None)
+
+
+def _later_thread(stop: threading.Event) -> Callable[[], None]:
+    from deckbuilder.quickread import Later
+
+    later = Later(stop.wait)
+
+    def finish() -> None:
+        later.result()
+
+    return finish
+
+
+def _status_thread(stop: threading.Event) -> Callable[[], None]:
+    import io
+
+    from deckbuilder.progress import StatusLine
+
+    line = StatusLine(io.StringIO(), "build")
+    line.start()
+    return line.stop
+
+
+@pytest.mark.parametrize("thread", [_aside_thread, _later_thread, _status_thread])
+def test_ctrl_c_waits_for_the_renames_while_a_thread_of_ours_runs(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        thread: Callable[[threading.Event], Callable[[], None]]) -> None:
+    """As above, with one of deckbuilder's threads alive, as the quick rebuild's hashing
+    is during its renames and the status line during a build on a terminal. The system
+    gave the SIGINT to that thread, which did not block it, and Python raised it in this
+    one between the two renames: new lock, old package, and the journal."""
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    real_replace = os.replace
+    interrupted = []
+
+    def replace(source: object, target: object) -> None:
+        real_replace(source, target)  # type: ignore[arg-type]
+        if not interrupted:
+            interrupted.append(target)
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # the other thread takes it, and this one is interrupted
+
+    lock, apkg = tmp_path / "deck.lock", tmp_path / "build" / "deck.apkg"
+    lock.write_text("old")
+    apkg.parent.mkdir()
+    apkg.write_text("old")
+    stop = threading.Event()
+    finish = thread(stop)
+    monkeypatch.setattr(os, "replace", replace)
+    try:
+        with pytest.raises(KeyboardInterrupt), package.staged(tmp_path) as stage:
+            stage(lock, b"new")
+            stage(apkg, b"new")
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        stop.set()
+        finish()
     assert interrupted == [lock]
     assert (lock.read_text(), apkg.read_text()) == ("new", "new")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["build", "deck.apkg", "deck.lock"]

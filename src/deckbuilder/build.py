@@ -161,10 +161,12 @@ class _Aside:
     def start(self) -> None:
         import threading
 
+        from .threads import start
+
         if self.thread is None:
             self.thread = threading.Thread(target=self._run, name="deckbuilder-aside",
                                            daemon=True)
-            self.thread.start()
+            start(self.thread)
 
     def _run(self) -> None:
         # The build's thread asks for the GIL back after each index SQLite built: it gets
