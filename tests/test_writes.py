@@ -586,3 +586,29 @@ def test_ctrl_c_waits_for_the_renames_while_a_thread_of_ours_runs(
     assert interrupted == [lock]
     assert (lock.read_text(), apkg.read_text()) == ("new", "new")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["build", "deck.apkg", "deck.lock"]
+
+
+def test_a_cache_folder_left_half_marked_by_a_killed_build_is_marked_by_the_next(
+        example: Path, tmp_path: Path) -> None:
+    """kill -9 while a first build marked its new cache folder left only the tag's
+    temporary there (seen 1 in 15 kills of a cold build). The next builds took the folder
+    for something else's: no cache, no stamp, no quick rebuild, ever again."""
+    out = tmp_path / "out"
+    leftover = out / CACHE_DIR / ".CACHEDIR.TAG.0123456789abcdef.tmp"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"Signature: 8a47")
+    assert run("build", example, "--out", out).exit_code == 0
+    names = sorted(p.name for p in (out / CACHE_DIR).iterdir())
+    assert "CACHEDIR.TAG" in names and leftover.name not in names
+    assert [name for name in names if name.endswith(".stamp")]
+
+
+def test_a_cache_folder_holding_anything_else_stays_unmarked(example: Path,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / CACHE_DIR).mkdir(parents=True)
+    leftover = out / CACHE_DIR / ".CACHEDIR.TAG.0123456789abcdef.tmp"
+    leftover.write_bytes(b"")
+    (out / CACHE_DIR / "notes.txt").write_text("mine")
+    assert run("build", example, "--out", out).exit_code == 0
+    assert sorted(p.name for p in (out / CACHE_DIR).iterdir()) == [leftover.name, "notes.txt"]
