@@ -193,9 +193,10 @@ def staged(journal_dir: Path | None = None, durable: bool = True
             journal = _write_journal(journal_dir, ready)
         _rename_all(ready, owned, journal, durable)
     finally:
-        for temporary in owned:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+        with signals_held():  # a Ctrl-C in the clean-up left the other temporaries
+            for temporary in owned:
+                with contextlib.suppress(OSError):
+                    temporary.unlink()
 
 
 def _rename_all(ready: list[tuple[Path, Path]], owned: list[Path], journal: Path | None,
