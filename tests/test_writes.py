@@ -7,6 +7,7 @@ a $TMPDIR that cannot hold the scratch database.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -16,7 +17,7 @@ import tempfile
 import threading
 import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -614,22 +615,20 @@ def test_a_cache_folder_holding_anything_else_stays_unmarked(example: Path,
     assert sorted(p.name for p in (out / CACHE_DIR).iterdir()) == [leftover.name, "notes.txt"]
 
 
-def test_a_ctrl_c_while_the_scratch_collections_are_removed_removes_them_all(
-        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A real SIGINT that comes as the first of the build's two scratch collections is
-    removed: the second stayed in the build folder (1 in 40 Ctrl-C at random moments of
-    a 10,000-card build)."""
+
+@contextlib.contextmanager
+def _interrupted_after_first_removal(monkeypatch: pytest.MonkeyPatch, prefix: str
+                                     ) -> Iterator[list[Path]]:
+    """Inside: a real SIGINT once the first file whose name starts with ``prefix`` is
+    removed (the files removed then, listed), which must come out as KeyboardInterrupt."""
     import signal
 
-    from deckbuilder import build
-
-    out = tmp_path / "out"
     real_unlink = Path.unlink
     interrupted: list[Path] = []
 
     def unlink(self: Path, missing_ok: bool = False) -> None:
         real_unlink(self, missing_ok)
-        if self.name.startswith(".example-deck.db.") and not interrupted:
+        if self.name.startswith(prefix) and not interrupted:
             interrupted.append(self)
             os.kill(os.getpid(), signal.SIGINT)
 
@@ -637,35 +636,31 @@ def test_a_ctrl_c_while_the_scratch_collections_are_removed_removes_them_all(
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     try:
         with pytest.raises(KeyboardInterrupt):
-            build.build_deck(example, out, now=1700000000)
+            yield interrupted
     finally:
         signal.signal(signal.SIGINT, previous)
     assert interrupted
+
+
+def test_a_ctrl_c_while_the_scratch_collections_are_removed_removes_them_all(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real SIGINT that comes as the first of the build's two scratch collections is
+    removed: the second stayed in the build folder (1 in 40 Ctrl-C at random moments of
+    a 10,000-card build)."""
+    from deckbuilder import build
+
+    out = tmp_path / "out"
+    with _interrupted_after_first_removal(monkeypatch, ".example-deck.db."):
+        build.build_deck(example, out, now=1700000000)
     assert not list(out.glob(".example-deck.db.*"))
 
 
 def test_a_ctrl_c_while_staged_temporaries_are_removed_removes_them_all(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """As above, for the temporaries of a write that failed before its renames."""
-    import signal
-
-    real_unlink = Path.unlink
-    interrupted: list[Path] = []
-
-    def unlink(self: Path, missing_ok: bool = False) -> None:
-        real_unlink(self, missing_ok)
-        if self.name.endswith(".tmp") and not interrupted:
-            interrupted.append(self)
-            os.kill(os.getpid(), signal.SIGINT)
-
-    monkeypatch.setattr(Path, "unlink", unlink)
-    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
-    try:
-        with pytest.raises(KeyboardInterrupt), package.staged(tmp_path) as stage:
-            stage(tmp_path / "deck.lock", b"new")
-            stage(tmp_path / "deck.apkg", b"new")
-            raise OSError("the package's media could not be read")
-    finally:
-        signal.signal(signal.SIGINT, previous)
-    assert interrupted
+    with _interrupted_after_first_removal(monkeypatch, ".deck."), \
+            package.staged(tmp_path) as stage:
+        stage(tmp_path / "deck.lock", b"new")
+        stage(tmp_path / "deck.apkg", b"new")
+        raise OSError("the package's media could not be read")
     assert list(tmp_path.iterdir()) == []
