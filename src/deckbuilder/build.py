@@ -81,8 +81,10 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         packed: dict[str, bytes] = {}
         aside = _Aside(stores=partial(_run_all, stores), text=lambda: lock.text().encode(),
                        # Read again once loading is done: no file changed while it was read
-                       # (see below) when it is as it was before.
-                       after=lambda: None if before is None else snapshot(deck_dir),
+                       # (see below) when it is as it was before, and so were the bytes read.
+                       after=lambda: None if before is None else (
+                           snapshot(deck_dir), {name: digest(data)
+                                                for name, data in checked.read.items()}),
                        stamp=partial(_stamp_parts, checked, out_dir))
         # Under --watch the last collection made is a head start: only the rows that
         # differ are written (the bytes of a build from nothing; see database.py).
@@ -132,7 +134,12 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
                     notices.append(f"cannot remove {file}: {exc.strerror or exc}")
             # Only when no file changed while it was read is the build's stamp the truth.
             # It lives in the cache folder, and only when that folder is deckbuilder's.
-            if before is not None and aside.get("after") == before and claim(out_dir / CACHE_DIR):
+            # (A file written in place as it was read, or saved and saved back, is the same
+            # again after loading: the bytes read are the proof.)
+            read = {name: hashed for name, _, hashed in before[1] if name in checked.read} \
+                if before is not None else None
+            if before is not None and aside.get("after") == (before, read) \
+                    and claim(out_dir / CACHE_DIR):
                 stamp = _stamp(aside.get("stamp"), before, packed, lock_text, split,
                                [(path, package), *parts])
                 stamp.write(stamp_path(deck_dir, out_dir))
