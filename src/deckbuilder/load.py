@@ -72,7 +72,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     by this process while a forked child loads (work for after the load that the child
     need not do: imports); not at all when no child is forked. With ``later``, a load
     that passes leaves its cache writes there, for the caller to make when it suits it
-    (a failing one makes them itself).
+    (a failing one makes them itself), and keeps the bytes it read (``Checked.read``).
     """
     problems = Problems()
     files = find_deck_files(deck_dir, problems)
@@ -87,10 +87,11 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     cache = SectionCache(cache_dir, deck_dir, deck_yaml or b"", write_cache)
     loaded: list[_Loaded | None] = []  # None: still to check
     jobs: list[_Job] = []
-    read = {files.deck.path.name: deck_yaml} if deck_yaml is not None else {}
+    # A build's stamp compares them (build.py); only a build (``later``) keeps them.
+    read = {files.deck.path.name: deck_yaml} if deck_yaml is not None and later is not None else {}
     for number, source in files.sections:
         data = read_bytes(source, problems)
-        if data is not None:
+        if data is not None and later is not None:
             read[source.path.name] = data
         hit = cache.get(source.path.name, data, source.display) if data is not None else None
         if data is None or hit is not None:
