@@ -454,3 +454,20 @@ def test_ctrl_c_while_the_modules_load_is_no_traceback(entry: str, module: str) 
     done = subprocess.run([sys.executable, "-c", code, "--help"], capture_output=True,
                           text=True, timeout=60)
     assert (done.returncode, done.stderr) == (1, "Aborted!\n")
+
+
+def test_a_ctrl_c_once_the_command_is_done_is_no_traceback() -> None:
+    """A real SIGINT that comes after the command's work, as the program flushes its
+    output and ends (cli.run): it printed a KeyboardInterrupt traceback under the report
+    of a build that had written everything, and the exit status was the signal's (seen
+    with Ctrl-C at random moments of real builds)."""
+    script = ("import os, signal, sys, time\nfrom deckbuilder import cli\n"
+              "class Out:\n"
+              "    def write(self, text): return len(text)\n"
+              "    def flush(self):\n"
+              "        os.kill(os.getpid(), signal.SIGINT)\n"
+              "        time.sleep(0.1)\n"
+              "sys.stdout = Out()\n"
+              "cli.main = lambda: sys.exit(0)\ncli.run()")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, timeout=60)
+    assert (done.returncode, done.stderr) == (0, b"")

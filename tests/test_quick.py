@@ -600,3 +600,72 @@ def test_work_on_a_thread_gives_its_result_or_raises_its_exception() -> None:
         Later(divmod, 1, 0).result()
     with pytest.raises(FileNotFoundError):
         Later(open, "/nonexistent/deckbuilder").result()
+
+
+@pytest.mark.parametrize("moment", ["writes", "stamp"])
+def test_a_ctrl_c_late_in_a_quick_rebuild_leaves_no_second_collection(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, moment: str) -> None:
+    """A real SIGINT once the new collection is kept (linked into the cache folder for
+    the next rebuild), as the package and lock are written or once they are: no state
+    names that link, which stayed, as big as the collection, until the next build (3 in
+    40 Ctrl-C at random moments of a 10,000-card quick rebuild)."""
+    import contextlib
+    import signal
+
+    out = _built(example, tmp_path, monkeypatch)
+    cache = out / quickstate.CACHE_DIR
+    kept = sorted(cache.glob("*.collection"))
+    real_staged, real_record = quick.staged, quick._record
+
+    @contextlib.contextmanager
+    def staged(*args: object) -> object:
+        if moment == "writes":
+            os.kill(os.getpid(), signal.SIGINT)
+        with real_staged(*args) as stage:  # type: ignore[arg-type]
+            yield stage
+
+    def record(*args: object) -> None:
+        if moment == "stamp":
+            os.kill(os.getpid(), signal.SIGINT)
+        real_record(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(quick, "staged", staged)
+    monkeypatch.setattr(quick, "_record", record)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    _change(example, "edit")
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            quick.quick_rebuild(example, out, 1700000100)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert sorted(cache.glob("*.collection")) == kept
+
+
+def test_a_ctrl_c_late_in_a_full_build_leaves_no_second_collection(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above, in a full build: a real SIGINT as the package and lock are written."""
+    import contextlib
+    import signal
+
+    from deckbuilder import build
+
+    out = _built(example, tmp_path, monkeypatch)
+    cache = out / quickstate.CACHE_DIR
+    real_staged = build.staged
+
+    @contextlib.contextmanager
+    def staged(*args: object) -> object:
+        os.kill(os.getpid(), signal.SIGINT)
+        with real_staged(*args) as stage:  # type: ignore[arg-type]
+            yield stage
+
+    monkeypatch.setattr(build, "staged", staged)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    head = example / "deck.yaml"
+    head.write_text(head.read_text().replace("description: ", "description: New. ", 1))
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            build.build_deck(example, out, now=1700000100)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert list(cache.glob("*.collection")) == []  # the last went first: it no longer matched

@@ -162,3 +162,36 @@ def test_a_file_saved_while_the_build_loads_leaves_no_stamp(
     build.build_deck(example, out, now=1_700_000_000)
     assert stamp_path(example, out).exists() is not saved
     assert bool(list((out / ".deckbuilder-cache").glob("*.quick"))) is not saved
+
+
+def test_a_file_read_half_written_then_whole_again_leaves_no_stamp(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An editor that saves in place (truncates, then writes) while the build reads the
+    file: the build read its first card only, and the file was whole again, as before,
+    when the folder was read again. The stamp then said the package of one card was
+    fresh, and the next builds kept it ('nothing changed') until another edit."""
+    from deckbuilder import load
+    from deckbuilder.stamp import stamp_path
+
+    section = example / "02-maths.yaml"
+    whole = section.read_bytes()
+    cut = whole[:whole.index(b"\n  - ", whole.index(b"  - ") + 1) + 1]  # its first card
+    real = load.read_bytes
+
+    def read_bytes(source: object, problems: object) -> bytes | None:
+        if source.path != section:  # type: ignore[attr-defined]
+            return real(source, problems)  # type: ignore[arg-type]
+        section.write_bytes(cut)  # the save, caught half way
+        try:
+            return real(source, problems)  # type: ignore[arg-type]
+        finally:
+            section.write_bytes(whole)  # and done
+
+    monkeypatch.setattr(load, "read_bytes", read_bytes)
+    out = tmp_path / "out"
+    result = build.build_deck(example, out, now=1_700_000_000)
+    assert len(result.deck.sections[1].cards) == 1  # what it read
+    assert not stamp_path(example, out).exists()
+    monkeypatch.undo()
+    again = run("build", example, "--out", out)
+    assert again.exit_code == 0 and "2 added" in again.output, again.output  # the rest

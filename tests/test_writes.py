@@ -7,13 +7,17 @@ a $TMPDIR that cannot hold the scratch database.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -481,12 +485,50 @@ def test_a_scratch_collection_a_killed_build_left_is_removed_by_the_next(tmp_pat
     assert sorted(out.glob(".*.db.*.tmp")) == sorted([other, planted])
 
 
-def test_ctrl_c_during_a_rename_lets_the_others_finish(tmp_path: Path,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def _no_thread(stop: threading.Event) -> Callable[[], None]:
+    return lambda: None
+
+
+def _aside_thread(stop: threading.Event) -> Callable[[], None]:
+    from deckbuilder.build import _Aside
+
+    aside = _Aside(wait=stop.wait)
+    aside.start()
+    return lambda: aside.__exit__(None, None, None)
+
+
+def _later_thread(stop: threading.Event) -> Callable[[], None]:
+    from deckbuilder.quickread import Later
+
+    later = Later(stop.wait)
+
+    def finish() -> None:
+        later.result()
+
+    return finish
+
+
+def _status_thread(stop: threading.Event) -> Callable[[], None]:
+    import io
+
+    from deckbuilder.progress import StatusLine
+
+    line = StatusLine(io.StringIO(), "build")
+    line.start()
+    return line.stop
+
+
+@pytest.mark.parametrize("thread", [_no_thread, _aside_thread, _later_thread, _status_thread])
+def test_ctrl_c_during_a_rename_lets_the_others_finish(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        thread: Callable[[threading.Event], Callable[[], None]]) -> None:
     """A Ctrl-C (a real SIGINT) that comes while the lock is renamed into place: the
     package is renamed too before it is taken. It was taken between the two, leaving the
     new lock beside the old package, and the journal (seen 1 in 40 Ctrl-C at random
-    moments of a real rebuild)."""
+    moments of a real rebuild). Also with one of deckbuilder's threads alive, as the
+    quick rebuild's hashing is during its renames and the status line during a build on
+    a terminal: the system gave the SIGINT to that thread, which did not block it, and
+    Python raised it in this one between the two renames."""
     import signal
 
     previous = signal.signal(signal.SIGINT, signal.default_int_handler)
@@ -498,11 +540,14 @@ def test_ctrl_c_during_a_rename_lets_the_others_finish(tmp_path: Path,
         if not interrupted:
             interrupted.append(target)
             os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(0.05)  # (another thread that takes it interrupts this one now)
 
     lock, apkg = tmp_path / "deck.lock", tmp_path / "build" / "deck.apkg"
     lock.write_text("old")
     apkg.parent.mkdir()
     apkg.write_text("old")
+    stop = threading.Event()
+    finish = thread(stop)
     monkeypatch.setattr(os, "replace", replace)
     try:
         with pytest.raises(KeyboardInterrupt), package.staged(tmp_path) as stage:
@@ -510,6 +555,85 @@ def test_ctrl_c_during_a_rename_lets_the_others_finish(tmp_path: Path,
             stage(apkg, b"new")
     finally:
         signal.signal(signal.SIGINT, previous)
+        stop.set()
+        finish()
     assert interrupted == [lock]
     assert (lock.read_text(), apkg.read_text()) == ("new", "new")
     assert sorted(p.name for p in tmp_path.rglob("*")) == ["build", "deck.apkg", "deck.lock"]
+
+
+def test_a_cache_folder_left_half_marked_by_a_killed_build_is_marked_by_the_next(
+        example: Path, tmp_path: Path) -> None:
+    """kill -9 while a first build marked its new cache folder left only the tag's
+    temporary there (seen 1 in 15 kills of a cold build). The next builds took the folder
+    for something else's: no cache, no stamp, no quick rebuild, ever again."""
+    out = tmp_path / "out"
+    leftover = out / CACHE_DIR / ".CACHEDIR.TAG.0123456789abcdef.tmp"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_bytes(b"Signature: 8a47")
+    assert run("build", example, "--out", out).exit_code == 0
+    names = sorted(p.name for p in (out / CACHE_DIR).iterdir())
+    assert "CACHEDIR.TAG" in names and leftover.name not in names
+    assert [name for name in names if name.endswith(".stamp")]
+
+
+def test_a_cache_folder_holding_anything_else_stays_unmarked(example: Path,
+                                                             tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (out / CACHE_DIR).mkdir(parents=True)
+    leftover = out / CACHE_DIR / ".CACHEDIR.TAG.0123456789abcdef.tmp"
+    leftover.write_bytes(b"")
+    (out / CACHE_DIR / "notes.txt").write_text("mine")
+    assert run("build", example, "--out", out).exit_code == 0
+    assert sorted(p.name for p in (out / CACHE_DIR).iterdir()) == [leftover.name, "notes.txt"]
+
+
+
+@contextlib.contextmanager
+def _interrupted_after_first_removal(monkeypatch: pytest.MonkeyPatch, prefix: str
+                                     ) -> Iterator[list[Path]]:
+    """Inside: a real SIGINT once the first file whose name starts with ``prefix`` is
+    removed (the files removed then, listed), which must come out as KeyboardInterrupt."""
+    import signal
+
+    real_unlink = Path.unlink
+    interrupted: list[Path] = []
+
+    def unlink(self: Path, missing_ok: bool = False) -> None:
+        real_unlink(self, missing_ok)
+        if self.name.startswith(prefix) and not interrupted:
+            interrupted.append(self)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(Path, "unlink", unlink)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert interrupted
+
+
+def test_a_ctrl_c_while_the_scratch_collections_are_removed_removes_them_all(
+        example: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A real SIGINT that comes as the first of the build's two scratch collections is
+    removed: the second stayed in the build folder (1 in 40 Ctrl-C at random moments of
+    a 10,000-card build)."""
+    from deckbuilder import build
+
+    out = tmp_path / "out"
+    with _interrupted_after_first_removal(monkeypatch, ".example-deck.db."):
+        build.build_deck(example, out, now=1700000000)
+    assert not list(out.glob(".example-deck.db.*"))
+
+
+def test_a_ctrl_c_while_staged_temporaries_are_removed_removes_them_all(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """As above, for the temporaries of a write that failed before its renames."""
+    with _interrupted_after_first_removal(monkeypatch, ".deck."), \
+            package.staged(tmp_path) as stage:
+        stage(tmp_path / "deck.lock", b"new")
+        stage(tmp_path / "deck.apkg", b"new")
+        raise OSError("the package's media could not be read")
+    assert list(tmp_path.iterdir()) == []

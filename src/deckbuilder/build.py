@@ -17,7 +17,7 @@ from .load import CACHE_DIR, Checked, load_deck
 from .lock import LOCK_NAME, Changes, remember, update_lock
 from .model import Deck
 from .package import package_bytes, recover, remove_leftovers, staged
-from .quickstate import hold, quick_state, save, state_path
+from .quickstate import drop, hold, quick_state, save, state_path
 from .stamp import Stamp, digest, exclusive, notetypes_digest, snapshot, stamp_path
 
 if TYPE_CHECKING:
@@ -81,8 +81,10 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
         packed: dict[str, bytes] = {}
         aside = _Aside(stores=partial(_run_all, stores), text=lambda: lock.text().encode(),
                        # Read again once loading is done: no file changed while it was read
-                       # (see below) when it is as it was before.
-                       after=lambda: None if before is None else snapshot(deck_dir),
+                       # (see below) when it is as it was before, and so were the bytes read.
+                       after=lambda: None if before is None else (
+                           snapshot(deck_dir), {name: digest(data)
+                                                for name, data in checked.read.items()}),
                        stamp=partial(_stamp_parts, checked, out_dir))
         # Under --watch the last collection made is a head start: only the rows that
         # differ are written (the bytes of a build from nothing; see database.py).
@@ -97,50 +99,61 @@ def build_deck(deck_dir: Path, out_dir: Path, *, check: bool = False, now: int,
             # For the next build in a fresh process (quick.py): a link, not a copy.
             held = hold(file, deck_dir, out_dir) if leave_state and not (check or split) \
                 else None
-        del made
-        parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
-                                  checked.media, scratch) if split else []
-        # One-section packages of sections that are gone would mislead learners.
-        leftovers, strangers = _old_parts(out_dir, deck.id, {p for p, _ in parts})
-        if split:
-            notices += [f"{file} is named like a section package but is not a file "
-                        "deckbuilder wrote; left as it is" for file in strangers]
-        if check:
-            found = {file: (_read(file), data)
-                     for file, data in ((path, package), *parts, (lock_path, lock_text))}
-            stale = [f"{file} is {'missing' if old is None else 'not what a build writes now'}"
-                     for file, (old, data) in found.items() if old != data]
-            stale += [f"{file} is left from a section that no longer exists"
-                      for file in leftovers if split]
-            return BuildResult(path, deck, notes, changes, stale, notices=tuple(notices),
-                               recovered=recovered)
-        # The lock is renamed first: at no moment is a package newer than the lock (a
-        # lock ahead of its package is harmless: the next build writes that package).
-        # The journal lets the next build finish renames a kill interrupted.
-        with staged(deck_dir) as stage:
-            if _read(lock_path) != lock_text:
-                stage(lock_path, lock_text)
-            stage(path, package)
-            for part, data in parts:
-                stage(part, data)
-        remember(lock, lock_text, os.path.join(str(deck_dir), LOCK_NAME))
-        for file in leftovers if split else ():
-            try:
-                file.unlink()
-            except OSError as exc:
-                notices.append(f"cannot remove {file}: {exc.strerror or exc}")
-        # Only when no file changed while it was read is the build's stamp the truth.
-        # It lives in the cache folder, and only when that folder is deckbuilder's.
-        if before is not None and aside.get("after") == before and claim(out_dir / CACHE_DIR):
-            stamp = _stamp(aside.get("stamp"), before, packed, lock_text, split,
-                           [(path, package), *parts])
-            stamp.write(stamp_path(deck_dir, out_dir))
-            if leave_state:
-                save(quick_state(checked, notes, stamp, held), held, deck_dir, out_dir)
-        elif leave_state:
-            save(None, held, deck_dir, out_dir)
-        return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
-                           tuple(notices), recovered)
+        try:
+            del made
+            parts = _section_packages(out_dir, deck, notes, note_mods, notetype_mods,
+                                      checked.media, scratch) if split else []
+            # One-section packages of sections that are gone would mislead learners.
+            leftovers, strangers = _old_parts(out_dir, deck.id, {p for p, _ in parts})
+            if split:
+                notices += [f"{file} is named like a section package but is not a file "
+                            "deckbuilder wrote; left as it is" for file in strangers]
+            if check:
+                found = {file: (_read(file), data)
+                         for file, data in ((path, package), *parts, (lock_path, lock_text))}
+                stale = [f"{file} is {'missing' if old is None else 'not what a build writes now'}"
+                         for file, (old, data) in found.items() if old != data]
+                stale += [f"{file} is left from a section that no longer exists"
+                          for file in leftovers if split]
+                return BuildResult(path, deck, notes, changes, stale, notices=tuple(notices),
+                                   recovered=recovered)
+            # The lock is renamed first: at no moment is a package newer than the lock (a
+            # lock ahead of its package is harmless: the next build writes that package).
+            # The journal lets the next build finish renames a kill interrupted.
+            with staged(deck_dir) as stage:
+                if _read(lock_path) != lock_text:
+                    stage(lock_path, lock_text)
+                stage(path, package)
+                for part, data in parts:
+                    stage(part, data)
+            remember(lock, lock_text, os.path.join(str(deck_dir), LOCK_NAME))
+            for file in leftovers if split else ():
+                try:
+                    file.unlink()
+                except OSError as exc:
+                    notices.append(f"cannot remove {file}: {exc.strerror or exc}")
+            # Only when no file changed while it was read is the build's stamp the truth.
+            # It lives in the cache folder, and only when that folder is deckbuilder's.
+            # (A file written in place as it was read, or saved and saved back, is the same
+            # again after loading: the bytes read are the proof.)
+            read = {name: hashed for name, _, hashed in before[1] if name in checked.read} \
+                if before is not None else None
+            if before is not None and aside.get("after") == (before, read) \
+                    and claim(out_dir / CACHE_DIR):
+                stamp = _stamp(aside.get("stamp"), before, packed, lock_text, split,
+                               [(path, package), *parts])
+                stamp.write(stamp_path(deck_dir, out_dir))
+                if leave_state:
+                    save(quick_state(checked, notes, stamp, held), held, deck_dir, out_dir)
+            elif leave_state:
+                save(None, held, deck_dir, out_dir)
+            return BuildResult(path, deck, notes, changes, [], tuple(p for p, _ in parts),
+                               tuple(notices), recovered)
+        except BaseException:
+            # (a Ctrl-C, a full disk) No state names the collection kept for a quick
+            # rebuild: it stayed, as big as the collection, until the next build.
+            drop(held, out_dir)
+            raise
 
 
 class _Aside:
@@ -161,10 +174,12 @@ class _Aside:
     def start(self) -> None:
         import threading
 
+        from .threads import start
+
         if self.thread is None:
             self.thread = threading.Thread(target=self._run, name="deckbuilder-aside",
                                            daemon=True)
-            self.thread.start()
+            start(self.thread)
 
     def _run(self) -> None:
         # The build's thread asks for the GIL back after each index SQLite built: it gets

@@ -26,7 +26,7 @@ from typing import Any
 
 from .errors import Location, OutputError
 from .model import Card, Section
-from .package import read_regular, write_atomic
+from .package import read_regular, temporary_pattern, write_atomic
 from .render import RenderedCard
 from .stamp import code_fingerprint, seal, shadowed, unseal
 
@@ -41,6 +41,7 @@ TAG = (b"Signature: 8a477f597d28d172789f06886806bc55\n"
 _ENTRY = re.compile(r"\.?([0-9a-f]{32})\.[0-9a-f]{64}\.entry(\.[0-9a-f]{16}\.tmp)?")
 # Entries of deckbuilder before the deck key (JSON ones before 0.3): pruned by any deck.
 _OLD_ENTRY = re.compile(r"\.?[0-9a-f]{64}\.(entry|json)(\.[0-9a-f]{16}\.tmp)?")
+_TAG_TEMPORARY = temporary_pattern(TAG_NAME)
 _MAX_FOLDER = 1 << 16  # a `<deck key>.deck` file: the deck folder's path
 _MAX_ENTRY = 1 << 30
 
@@ -63,11 +64,16 @@ def claim(folder: Path) -> bool:
         return True
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        if os.path.islink(folder) or any(folder.iterdir()):
+        # Only the tag's temporary: a build killed while it marked the folder. Counted as
+        # something else's, it left the deck without cache, stamp or quick rebuild for good.
+        names = os.listdir(folder)
+        if os.path.islink(folder) or not all(map(_TAG_TEMPORARY.fullmatch, names)):
             return False
         write_atomic(folder / TAG_NAME, TAG)
     except (OSError, OutputError):
         return False
+    for name in names:
+        _remove(folder / name)
     return True
 
 

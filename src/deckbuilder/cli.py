@@ -18,6 +18,7 @@ import click
 from . import __version__
 from .commands import register
 from .commands.output import run_main
+from .threads import HELD
 
 
 class _Group(click.Group):
@@ -70,7 +71,12 @@ def run() -> NoReturn:
     tracer) exits the usual way."""
     code: str | int | None = 0
     try:
-        main()
+        try:
+            main()
+        finally:
+            # The command is done: a Ctrl-C from here on would only turn its exit (and
+            # its report of what it wrote) into a KeyboardInterrupt traceback.
+            signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
     except SystemExit as exc:
         code = exc.code
         # Its traceback holds the command's frames, and so what they made (Console.keep):

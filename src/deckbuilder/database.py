@@ -25,7 +25,7 @@ from .genankiload import load_genanki
 from .keptrows import Row, kept_rows
 from .model import Deck
 from .notetypes import NOTETYPES, Notetype
-from .package import create_exclusive, scratch_collection
+from .package import create_exclusive, scratch_collection, signals_held
 
 # Header fields that count writes (file change counter, version-valid-for, schema cookie):
 # they tell how the file was made, not what it holds.
@@ -141,10 +141,11 @@ def collection_file(deck: Deck, notes: list[Note], note_mods: dict[str, int],
         # deck's rows take as much memory as its collection.
         yield result, Collection(data, note_list, card_list)
     finally:
-        for file in owned:
-            file.unlink(missing_ok=True)
-            # and SQLite's journal, which a write the disk had no room for leaves
-            Path(f"{file}-journal").unlink(missing_ok=True)
+        with signals_held():  # a Ctrl-C in the clean-up left the other file behind
+            for file in owned:
+                file.unlink(missing_ok=True)
+                # and SQLite's journal, which a write the disk had no room for leaves
+                Path(f"{file}-journal").unlink(missing_ok=True)
 
 
 def _updated(work: Path, previous: Collection, decks: list[Any], note_rows: list[Row],

@@ -47,6 +47,9 @@ class Checked:
     # each loaded section's number of rendered cards and their NoteKeys, where loading
     # made them (see note_keys)
     keys: tuple[tuple[int, NoteKeys | None], ...] = field(default=(), compare=False)
+    # the bytes loading read, by file name (the build's stamp holds only if they are the
+    # files' bytes before and after: see build.py)
+    read: dict[str, bytes] = field(default_factory=dict, compare=False)
 
     def note_keys(self) -> Iterator[NoteKey | None]:
         """Each card's NoteKey, beside ``rendered``; None where loading made none. (Made
@@ -69,7 +72,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     by this process while a forked child loads (work for after the load that the child
     need not do: imports); not at all when no child is forked. With ``later``, a load
     that passes leaves its cache writes there, for the caller to make when it suits it
-    (a failing one makes them itself).
+    (a failing one makes them itself), and keeps the bytes it read (``Checked.read``).
     """
     problems = Problems()
     files = find_deck_files(deck_dir, problems)
@@ -84,8 +87,12 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     cache = SectionCache(cache_dir, deck_dir, deck_yaml or b"", write_cache)
     loaded: list[_Loaded | None] = []  # None: still to check
     jobs: list[_Job] = []
+    # A build's stamp compares them (build.py); only a build (``later``) keeps them.
+    read = {files.deck.path.name: deck_yaml} if deck_yaml is not None and later is not None else {}
     for number, source in files.sections:
         data = read_bytes(source, problems)
+        if data is not None and later is not None:
+            read[source.path.name] = data
         hit = cache.get(source.path.name, data, source.display) if data is not None else None
         if data is None or hit is not None:
             loaded.append(_Loaded(*hit, []) if hit else _Loaded(None, [], {}, []))
@@ -124,7 +131,7 @@ def load_deck(deck_dir: Path, cache_dir: Path | None = None, write_cache: bool =
     keys = tuple((len(item.rendered), item.keys) for item in done if item.rendered)
     return Checked(deck, rendered, media, problems.warnings, lock,
                    tuple(item.media for item in done if item.section), cache.entries,
-                   keys if any(made for _, made in keys) else ())
+                   keys if any(made for _, made in keys) else (), read)
 
 
 class _Job(NamedTuple):  # NamedTuples: made at every start, 0.1 ms against a dataclass's 0.5

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from .errors import OutputError
+from .threads import HELD
 
 JOURNAL = ".deckbuilder-journal"
 _JOURNAL_HEAD = "deckbuilder journal 1"
@@ -73,8 +74,7 @@ def signals_held() -> Iterator[None]:
     """Hold Ctrl-C and SIGTERM (which the CLI turns into KeyboardInterrupt) for a few
     instructions: between creating a file and recording it, or between a rename and
     counting it, an interruption would leave a temporary nobody knows about."""
-    held = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, HELD)
     try:
         yield
     finally:
@@ -193,9 +193,10 @@ def staged(journal_dir: Path | None = None, durable: bool = True
             journal = _write_journal(journal_dir, ready)
         _rename_all(ready, owned, journal, durable)
     finally:
-        for temporary in owned:
-            with contextlib.suppress(OSError):
-                temporary.unlink()
+        with signals_held():  # a Ctrl-C in the clean-up left the other temporaries
+            for temporary in owned:
+                with contextlib.suppress(OSError):
+                    temporary.unlink()
 
 
 def _rename_all(ready: list[tuple[Path, Path]], owned: list[Path], journal: Path | None,

@@ -106,7 +106,9 @@ class StatusLine:
         self._thread = threading.Thread(target=self._run, name=THREAD, daemon=True)
 
     def start(self) -> None:
-        self._thread.start()
+        from .threads import start
+
+        start(self._thread)
 
     def stop(self) -> None:
         self._stopped.set()

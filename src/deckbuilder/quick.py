@@ -22,7 +22,7 @@ from .errors import plural
 from .lock import LOCK_NAME, CardEntry, Changes, Lock, parse_lock, update_lock
 from .package import JOURNAL, read_regular, remove_leftovers, staged
 from .quickread import Later, digests, read_last
-from .quickstate import SectionState, State, card_ids, card_total, read_state, save
+from .quickstate import SectionState, State, card_ids, card_total, drop, read_state, save
 from .stamp import (
     CACHE_DIR,
     Look,
@@ -119,22 +119,28 @@ def _rebuild(deck_dir: Path, out_dir: Path, now: int, allow_field_change: bool,
     package, collection, chunks, packed = zipped(
         state, deck_dir, out_dir, read, sections, set(changed),
         (redo, gone, {key: at for key, (at, _) in now_at.items()}), mods, head)
-    hashing = Later(digests, package, lock_text)  # for the stamp, while the disk syncs
-    with staged(deck_dir) as stage:
-        if lock_data != lock_text:
-            stage(lock_path, lock_text)
-        stage(path, package)
-    total = sum(map(len, (s.cards for s in sections)))
-    counts = (f"{plural(len(sections), 'section')}, {plural(total, 'note')}, "
-              f"{plural(sum(card_total(s.cards) for s in sections), 'card')}")
-    # The unchanged cards in deck order, as update_lock lists them in a full build: all
-    # of an unchanged section's (no id of its is in a changed one: quickload.py).
-    same = set(changes.unchanged)
-    changes.unchanged[:] = [card_id for s in sections for card_id in card_ids(s.cards)
-                            if s.name not in by_name or card_id not in touched
-                            or card_id in same]
-    _record(deck_dir, out_dir, before, state, sections, (hashing.result(), packed),
-            collection, chunks, counts, total)
+    try:
+        hashing = Later(digests, package, lock_text)  # for the stamp, while the disk syncs
+        with staged(deck_dir) as stage:
+            if lock_data != lock_text:
+                stage(lock_path, lock_text)
+            stage(path, package)
+        total = sum(map(len, (s.cards for s in sections)))
+        counts = (f"{plural(len(sections), 'section')}, {plural(total, 'note')}, "
+                  f"{plural(sum(card_total(s.cards) for s in sections), 'card')}")
+        # The unchanged cards in deck order, as update_lock lists them in a full build: all
+        # of an unchanged section's (no id of its is in a changed one: quickload.py).
+        same = set(changes.unchanged)
+        changes.unchanged[:] = [card_id for s in sections for card_id in card_ids(s.cards)
+                                if s.name not in by_name or card_id not in touched
+                                or card_id in same]
+        _record(deck_dir, out_dir, before, state, sections, (hashing.result(), packed),
+                collection, chunks, counts, total)
+    except BaseException:
+        # (a Ctrl-C, a full disk) No state names the collection kept for the next
+        # rebuild: it stayed, as big as the collection, until the next build.
+        drop(collection, out_dir)
+        raise
     return Rebuilt(path, counts, changes)
 
 

@@ -14,7 +14,7 @@ from typing import cast
 from . import zipwrite
 from .anki import Note, derived_id, notetype_ids, unique_ids
 from .model import DeckHead
-from .package import create_exclusive, package_bytes, scratch_collection
+from .package import create_exclusive, package_bytes, scratch_collection, signals_held
 from .quickread import Read, mapped
 from .quickstate import SectionState, State, hold
 
@@ -63,10 +63,11 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, read: Read,
         kept = hold(result, deck_dir, out_dir)
         return package, kept, zipwrite.written[NAME], packed
     finally:
-        for file in owned:
-            with contextlib.suppress(OSError):
-                file.unlink()
-                Path(f"{file}-journal").unlink(missing_ok=True)  # as database.py
+        with signals_held():  # as database.py
+            for file in owned:
+                with contextlib.suppress(OSError):
+                    file.unlink()
+                    Path(f"{file}-journal").unlink(missing_ok=True)
 
 
 def _update(connection: sqlite3.Connection, result: Path, state: State,

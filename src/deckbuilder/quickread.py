@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 from .package import read_regular
 from .stamp import digest
+from .threads import start
 
 _MAX_FILE = 1 << 31
 T = TypeVar("T")
@@ -67,7 +68,7 @@ class Later(Generic[T]):
                 self._done = exc
 
         self._thread = threading.Thread(target=run, name="deckbuilder-later", daemon=True)
-        self._thread.start()
+        start(self._thread)
 
     def result(self) -> T:
         self._thread.join()

@@ -141,6 +141,14 @@ def hold(collection: Path, deck_dir: Path, out_dir: Path) -> str | None:
     return None
 
 
+def drop(held: str | None, out_dir: Path) -> None:
+    """Remove the link ``hold`` made, when the build stops before a state names it: it
+    stayed, as big as the collection, until the next build of the deck."""
+    if held is not None:
+        with contextlib.suppress(OSError):
+            (out_dir / CACHE_DIR / held).unlink()
+
+
 def quick_state(checked: Checked, notes: list[Note], stamp: Stamp, held: str | None
                 ) -> State | None:
     """The state a full build leaves; None when there is nothing to keep, or when a card
