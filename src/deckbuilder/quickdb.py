@@ -9,13 +9,18 @@ import sqlite3
 import struct
 from collections.abc import Iterable
 from pathlib import Path
-from typing import cast
 
 from . import zipwrite
 from .anki import Note, derived_id, notetype_ids, unique_ids
 from .model import DeckHead
-from .package import create_exclusive, package_bytes, scratch_collection, signals_held
-from .quickread import Read, mapped
+from .package import (
+    create_exclusive,
+    package_bytes,
+    read_regular,
+    scratch_collection,
+    signals_held,
+)
+from .quickread import MAX_FILE, Read
 from .quickstate import SectionState, State, hold
 
 NAME = "collection.anki2"
@@ -55,11 +60,10 @@ def zipped(state: State, deck_dir: Path, out_dir: Path, read: Read,
         os.close(fd)  # VACUUM INTO writes into an empty file
         _update(read.database, result, state, sections, changed, rows, mods, head)
         packed: dict[str, bytes] = {}
-        made = mapped(result)
-        # (a mapping is read as bytes are: zipwrite takes its length, CRC, slices and views)
-        with made, zipwrite.primed(NAME, cast(bytes, old), chunks):
-            package = package_bytes(cast(bytes, made),
-                                    {k: Path(v) for k, v in state.media.items()}, packed)
+        made = read_regular(result, MAX_FILE)
+        with zipwrite.primed(NAME, old, chunks):
+            package = package_bytes(made, {k: Path(v) for k, v in state.media.items()},
+                                    packed)
         kept = hold(result, deck_dir, out_dir)
         return package, kept, zipwrite.written[NAME], packed
     finally:
