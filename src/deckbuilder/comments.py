@@ -12,11 +12,13 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
+from . import schema
 from .errors import Location, Problems
 from .model import Section
 
-# The card keys whose value is text (schema.py: front, back, cloze, extra, source).
-_TEXT_KEYS = ("front", "back", "cloze", "extra", "source")
+# The card keys whose value is text, as the format declares them (front, back, cloze,
+# extra, source).
+_TEXT_KEYS = tuple(key.name for key in schema.CARD_KEYS if key.type == "text")
 # The start of a line `[- ]key: value` whose value is plain text (it starts with none of
 # the characters that make it quoted, block or flow text, or an anchor, alias or tag); then
 # the first ' #' after it. (No pattern here can backtrack: a hostile line of a million
